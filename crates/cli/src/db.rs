@@ -1,0 +1,139 @@
+//! `bookbench db`, and the database URL that every other command uses.
+
+use anyhow::{Context as _, Result};
+use bookbench_cluster::Status;
+use bookbench_cluster::embedded::{self, Embedded};
+
+/// Where the data lives: `--database-url`, else the embedded cluster.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// Use this PostgreSQL instead of the embedded cluster.
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    /// The URL to connect to, starting the embedded cluster when no URL was
+    /// given.
+    pub fn resolve(&self) -> Result<String> {
+        match &self.database_url {
+            Some(url) => Ok(url.clone()),
+            None => {
+                let mut db = Embedded::open(&embedded::home_from_env())?;
+                db.ensure_started()?;
+                Ok(db.url())
+            }
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: DbCommand,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum DbCommand {
+    /// Create (on first use) and start the cluster; a no-op when it runs.
+    Start,
+    /// Stop the cluster; no server process is left behind.
+    Stop,
+    /// Say whether the cluster runs, and where its files are.
+    Status,
+    /// Print the connection URL of the bookbench database.
+    Url,
+    /// Bring the database's schema up to date.
+    Migrate,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let home = embedded::home_from_env();
+    match args.command {
+        DbCommand::Start => {
+            let mut db = Embedded::open(&home)?;
+            db.ensure_started()?;
+            let url = db.url();
+            block_on(async { migrate(&url).await })?;
+            println!("{}", describe(&db)?);
+        }
+        DbCommand::Stop => {
+            let db = Embedded::open(&home)?;
+            db.stop()?;
+            println!("stopped");
+        }
+        DbCommand::Status => {
+            let db = Embedded::open(&home)?;
+            println!("{}", describe(&db)?);
+        }
+        DbCommand::Url => println!("{}", args.database.resolve()?),
+        DbCommand::Migrate => {
+            let url = args.database.resolve()?;
+            block_on(async { migrate(&url).await })?;
+            println!("migrated");
+        }
+    }
+    Ok(())
+}
+
+fn describe(db: &Embedded) -> Result<String> {
+    let r = db.status()?;
+    let state = match r.status {
+        Status::Running { pid } => format!("running (pid {pid}) on 127.0.0.1:{}", r.port),
+        Status::Stopped => "stopped".to_string(),
+    };
+    let run_as = r
+        .run_as
+        .map(|u| format!("\nrun as:   {u} (bookbench runs as root; initdb refuses to)"))
+        .unwrap_or_default();
+    Ok(format!(
+        "cluster:  {state}\ndata:     {}\nlog:      {}\nbinaries: {}{run_as}",
+        r.data_dir.display(),
+        r.log_file.display(),
+        r.binaries.display(),
+    ))
+}
+
+/// Connects and migrates.
+pub async fn migrate(url: &str) -> Result<()> {
+    let mut client = connect(url).await?;
+    bookbench_schema::migrate(&mut client).await?;
+    Ok(())
+}
+
+/// A connection whose errors never show the URL's password.
+pub async fn connect(url: &str) -> Result<tokio_postgres::Client> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("cannot connect to {}", redact(url)))?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!("connection closed: {e}");
+        }
+    });
+    Ok(client)
+}
+
+/// The URL with its password replaced, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "the given URL (not a valid URL)".to_string(),
+    }
+}
+
+/// Runs a future on a current-thread runtime: the CLI's commands are
+/// sequential, and one thread keeps the other core for the database.
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime can always be built")
+        .block_on(f)
+}

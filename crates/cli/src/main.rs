@@ -1,0 +1,49 @@
+//! `bookbench`: one binary whose subcommands are the user's verbs.
+
+mod db;
+mod seed;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "bookbench", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Manage the embedded PostgreSQL cluster under $BOOKBENCH_HOME.
+    Db(db::Args),
+    /// Fill the database with deterministic bookstore data.
+    Seed(seed::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_init();
+    let result = match cli.command {
+        Command::Db(args) => db::run(args),
+        Command::Seed(args) => seed::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: what went wrong, with its causes.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn tracing_init() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("BOOKBENCH_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,214 @@
+//! The embedded default: one long-lived cluster per `$BOOKBENCH_HOME`.
+//!
+//! Its state (where the data directory is, the port, the password) is kept in
+//! `$BOOKBENCH_HOME/cluster.json`, readable only by its owner. As root the
+//! data directory must be reachable by the service user; a home under a 0700
+//! directory (such as a checkout in `/root`) is not, so the data then lives
+//! in `/var/lib/bookbench/<hash of the home>/`, and `db status` says so.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Binaries, Cluster, Error, ServiceUser, Settings, Status, StopMode};
+
+/// The database and role that bookbench creates in its cluster.
+pub const DATABASE: &str = "bookbench";
+pub const ROLE: &str = "bookbench";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct State {
+    dir: PathBuf,
+    port: u16,
+    password: String,
+}
+
+/// The cluster of one `$BOOKBENCH_HOME`.
+#[derive(Debug)]
+pub struct Embedded {
+    home: PathBuf,
+    state: State,
+    cluster: Cluster,
+}
+
+/// What `bookbench db status` reports.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub status: Status,
+    pub dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub log_file: PathBuf,
+    pub port: u16,
+    pub run_as: Option<String>,
+    pub binaries: PathBuf,
+}
+
+/// `$BOOKBENCH_HOME`, or `./.bookbench`, made absolute.
+pub fn home_from_env() -> PathBuf {
+    let home = std::env::var_os("BOOKBENCH_HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".bookbench"));
+    std::path::absolute(&home).unwrap_or(home)
+}
+
+impl Embedded {
+    /// Opens the home's cluster, choosing its place on first use. Nothing is
+    /// started or created on disk but the home itself.
+    pub fn open(home: &Path) -> Result<Self, Error> {
+        let bins = Binaries::find()?;
+        let user = ServiceUser::for_current_process()?;
+        fs::create_dir_all(home).map_err(|e| Error::io(home, e))?;
+        let state_path = home.join("cluster.json");
+        let state = match fs::read_to_string(&state_path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| Error::State {
+                path: state_path.clone(),
+                message: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State {
+                dir: cluster_dir(home, user.as_ref()),
+                port: crate::free_port()?,
+                password: crate::random_password(),
+            },
+            Err(e) => return Err(Error::io(&state_path, e)),
+        };
+        let cluster = Cluster::new(bins, state.dir.clone(), user);
+        Ok(Self {
+            home: home.to_path_buf(),
+            state,
+            cluster,
+        })
+    }
+
+    /// Initialises the cluster if needed, starts it if it is not running and
+    /// creates the database. Safe to call from several processes at once.
+    pub fn ensure_started(&mut self) -> Result<(), Error> {
+        let _lock = self.lock()?;
+        if !self.cluster.is_initialized() {
+            let bins = self.cluster.binaries().clone();
+            let pgss = bins
+                .dir()
+                .parent()
+                .is_some_and(|p| p.join("lib/pg_stat_statements.so").exists());
+            self.cluster
+                .init(ROLE, &self.state.password, &Settings::benchmark(pgss))?;
+            self.save()?;
+        }
+        if self.cluster.status()? == Status::Stopped {
+            if std::net::TcpListener::bind(("127.0.0.1", self.state.port)).is_err() {
+                self.state.port = crate::free_port()?;
+                self.save()?;
+            }
+            self.cluster.start(self.state.port)?;
+        }
+        self.create_database()
+    }
+
+    pub fn stop(&self) -> Result<(), Error> {
+        let _lock = self.lock()?;
+        self.cluster.stop(StopMode::Fast)
+    }
+
+    pub fn status(&self) -> Result<Report, Error> {
+        Ok(Report {
+            status: self.cluster.status()?,
+            dir: self.cluster.dir().to_path_buf(),
+            data_dir: self.cluster.data_dir(),
+            log_file: self.cluster.log_file(),
+            port: self.state.port,
+            run_as: self.cluster.user().map(|u| u.name.clone()),
+            binaries: self.cluster.binaries().dir().to_path_buf(),
+        })
+    }
+
+    /// The connection URL of the bookbench database.
+    pub fn url(&self) -> String {
+        format!(
+            "postgres://{ROLE}:{}@127.0.0.1:{}/{DATABASE}",
+            self.state.password, self.state.port
+        )
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    fn create_database(&self) -> Result<(), Error> {
+        let out = std::process::Command::new(self.cluster.binaries().program("psql"))
+            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"])
+            .arg("-d")
+            .arg(format!(
+                "postgres://{ROLE}:{}@127.0.0.1:{}/postgres",
+                self.state.password, self.state.port
+            ))
+            .arg("-c")
+            .arg(format!(
+                "SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"
+            ))
+            .output()
+            .map_err(|e| Error::spawn("psql", e))?;
+        if !out.status.success() {
+            return Err(Error::failed("psql", &out.stderr));
+        }
+        if String::from_utf8_lossy(&out.stdout).trim() == "1" {
+            return Ok(());
+        }
+        let out = std::process::Command::new(self.cluster.binaries().program("createdb"))
+            .args(["-h", "127.0.0.1", "-p"])
+            .arg(self.state.port.to_string())
+            .args(["-U", ROLE, DATABASE])
+            .env("PGPASSWORD", &self.state.password)
+            .output()
+            .map_err(|e| Error::spawn("createdb", e))?;
+        if !out.status.success() {
+            return Err(Error::failed("createdb", &out.stderr));
+        }
+        Ok(())
+    }
+
+    fn save(&self) -> Result<(), Error> {
+        let path = self.home.join("cluster.json");
+        let tmp = self.home.join("cluster.json.tmp");
+        let text = serde_json::to_string_pretty(&self.state).map_err(|e| Error::State {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        crate::write_private(&tmp, &text)?;
+        fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+    }
+
+    fn lock(&self) -> Result<nix::fcntl::Flock<fs::File>, Error> {
+        let path = self.home.join("cluster.lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| Error::io(&path, e.into()))
+    }
+}
+
+/// Where a new cluster of `home` goes: inside it when the server's user can
+/// reach it, otherwise under /var/lib/bookbench.
+fn cluster_dir(home: &Path, user: Option<&ServiceUser>) -> PathBuf {
+    match user {
+        Some(u) if !u.can_enter(home) => {
+            PathBuf::from("/var/lib/bookbench").join(format!("{:016x}", fnv1a(home)))
+        }
+        _ => home.join("pg"),
+    }
+}
+
+/// FNV-1a: a stable name for a path, not a secret.
+fn fnv1a(path: &Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt as _;
+    path.as_os_str()
+        .as_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+}

@@ -1,0 +1,165 @@
+//! Throwaway PostgreSQL for tests.
+//!
+//! Each test binary gets one cluster, started on first use from the same
+//! server binaries as `bookbench db` (as root, run by the service user), and
+//! each test gets a database of its own, cloned from a migrated template, so
+//! tests run in parallel without seeing each other's rows. The cluster lives
+//! exactly as long as the test process (see `Cluster::start_throwaway`): no
+//! postgres process outlives the tests, even when they are killed.
+//!
+//! With `TEST_DATABASE_URL` set, that server is used instead; its databases
+//! (`bookbench_test_*`) are left behind for inspection.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+use bookbench_cluster::{Binaries, Cluster, ServiceUser, Settings};
+use tokio::sync::OnceCell;
+use tokio_postgres::{Client, NoTls};
+
+struct Server {
+    /// A URL whose database part is replaced per test.
+    base: url::Url,
+    template: String,
+    /// Holding the write end of the watchdog's pipe keeps the cluster alive.
+    _watchdog: Mutex<Option<std::process::ChildStdin>>,
+}
+
+static SERVER: OnceCell<Server> = OnceCell::const_new();
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh, migrated database of its own for one test.
+#[derive(Debug, Clone)]
+pub struct TestDb {
+    url: String,
+    name: String,
+}
+
+impl TestDb {
+    /// Creates the database (and, on first use, the cluster and template).
+    /// Panics with the reason when PostgreSQL cannot be had: a test cannot
+    /// run without it.
+    pub async fn new() -> Self {
+        let server = SERVER
+            .get_or_try_init(Server::start)
+            .await
+            .unwrap_or_else(|e| panic!("test database: {e}"));
+        let name = format!(
+            "bookbench_test_{}_{}_{:06x}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            fastrand::u32(..0x100_0000)
+        );
+        let admin = connect(server.url_for("postgres").as_str())
+            .await
+            .unwrap_or_else(|e| panic!("test database: {e}"));
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {name} TEMPLATE {}",
+                server.template
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("test database: creating {name}: {}", chain(&e)));
+        Self {
+            url: server.url_for(&name).to_string(),
+            name,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A new connection to this test's database.
+    pub async fn client(&self) -> Client {
+        connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("test database: connecting to {}: {e}", self.name))
+    }
+
+    /// The URL of the server's maintenance database, for tests that manage
+    /// databases themselves.
+    pub async fn admin_url() -> String {
+        let server = SERVER
+            .get_or_try_init(Server::start)
+            .await
+            .unwrap_or_else(|e| panic!("test database: {e}"));
+        server.url_for("postgres").to_string()
+    }
+}
+
+impl Server {
+    async fn start() -> Result<Self, String> {
+        let (base, watchdog) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                let base = url::Url::parse(&url).map_err(|e| format!("TEST_DATABASE_URL: {e}"))?;
+                (base, None)
+            }
+            _ => {
+                let bins = Binaries::find().map_err(|e| e.to_string())?;
+                let user = ServiceUser::for_current_process().map_err(|e| e.to_string())?;
+                let password = bookbench_cluster::random_password();
+                let (_cluster, port, watchdog): (Cluster, _, _) = Cluster::start_throwaway(
+                    bins,
+                    user,
+                    "bookbench",
+                    &password,
+                    &Settings::throwaway(),
+                )
+                .map_err(|e| e.to_string())?;
+                let base = url::Url::parse(&format!(
+                    "postgres://bookbench:{password}@127.0.0.1:{port}/postgres"
+                ))
+                .map_err(|e| e.to_string())?;
+                (base, watchdog.into_stdin())
+            }
+        };
+        let server = Self {
+            base,
+            template: format!("bookbench_template_{}", std::process::id()),
+            _watchdog: Mutex::new(watchdog),
+        };
+        let admin = connect(server.url_for("postgres").as_str()).await?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {}", server.template))
+            .await
+            .map_err(|e| format!("creating the template database: {}", chain(&e)))?;
+        let mut client = connect(server.url_for(&server.template).as_str()).await?;
+        bookbench_schema::migrate(&mut client)
+            .await
+            .map_err(|e| chain(&e))?;
+        Ok(server)
+    }
+
+    fn url_for(&self, database: &str) -> url::Url {
+        let mut url = self.base.clone();
+        url.set_path(&format!("/{database}"));
+        url
+    }
+}
+
+async fn connect(url: &str) -> Result<Client, String> {
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .map_err(|e| format!("connecting to the test server: {}", chain(&e)))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(client)
+}
+
+/// An error with its causes: tokio-postgres says only "db error" on top.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
