@@ -1,14 +1,110 @@
-//! `bookbench seed`.
+//! `bookbench seed`: fill the database with deterministic bookstore data.
+
+use std::time::Duration;
 
 use anyhow::Result;
+use bookbench_datagen::{DEFAULT_SEED, Phase, Plan, Progress, Scale};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::db::{self, DatabaseArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// A named size: tiny (1k authors), small (10k), medium (100k) or full
+    /// (the blog post's 1M authors and about 10M books).
+    #[arg(long, value_enum, conflicts_with = "authors")]
+    scale: Option<ScaleArg>,
+    /// Exactly this many authors (books follow: about 10 each).
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    authors: Option<u64>,
+    /// The random seed; the same seed gives the same rows and ids.
+    #[arg(long, default_value_t = DEFAULT_SEED, allow_negative_numbers = true)]
+    seed: u64,
+    /// Empty a database that already holds data, then seed it.
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
-    database: crate::db::DatabaseArgs,
+    database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ScaleArg {
+    Tiny,
+    Small,
+    Medium,
+    Full,
+}
+
+impl From<ScaleArg> for Scale {
+    fn from(s: ScaleArg) -> Self {
+        match s {
+            ScaleArg::Tiny => Self::Tiny,
+            ScaleArg::Small => Self::Small,
+            ScaleArg::Medium => Self::Medium,
+            ScaleArg::Full => Self::Full,
+        }
+    }
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let _ = args;
-    anyhow::bail!("not yet")
+    let plan = match (args.scale, args.authors) {
+        (_, Some(authors)) => Plan {
+            seed: args.seed,
+            authors,
+            scale: None,
+        },
+        (scale, None) => Plan::from_scale(scale.unwrap_or(ScaleArg::Small).into(), args.seed),
+    };
+    let url = args.database.resolve()?;
+    let dataset = db::block_on(async {
+        let mut client = db::connect(&url).await?;
+        bookbench_schema::migrate(&mut client).await?;
+        let progress = Bars::new();
+        let result = bookbench_datagen::seed(&mut client, &plan, args.force, &progress).await;
+        progress.bar.finish_and_clear();
+        anyhow::Ok(result?)
+    })?;
+    println!(
+        "seeded {} authors, {} books and {} book genres (seed {}) in {:.1} s",
+        dataset.authors, dataset.books, dataset.book_genres, dataset.seed, dataset.load_seconds
+    );
+    Ok(())
+}
+
+/// One progress bar, reset for each phase; hidden when stderr is not a
+/// terminal.
+struct Bars {
+    bar: ProgressBar,
+}
+
+impl Bars {
+    fn new() -> Self {
+        Self {
+            bar: ProgressBar::new(0),
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn phase(&self, phase: Phase, rows: u64) {
+        self.bar.reset();
+        let template = if phase == Phase::Indexes {
+            self.bar.enable_steady_tick(Duration::from_millis(200));
+            "{spinner} {msg} {elapsed}"
+        } else {
+            "{msg:>12} [{wide_bar}] {human_pos}/{human_len} rows, {per_sec}, eta {eta}"
+        };
+        self.bar.set_style(
+            ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        self.bar.set_length(rows);
+        self.bar.set_message(phase.label());
+    }
+
+    fn rows(&self, n: u64) {
+        self.bar.inc(n);
+    }
 }
