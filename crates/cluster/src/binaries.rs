@@ -40,12 +40,15 @@ impl Binaries {
         if PROGRAMS.iter().all(|p| is_executable(&dir.join(p))) {
             // Resolve links so that the directory also finds the server's
             // own share/ and lib/ (a PATH entry is often a link farm).
-            let initdb = std::fs::canonicalize(dir.join("initdb")).map_err(|e| Error::io(dir, e))?;
+            let initdb =
+                std::fs::canonicalize(dir.join("initdb")).map_err(|e| Error::io(dir, e))?;
             let real = initdb.parent().unwrap_or(dir).to_path_buf();
             if PROGRAMS.iter().all(|p| is_executable(&real.join(p))) {
                 return Ok(Self { dir: real });
             }
-            return Ok(Self { dir: dir.to_path_buf() });
+            return Ok(Self {
+                dir: dir.to_path_buf(),
+            });
         }
         Err(Error::MissingBinaries)
     }

@@ -11,8 +11,8 @@
 //! limited to about 100 bytes, which a deep checkout easily exceeds.
 
 mod binaries;
-mod error;
 pub mod embedded;
+mod error;
 mod settings;
 mod user;
 

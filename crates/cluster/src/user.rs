@@ -25,7 +25,13 @@ impl ServiceUser {
             return Ok(Some(u));
         }
         let out = Command::new("useradd")
-            .args(["--system", "--user-group", "--no-create-home", "--shell", "/bin/sh"])
+            .args([
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--shell",
+                "/bin/sh",
+            ])
             .args(["--home-dir", "/nonexistent", NAME])
             .output()
             .map_err(|e| Error::ServiceUser {

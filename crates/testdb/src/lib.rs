@@ -10,8 +10,8 @@
 //! With `TEST_DATABASE_URL` set, that server is used instead; its databases
 //! (`bookbench_test_*`) are left behind for inspection.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use bookbench_cluster::{Binaries, Cluster, ServiceUser, Settings};
 use tokio::sync::OnceCell;

@@ -11,16 +11,24 @@ async fn each_test_database_is_migrated_and_separate() {
         .expect("count countries")
         .get(0);
     assert_eq!(countries, 249);
-    ca.execute("DELETE FROM book_genre", &[]).await.expect("delete");
-    ca.execute("INSERT INTO genre (id, name) VALUES (1000, 'Only in a')", &[])
+    ca.execute("DELETE FROM book_genre", &[])
         .await
-        .expect("insert");
+        .expect("delete");
+    ca.execute(
+        "INSERT INTO genre (id, name) VALUES (1000, 'Only in a')",
+        &[],
+    )
+    .await
+    .expect("insert");
     let in_b: i64 = cb
         .query_one("SELECT count(*) FROM genre WHERE id = 1000", &[])
         .await
         .expect("count")
         .get(0);
-    assert_eq!(in_b, 0, "a row written in one test's database shows in another's");
+    assert_eq!(
+        in_b, 0,
+        "a row written in one test's database shows in another's"
+    );
 }
 
 #[tokio::test]
