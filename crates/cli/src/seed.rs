@@ -1,6 +1,7 @@
 //! `bookbench seed`: fill the database with deterministic bookstore data.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use bookbench_datagen::{DEFAULT_SEED, Phase, Plan, Progress, Scale};
@@ -63,10 +64,11 @@ pub fn run(args: Args) -> Result<()> {
         let progress = Bars::new();
         let result = bookbench_datagen::seed(&mut client, &plan, args.force, &progress).await;
         progress.bar.finish_and_clear();
-        anyhow::Ok(result?)
+        anyhow::Ok((result?, progress.timings()))
     })?;
+    let (dataset, timings) = dataset;
     println!(
-        "seeded {} authors, {} books and {} book genres (seed {}) in {:.1} s",
+        "seeded {} authors, {} books and {} book genres (seed {}) in {:.1} s ({timings})",
         dataset.authors, dataset.books, dataset.book_genres, dataset.seed, dataset.load_seconds
     );
     Ok(())
@@ -76,18 +78,38 @@ pub fn run(args: Args) -> Result<()> {
 /// terminal.
 struct Bars {
     bar: ProgressBar,
+    /// When each phase started, for the closing line.
+    started: Mutex<Vec<(Phase, Instant)>>,
 }
 
 impl Bars {
     fn new() -> Self {
         Self {
             bar: ProgressBar::new(0),
+            started: Mutex::new(Vec::new()),
         }
+    }
+
+    /// `author 1.2 s, book 20.1 s, …`: how long each phase took.
+    fn timings(&self) -> String {
+        let started = self.started.lock().map(|s| s.clone()).unwrap_or_default();
+        let ends = started.iter().skip(1).map(|(_, t)| *t).chain([Instant::now()]);
+        started
+            .iter()
+            .zip(ends)
+            .map(|((phase, start), end)| {
+                format!("{} {:.1} s", phase.label(), (end - *start).as_secs_f64())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
 impl Progress for Bars {
     fn phase(&self, phase: Phase, rows: u64) {
+        if let Ok(mut started) = self.started.lock() {
+            started.push((phase, Instant::now()));
+        }
         self.bar.reset();
         let template = if phase == Phase::Indexes {
             self.bar.enable_steady_tick(Duration::from_millis(200));

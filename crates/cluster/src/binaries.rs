@@ -11,10 +11,13 @@ pub struct Binaries {
 }
 
 impl Binaries {
-    /// Looks on `PATH` first (a user's own build wins), then under
-    /// `/usr/lib/postgresql/*/bin` (Debian and Ubuntu keep them off `PATH`),
-    /// newest major version first.
+    /// `$BOOKBENCH_PG_BINDIR` when set; otherwise looks on `PATH` first (a
+    /// user's own build wins), then under `/usr/lib/postgresql/*/bin`
+    /// (Debian and Ubuntu keep them off `PATH`), newest major version first.
     pub fn find() -> Result<Self, Error> {
+        if let Some(dir) = std::env::var_os("BOOKBENCH_PG_BINDIR").filter(|d| !d.is_empty()) {
+            return Self::in_dir(Path::new(&dir));
+        }
         let path_dirs = std::env::var_os("PATH")
             .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
             .unwrap_or_default();

@@ -89,8 +89,8 @@ impl Cluster {
     /// Creates the directory (owned by the service user) and runs `initdb`
     /// with `superuser` as the bootstrap role, then writes `settings`.
     pub fn init(&self, superuser: &str, password: &str, settings: &Settings) -> Result<(), Error> {
-        self.prepare_dir()?;
         self.check_owner()?;
+        self.prepare_dir()?;
         let pwfile = self.dir.join(".pwfile");
         write_private(&pwfile, password)?;
         self.chown(&pwfile)?;
@@ -127,8 +127,12 @@ impl Cluster {
         if let Status::Running { pid } = self.status()? {
             return Ok(pid);
         }
-        // A crash leaves postmaster.pid behind. pg_ctl has just said that no
-        // server runs on this directory, so the file is stale.
+        // A crash leaves postmaster.pid behind, and the dead postmaster's
+        // children may take a moment to notice and exit. Once they are gone
+        // nothing uses the directory, and the file is stale.
+        if let Some(pid) = self.recorded_pid() {
+            wait_for_children_to_exit(pid);
+        }
         let _ = fs::remove_file(self.data_dir().join("postmaster.pid"));
         let out = self
             .command(self.bins.program("pg_ctl"))
@@ -170,16 +174,22 @@ impl Cluster {
             .map_err(|e| Error::spawn("pg_ctl", e))?;
         // pg_ctl status: 0 running, 3 not running, 4 no accessible data directory.
         match out.status.code() {
-            Some(0) => {
-                let pid = fs::read_to_string(self.data_dir().join("postmaster.pid"))
-                    .ok()
-                    .and_then(|s| s.lines().next().and_then(|l| l.trim().parse().ok()))
-                    .unwrap_or(0);
-                Ok(Status::Running { pid })
-            }
+            Some(0) => match self.recorded_pid() {
+                // pg_ctl takes a killed postmaster that its parent has not
+                // reaped yet (a zombie) for a live one.
+                Some(pid) if is_running(pid) => Ok(Status::Running { pid }),
+                _ => Ok(Status::Stopped),
+            },
             Some(3) => Ok(Status::Stopped),
             _ => Err(Error::failed("pg_ctl status", &out.stderr)),
         }
+    }
+
+    /// The postmaster's pid, from its lock file.
+    fn recorded_pid(&self) -> Option<u32> {
+        fs::read_to_string(self.data_dir().join("postmaster.pid"))
+            .ok()
+            .and_then(|s| s.lines().next().and_then(|l| l.trim().parse().ok()))
     }
 
     /// Stops the postmaster and waits until every server process is gone.
@@ -268,7 +278,12 @@ impl Cluster {
         cmd
     }
 
+    /// Creates the directory for the service user; one that exists already
+    /// was checked by [`Self::check_owner`].
     fn prepare_dir(&self) -> Result<(), Error> {
+        if self.dir.exists() {
+            return Ok(());
+        }
         fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         self.chown(&self.dir)
     }
@@ -321,6 +336,42 @@ impl Watchdog {
     /// lifetime (a `static` is never dropped; the kernel closes it at exit).
     pub fn into_stdin(mut self) -> Option<ChildStdin> {
         self.child.stdin.take()
+    }
+}
+
+/// Whether `pid` is a live process (a zombie is not).
+pub fn is_running(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(") ")
+                .map(|(_, rest)| !rest.starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+/// Waits (up to 10 s) until no live process has `parent` as its parent.
+fn wait_for_children_to_exit(parent: u32) {
+    let has_children = || {
+        fs::read_dir("/proc").into_iter().flatten().flatten().any(|e| {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                return false;
+            };
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let rest = s.rsplit_once(") ")?.1.to_string();
+                    let mut fields = rest.split(' ');
+                    let state = fields.next()?;
+                    let ppid: u32 = fields.next()?.parse().ok()?;
+                    Some(ppid == parent && state != "Z")
+                })
+                .unwrap_or(false)
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while has_children() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 

@@ -1,0 +1,194 @@
+//! The `bookbench` binary as a user runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use bookbench_testdb::TestDb;
+
+fn bookbench(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bookbench"));
+    cmd.env("BOOKBENCH_HOME", home).env_remove("DATABASE_URL");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("bookbench runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A fresh home under the temp dir (reachable by the service user as root),
+/// whose cluster is stopped when the test ends.
+struct Home(PathBuf);
+
+impl Home {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "bookbench-cli-{}-{:08x}",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        std::fs::create_dir_all(&dir).expect("home");
+        Self(dir)
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = bookbench(&self.0).args(["db", "stop"]).output();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn pid_in(status: &str) -> u32 {
+    status
+        .split("(pid ")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in: {status}"))
+}
+
+fn assert_one_line_error(out: &Output, needle: &str) {
+    assert!(!out.status.success());
+    let err = stderr(out);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "{needle:?} not in: {err}");
+}
+
+#[test]
+fn db_start_is_idempotent_and_stop_leaves_no_process_behind() {
+    let home = Home::new();
+    let out = run(bookbench(&home.0).args(["db", "start"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pid = pid_in(&stdout(&out));
+    assert!(bookbench_cluster::is_running(pid));
+
+    let again = run(bookbench(&home.0).args(["db", "start"]));
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(pid_in(&stdout(&again)), pid, "a second start started another server");
+
+    let url = stdout(&run(bookbench(&home.0).args(["db", "url"])));
+    assert!(url.starts_with("postgres://") && url.contains("@127.0.0.1:"), "{url}");
+    let status = stdout(&run(bookbench(&home.0).args(["db", "status"])));
+    assert!(status.contains("running"), "{status}");
+
+    let stop = run(bookbench(&home.0).args(["db", "stop"]));
+    assert!(stop.status.success(), "{}", stderr(&stop));
+    assert!(!bookbench_cluster::is_running(pid), "postmaster {pid} still runs");
+    let status = stdout(&run(bookbench(&home.0).args(["db", "status"])));
+    assert!(status.contains("stopped"), "{status}");
+}
+
+#[test]
+fn db_start_recovers_from_a_crash_that_left_a_stale_pid_file() {
+    let home = Home::new();
+    let pid = pid_in(&stdout(&run(bookbench(&home.0).args(["db", "start"]))));
+    Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill");
+    for _ in 0..100 {
+        if !bookbench_cluster::is_running(pid) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = run(bookbench(&home.0).args(["db", "start"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_ne!(pid_in(&stdout(&out)), pid);
+}
+
+#[test]
+fn seed_rejects_bad_arguments_with_one_line() {
+    let home = Home::new();
+    for (args, needle) in [
+        (&["seed", "--authors", "-5"][..], "--authors"),
+        (&["seed", "--authors", "0"][..], "--authors"),
+        (&["seed", "--scale", "huge"][..], "tiny, small, medium, full"),
+        (&["seed", "--seed", "x"][..], "--seed"),
+    ] {
+        let out = run(bookbench(&home.0).args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_one_line_error(&out, needle);
+    }
+}
+
+#[test]
+fn an_unreachable_database_is_named_without_its_password() {
+    let home = Home::new();
+    let port = bookbench_cluster::free_port().expect("port");
+    let url = format!("postgres://someone:hunter2@127.0.0.1:{port}/nowhere");
+    let out = run(bookbench(&home.0).args(["seed", "--scale", "tiny", "--database-url", &url]));
+    assert_one_line_error(&out, "cannot connect to postgres://someone:***@127.0.0.1");
+    assert!(!stderr(&out).contains("hunter2"));
+}
+
+#[test]
+fn missing_server_binaries_say_what_to_install() {
+    let home = Home::new();
+    let out = run(bookbench(&home.0)
+        .env("BOOKBENCH_PG_BINDIR", "/nonexistent")
+        .args(["db", "start"]));
+    assert_one_line_error(&out, "apt-get install postgresql");
+}
+
+#[tokio::test]
+async fn seed_fills_a_database_and_refuses_to_overwrite_it_without_force() {
+    let db = TestDb::new().await;
+    let home = Home::new();
+    let seed = |extra: &[&str]| {
+        let mut cmd = bookbench(&home.0);
+        cmd.args(["seed", "--scale", "tiny", "--database-url", db.url()])
+            .args(extra);
+        run(&mut cmd)
+    };
+    let out = seed(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("seeded 1000 authors"), "{}", stdout(&out));
+
+    let out = seed(&["--seed", "5"]);
+    assert_one_line_error(&out, "--force");
+
+    let out = seed(&["--seed", "5", "--force"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let seed_now: i64 = db
+        .client()
+        .await
+        .query_one("SELECT seed FROM dataset", &[])
+        .await
+        .expect("dataset")
+        .get(0);
+    assert_eq!(seed_now, 5);
+}
+
+#[test]
+fn a_data_directory_owned_by_someone_else_is_refused() {
+    if !nix_is_root() {
+        // As a normal user no directory of another owner can be made here.
+        return;
+    }
+    let home = Home::new();
+    let dir = home.0.join("pg");
+    std::fs::create_dir_all(&dir).expect("dir");
+    Command::new("chown")
+        .args(["65534:65534", dir.to_str().expect("utf-8 path")])
+        .status()
+        .expect("chown");
+    let out = run(bookbench(&home.0).args(["db", "start"]));
+    assert_one_line_error(&out, "is owned by uid 65534");
+}
+
+fn nix_is_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| {
+        use std::os::unix::fs::MetadataExt as _;
+        m.uid() == 0
+    })
+}
