@@ -30,7 +30,7 @@ pub struct Args {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum ScaleArg {
+pub enum ScaleArg {
     Tiny,
     Small,
     Medium,

@@ -30,7 +30,7 @@ impl Binaries {
                 Some((major, e.path().join("bin")))
             })
             .collect();
-        debian.sort_by(|a, b| b.0.cmp(&a.0));
+        debian.sort_by_key(|d| std::cmp::Reverse(d.0));
         path_dirs
             .into_iter()
             .chain(debian.into_iter().map(|(_, dir)| dir))

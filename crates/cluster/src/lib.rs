@@ -305,14 +305,14 @@ impl Cluster {
             None => nix::unistd::geteuid().as_raw(),
         };
         for path in [self.dir.clone(), self.data_dir()] {
-            if let Ok(meta) = fs::metadata(&path) {
-                if meta.uid() != expected {
-                    return Err(Error::NotOwned {
-                        path,
-                        owner: meta.uid(),
-                        expected,
-                    });
-                }
+            if let Ok(meta) = fs::metadata(&path)
+                && meta.uid() != expected
+            {
+                return Err(Error::NotOwned {
+                    path,
+                    owner: meta.uid(),
+                    expected,
+                });
             }
         }
         Ok(())

@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn scale_names_parse_and_unknown_ones_list_the_valid_ones() {
         assert_eq!("full".parse::<Scale>(), Ok(Scale::Full));
-        let err = "huge".parse::<Scale>().unwrap_err();
+        let err = "huge".parse::<Scale>().expect_err("huge is no scale");
         assert!(err.contains("tiny, small, medium, full"), "{err}");
     }
 }

@@ -282,10 +282,10 @@ struct StopAt(
 
 impl Progress for StopAt {
     fn phase(&self, phase: Phase, _: u64) {
-        if phase == self.0 {
-            if let Some(tx) = self.1.lock().expect("lock").take() {
-                let _ = tx.send(());
-            }
+        if phase == self.0
+            && let Some(tx) = self.1.lock().expect("lock").take()
+        {
+            let _ = tx.send(());
         }
     }
     fn rows(&self, _: u64) {}
