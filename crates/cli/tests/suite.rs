@@ -1,0 +1,414 @@
+//! `bookbench run`, `verify` and `compare` as a user runs them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use bookbench_testdb::TestDb;
+
+fn bookbench() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bookbench"));
+    cmd.env_remove("DATABASE_URL");
+    cmd
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "bookbench-{name}-{}-{:08x}",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+fn results(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).expect("results.json"))
+        .expect("results.json is JSON")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders() {
+    let db = TestDb::new().await;
+    let out = temp_dir("run");
+    let run = bookbench()
+        .args([
+            "run",
+            "--targets",
+            "rust",
+            "--scenarios",
+            "hello-get,author-detail",
+        ])
+        .args([
+            "--concurrency",
+            "4",
+            "--duration",
+            "1s",
+            "--warmup",
+            "300ms",
+            "--repeat",
+            "2",
+        ])
+        .args(["--scale", "tiny", "--database-url", db.url()])
+        .arg("--out")
+        .arg(&out)
+        .env("BOOKBENCH_HOME", temp_dir("home"))
+        .output()
+        .expect("run");
+    ok(&run);
+
+    let r = results(&out);
+    assert_eq!(r["version"], 1);
+    assert_eq!(r["partial"], false);
+    assert_eq!(r["env"]["scale"]["authors"], 1000);
+    assert_eq!(r["targets"][0]["status"], "measured", "{}", r["targets"]);
+    let runs = r["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    for p in runs {
+        assert_eq!(p["target"], "rust");
+        assert_eq!(p["concurrency"], 4);
+        assert!(p["rps"].as_f64().expect("rps") > 0.0, "{p}");
+        assert_eq!(p["errors"], serde_json::json!({}), "{p}");
+        assert!(p["cpu"]["server"].as_f64().expect("cpu") > 0.0, "{p}");
+        assert_eq!(p["repeats"].as_array().map(Vec::len), Some(2));
+        assert!(p["latency_us"]["p50"].as_u64().expect("p50") > 0);
+        assert!(!p["histogram"].as_str().expect("histogram").is_empty());
+    }
+    let detail = runs
+        .iter()
+        .find(|p| p["scenario"] == "author-detail")
+        .expect("author-detail");
+    assert!(
+        detail["db_statements_per_request"]
+            .as_f64()
+            .expect("statements")
+            >= 1.0,
+        "{detail}"
+    );
+    assert!(
+        detail["cpu"]["database"].as_f64().expect("db cpu") > 0.0,
+        "{detail}"
+    );
+
+    let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
+    assert!(
+        summary.contains("| rust |") && summary.contains("author-detail"),
+        "{summary}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    assert!(html.contains("<svg"));
+    // Self-contained: the only address is the SVG namespace, which is a name.
+    let addresses = html.replace("http://www.w3.org/2000/svg", "");
+    assert!(!addresses.contains("http://") && !addresses.contains("https://"));
+
+    let shot = screenshot(&out.join("report.html"));
+    let charted = chart_pixels(&shot);
+    assert!(
+        charted > 500,
+        "the report's screenshot is nearly blank ({charted} coloured pixels)"
+    );
+
+    let compare = bookbench()
+        .arg("compare")
+        .arg(out.join("results.json"))
+        .arg(out.join("results.json"))
+        .output()
+        .expect("compare");
+    ok(&compare);
+    let table = text(&compare.stdout);
+    assert_eq!(table.matches(" 1.00 ").count(), 2, "{table}");
+    assert!(table.contains("author-detail"), "{table}");
+}
+
+/// Opens the page in headless Chromium; fails on any console message.
+fn screenshot(page: &Path) -> PathBuf {
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("chromium is installed (scripts/setup installs it: apt-get install chromium)");
+    let png = page.with_extension("png");
+    let profile = temp_dir("chromium");
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1280,1600",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    let log = text(&out.stderr);
+    let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(
+        console.is_empty(),
+        "the report logged to the console: {console:?}"
+    );
+    assert!(png.exists(), "no screenshot: {log}");
+    png
+}
+
+/// Pixels that are neither white nor grey: chart lines and markers.
+fn chart_pixels(png: &Path) -> usize {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(png).expect("png"),
+    ));
+    let mut reader = decoder.read_info().expect("png header");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("png frame");
+    let channels = info.color_type.samples();
+    buf[..info.buffer_size()]
+        .chunks(channels)
+        .filter(|px| {
+            let (r, g, b) = (i32::from(px[0]), i32::from(px[1]), i32::from(px[2]));
+            (r - g).abs() > 40 || (g - b).abs() > 40 || (r - b).abs() > 40
+        })
+        .count()
+}
+
+/// A unique tag in a target's environment, to find its processes later.
+fn processes_tagged(tag: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.windows(tag.len()).any(|w| w == tag.as_bytes()))
+                && bookbench_cluster::is_running(*pid)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failing_targets_are_recorded_with_their_reason_and_leave_no_process_behind() {
+    let db = TestDb::new().await;
+    let out = temp_dir("failing");
+    let tag = format!("BOOKBENCH_TEST_TAG={:016x}", fastrand::u64(..));
+    let (tag_name, tag_value) = tag.split_once('=').expect("tag");
+    let targets = out.join("targets.toml");
+    std::fs::write(
+        &targets,
+        format!(
+            r#"
+[[target]]
+name = "wrong-greeting"
+description = "a static file server: ready, but not the bookstore"
+command = ["sh", "-c", "sleep 300 & exec python3 -m http.server {{port}} --bind 127.0.0.1"]
+env = {{ {tag_name} = "{tag_value}" }}
+workers = 1
+cpus = [0]
+ready = "/"
+
+[[target]]
+name = "never-ready"
+description = "starts, never answers"
+command = ["sleep", "300"]
+env = {{ {tag_name} = "{tag_value}" }}
+workers = 1
+cpus = [0]
+ready = "/"
+ready_timeout_s = 2
+
+[[target]]
+name = "missing"
+description = "needs a program that is not there"
+command = ["no-such-program-here"]
+requires = ["no-such-program-here"]
+workers = 1
+cpus = [0]
+ready = "/"
+"#
+        ),
+    )
+    .expect("targets file");
+    let run = bookbench()
+        .args([
+            "run",
+            "--targets",
+            "wrong-greeting,never-ready,missing",
+            "--scenarios",
+            "hello-get",
+        ])
+        .args([
+            "--concurrency",
+            "1",
+            "--duration",
+            "1s",
+            "--repeat",
+            "1",
+            "--scale",
+            "tiny",
+        ])
+        .args(["--database-url", db.url()])
+        .arg("--targets-file")
+        .arg(&targets)
+        .arg("--out")
+        .arg(&out)
+        .env("BOOKBENCH_HOME", temp_dir("home"))
+        .output()
+        .expect("run");
+    ok(&run);
+    let r = results(&out);
+    let status = |name: &str| {
+        let t = r["targets"]
+            .as_array()
+            .and_then(|ts| ts.iter().find(|t| t["name"] == name))
+            .unwrap_or_else(|| panic!("no outcome for {name}: {r}"));
+        (
+            t["status"].as_str().unwrap_or_default().to_string(),
+            t["reason"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let (s, why) = status("wrong-greeting");
+    assert_eq!(s, "failed");
+    assert!(why.contains("verify failed at check 'hello-get'"), "{why}");
+    let (s, why) = status("never-ready");
+    assert_eq!(s, "failed");
+    assert!(why.contains("within 2 s"), "{why}");
+    let (s, why) = status("missing");
+    assert_eq!(s, "skipped");
+    assert!(why.contains("no-such-program-here is missing"), "{why}");
+    assert_eq!(r["runs"], serde_json::json!([]));
+    let report = std::fs::read_to_string(out.join("summary.md")).expect("summary");
+    assert!(report.contains("hello-get"), "{report}");
+    assert_eq!(
+        processes_tagged(&tag),
+        Vec::<u32>::new(),
+        "a stopped target left processes"
+    );
+}
+
+#[test]
+fn unknown_names_are_refused_with_the_valid_ones() {
+    for (args, needle) in [
+        (
+            &["run", "--targets", "nope"][..],
+            "unknown target 'nope'; targets: rust",
+        ),
+        (
+            &["run", "--scenarios", "nope"][..],
+            "unknown scenario 'nope'; scenarios: hello-get",
+        ),
+        (&["run", "--preset", "huge"][..], "quick, full"),
+    ] {
+        let out = bookbench().args(args).output().expect("run");
+        assert!(!out.status.success(), "{args:?}");
+        let err = text(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{needle} not in {err}");
+    }
+}
+
+#[test]
+fn compare_refuses_a_file_that_is_not_results() {
+    let dir = temp_dir("compare");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{\"version\": 99}").expect("write");
+    let out = bookbench()
+        .arg("compare")
+        .arg(&bad)
+        .arg(&bad)
+        .output()
+        .expect("compare");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("results version"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_the_targets_and_leaves_partial_results() {
+    let db = TestDb::new().await;
+    let out = temp_dir("interrupted");
+    let tag = format!("BOOKBENCH_TEST_TAG={:016x}", fastrand::u64(..));
+    let (tag_name, tag_value) = tag.split_once('=').expect("tag");
+    let mut child = bookbench()
+        .args([
+            "run",
+            "--targets",
+            "rust",
+            "--scenarios",
+            "hello-get,hello-post",
+        ])
+        .args([
+            "--concurrency",
+            "2",
+            "--duration",
+            "2s",
+            "--warmup",
+            "200ms",
+            "--repeat",
+            "3",
+        ])
+        .args(["--scale", "tiny", "--database-url", db.url()])
+        .arg("--out")
+        .arg(&out)
+        .env("BOOKBENCH_HOME", temp_dir("home"))
+        // Inherited by the target, so that its processes can be found.
+        .env(tag_name, tag_value)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let measured = std::fs::read_to_string(out.join("results.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|r| r["runs"].as_array().is_some_and(|runs| !runs.is_empty()));
+        if measured {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no point was measured within a minute"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let pid = i32::try_from(child.id()).expect("pid");
+    Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("kill");
+    let status = child.wait().expect("wait");
+    assert!(!status.success(), "an interrupted run exited 0");
+    let r = results(&out);
+    assert_eq!(r["partial"], true);
+    assert!(!r["runs"].as_array().expect("runs").is_empty());
+    assert_eq!(
+        processes_tagged(&tag),
+        Vec::<u32>::new(),
+        "the target outlived the run"
+    );
+}
