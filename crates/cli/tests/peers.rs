@@ -1,0 +1,292 @@
+//! The Python peers: `bookbench peers setup` builds their environments, and
+//! each peer, started as `bookbench target NAME`, passes `bookbench verify`
+//! against a tiny database. The environments live under the test target
+//! directory, so that a second test run reuses them (the set-up is
+//! idempotent) rather than installing them again.
+
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use bookbench_testdb::TestDb;
+
+const CPYTHON_VENVS: &str = "flask-cpython,flask-cpython-eventlet,sanic-cpython,fastapi-cpython";
+const CPYTHON_TARGETS: &[&str] = &[
+    "flask-dev",
+    "flask-dev-pg8000",
+    "flask-gunicorn-sync",
+    "flask-gunicorn-sync-pg8000",
+    "flask-gunicorn-gevent",
+    "flask-gunicorn-gevent-pg8000",
+    "flask-gunicorn-eventlet",
+    "flask-gunicorn-eventlet-pg8000",
+    "sanic-tortoise",
+    "fastapi",
+];
+const PYPY_VENVS: &[&str] = &["flask-pypy", "flask-pypy-eventlet"];
+const PYPY_TARGETS: &[(&str, &str)] = &[
+    ("flask-pypy", "pypy-flask-gunicorn-sync"),
+    ("flask-pypy", "pypy-flask-gunicorn-gevent-pg8000"),
+    ("flask-pypy", "pypy-flask-gunicorn-gevent"),
+    ("flask-pypy-eventlet", "pypy-flask-gunicorn-eventlet-pg8000"),
+];
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Where the environments live across test runs.
+fn home() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("peers-home");
+    std::fs::create_dir_all(&dir).expect("peers home");
+    dir
+}
+
+fn bookbench() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bookbench"));
+    cmd.env_remove("DATABASE_URL")
+        .env("BOOKBENCH_HOME", home())
+        .current_dir(repo());
+    cmd
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}\nstdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+fn seed(url: &str) {
+    let out = bookbench()
+        .args(["seed", "--scale", "tiny", "--database-url", url])
+        .output()
+        .expect("seed");
+    ok(&out, "seed");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A target running in the foreground in its own process group, stopped
+/// (the whole group) when dropped.
+struct Running {
+    child: Child,
+    port: u16,
+}
+
+impl Running {
+    fn start(name: &str, url: &str) -> Self {
+        let port = free_port();
+        let child = bookbench()
+            .args([
+                "target",
+                name,
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                url,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .process_group(0)
+            .spawn()
+            .expect("start the target");
+        Self { child, port }
+    }
+
+    /// Waits until the port accepts connections.
+    fn wait_ready(&mut self, name: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{name} exited before it served: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not listen within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn verify(&self) -> Output {
+        bookbench()
+            .args(["verify", &format!("http://127.0.0.1:{}", self.port)])
+            .output()
+            .expect("verify")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn verify_target(name: &str, url: &str, ready_timeout: Duration) {
+    let mut running = Running::start(name, url);
+    running.wait_ready(name, ready_timeout);
+    let out = running.verify();
+    ok(&out, &format!("{name} fails bookbench verify"));
+    assert!(
+        text(&out.stdout).contains("20 passed, 0 failed"),
+        "{name}: {}",
+        text(&out.stdout)
+    );
+    eprintln!("{name}: verify passed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_cpython_peer_passes_verify_and_a_run_sets_up_or_skips_peers() {
+    if !on_path("python3") {
+        eprintln!("skipped: python3 is not on PATH");
+        return;
+    }
+    let db = TestDb::new().await;
+    seed(db.url());
+
+    let setup = bookbench()
+        .args(["peers", "setup", "--venv", CPYTHON_VENVS])
+        .output()
+        .expect("setup");
+    ok(&setup, "peers setup");
+    // Idempotent: a second set-up finds every environment up to date.
+    let again = bookbench()
+        .args(["peers", "setup", "--venv", CPYTHON_VENVS])
+        .output()
+        .expect("setup");
+    ok(&again, "peers setup, again");
+    assert_eq!(
+        text(&again.stdout).matches(": up to date").count(),
+        4,
+        "{}",
+        text(&again.stdout)
+    );
+
+    for name in CPYTHON_TARGETS {
+        verify_target(name, db.url(), Duration::from_secs(60));
+    }
+
+    // A run sets up (here: finds) a peer's environment on demand, and skips
+    // a peer whose environment cannot be set up, with the reason.
+    let dir = std::env::temp_dir().join(format!("bookbench-peers-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let builtin = std::fs::read_to_string(repo().join("bench/targets.toml")).expect("targets.toml");
+    let targets = dir.join("targets.toml");
+    std::fs::write(
+        &targets,
+        format!(
+            "{builtin}\n[[target]]\nname = \"no-such-peer\"\ndescription = \"a peer whose environment is unknown\"\n\
+             command = [\"python3\", \"-c\", \"pass\"]\nworkers = 1\ncpus = [0]\nready = \"/\"\n\
+             requires = [\"python3\"]\nvenv = \"no-such-venv\"\n"
+        ),
+    )
+    .expect("write targets");
+    let out = dir.join("out");
+    let run = bookbench()
+        .args([
+            "run",
+            "--targets",
+            "fastapi,no-such-peer",
+            "--scenarios",
+            "hello-get,author-detail",
+        ])
+        .args([
+            "--concurrency",
+            "2",
+            "--duration",
+            "1s",
+            "--warmup",
+            "200ms",
+            "--repeat",
+            "1",
+        ])
+        .args(["--scale", "tiny", "--database-url", db.url()])
+        .arg("--targets-file")
+        .arg(&targets)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    ok(&run, "bookbench run");
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("results.json")).expect("results.json"),
+    )
+    .expect("results.json is JSON");
+    let target = |name: &str| {
+        results["targets"]
+            .as_array()
+            .and_then(|ts| ts.iter().find(|t| t["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} is not in {}", results["targets"]))
+    };
+    assert_eq!(
+        target("fastapi")["status"],
+        "measured",
+        "{}",
+        results["targets"]
+    );
+    let skipped = target("no-such-peer");
+    assert_eq!(skipped["status"], "skipped", "{skipped}");
+    assert!(
+        skipped["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no-such-venv")),
+        "{skipped}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pypy_peers_pass_verify_where_they_install() {
+    if !on_path("pypy3") {
+        eprintln!("skipped: pypy3 is not on PATH");
+        return;
+    }
+    let db = TestDb::new().await;
+    seed(db.url());
+    let mut installed = Vec::new();
+    for venv in PYPY_VENVS {
+        let setup = bookbench()
+            .args(["peers", "setup", "--venv", venv])
+            .output()
+            .expect("setup");
+        if setup.status.success() {
+            installed.push(*venv);
+        } else {
+            eprintln!("skipped {venv}: {}", text(&setup.stdout).trim());
+        }
+    }
+    for (venv, name) in PYPY_TARGETS {
+        if installed.contains(venv) {
+            verify_target(name, db.url(), Duration::from_secs(120));
+        } else {
+            eprintln!("skipped {name}: its environment {venv} did not install");
+        }
+    }
+}
