@@ -1,7 +1,11 @@
 //! `bookbench`: one binary whose subcommands are the user's verbs.
 
 mod db;
+mod load;
+mod peers;
 mod seed;
+mod serve;
+mod suite;
 
 use std::process::ExitCode;
 
@@ -20,6 +24,22 @@ enum Command {
     Db(db::Args),
     /// Fill the database with deterministic bookstore data.
     Seed(seed::Args),
+    /// Load an HTTP server: closed or open loop, with honest latency.
+    Load(load::Args),
+    /// Serve the bookstore API.
+    Serve(serve::Args),
+    /// The main job: measure every target across scenarios and concurrency.
+    Run(suite::RunArgs),
+    /// List the targets, and whether each can run here.
+    Targets(suite::TargetsArgs),
+    /// Run one target in the foreground.
+    Target(suite::TargetArgs),
+    /// Check a running server against the API contract.
+    Verify(suite::VerifyArgs),
+    /// Compare two results.json files, point by point.
+    Compare(suite::CompareArgs),
+    /// Set up the Python peers' virtual environments.
+    Peers(peers::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +51,14 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Db(args) => db::run(args),
         Command::Seed(args) => seed::run(args),
+        Command::Load(args) => load::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Run(args) => suite::run(args),
+        Command::Targets(args) => suite::list(args),
+        Command::Target(args) => suite::target(args),
+        Command::Verify(args) => suite::verify(args),
+        Command::Compare(args) => suite::compare(args),
+        Command::Peers(args) => peers::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

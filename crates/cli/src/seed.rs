@@ -93,7 +93,11 @@ impl Bars {
     /// `author 1.2 s, book 20.1 s, …`: how long each phase took.
     fn timings(&self) -> String {
         let started = self.started.lock().map(|s| s.clone()).unwrap_or_default();
-        let ends = started.iter().skip(1).map(|(_, t)| *t).chain([Instant::now()]);
+        let ends = started
+            .iter()
+            .skip(1)
+            .map(|(_, t)| *t)
+            .chain([Instant::now()]);
         started
             .iter()
             .zip(ends)

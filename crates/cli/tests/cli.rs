@@ -73,16 +73,26 @@ fn db_start_is_idempotent_and_stop_leaves_no_process_behind() {
 
     let again = run(bookbench(&home.0).args(["db", "start"]));
     assert!(again.status.success(), "{}", stderr(&again));
-    assert_eq!(pid_in(&stdout(&again)), pid, "a second start started another server");
+    assert_eq!(
+        pid_in(&stdout(&again)),
+        pid,
+        "a second start started another server"
+    );
 
     let url = stdout(&run(bookbench(&home.0).args(["db", "url"])));
-    assert!(url.starts_with("postgres://") && url.contains("@127.0.0.1:"), "{url}");
+    assert!(
+        url.starts_with("postgres://") && url.contains("@127.0.0.1:"),
+        "{url}"
+    );
     let status = stdout(&run(bookbench(&home.0).args(["db", "status"])));
     assert!(status.contains("running"), "{status}");
 
     let stop = run(bookbench(&home.0).args(["db", "stop"]));
     assert!(stop.status.success(), "{}", stderr(&stop));
-    assert!(!bookbench_cluster::is_running(pid), "postmaster {pid} still runs");
+    assert!(
+        !bookbench_cluster::is_running(pid),
+        "postmaster {pid} still runs"
+    );
     let status = stdout(&run(bookbench(&home.0).args(["db", "status"])));
     assert!(status.contains("stopped"), "{status}");
 }
@@ -112,7 +122,10 @@ fn seed_rejects_bad_arguments_with_one_line() {
     for (args, needle) in [
         (&["seed", "--authors", "-5"][..], "--authors"),
         (&["seed", "--authors", "0"][..], "--authors"),
-        (&["seed", "--scale", "huge"][..], "tiny, small, medium, full"),
+        (
+            &["seed", "--scale", "huge"][..],
+            "tiny, small, medium, full",
+        ),
         (&["seed", "--seed", "x"][..], "--seed"),
     ] {
         let out = run(bookbench(&home.0).args(args));
@@ -152,7 +165,11 @@ async fn seed_fills_a_database_and_refuses_to_overwrite_it_without_force() {
     };
     let out = seed(&[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("seeded 1000 authors"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("seeded 1000 authors"),
+        "{}",
+        stdout(&out)
+    );
 
     let out = seed(&["--seed", "5"]);
     assert_one_line_error(&out, "--force");

@@ -134,6 +134,7 @@ impl Cluster {
             wait_for_children_to_exit(pid);
         }
         let _ = fs::remove_file(self.data_dir().join("postmaster.pid"));
+        close_inherited_descriptors_on_exec();
         let out = self
             .command(self.bins.program("pg_ctl"))
             .arg("start")
@@ -339,35 +340,60 @@ impl Watchdog {
     }
 }
 
+/// The postmaster outlives this process, and must not keep open what this
+/// process inherited (a `flock` around a script, say, would then stay locked
+/// for as long as the cluster runs). Descriptors that Rust opens are
+/// close-on-exec already; this marks the inherited ones (3 and up) so too.
+fn close_inherited_descriptors_on_exec() {
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    use std::os::fd::BorrowedFd;
+    let fds: Vec<i32> = fs::read_dir("/proc/self/fd")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY: the descriptor was listed as open a moment ago and is only
+        // borrowed for this one call; if it has been closed since (the
+        // listing's own descriptor is), fcntl fails with EBADF, ignored.
+        #[allow(unsafe_code)]
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        let _ = fcntl(borrowed, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+    }
+}
+
 /// Whether `pid` is a live process (a zombie is not).
 pub fn is_running(pid: u32) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|s| {
-            s.rsplit_once(") ")
-                .map(|(_, rest)| !rest.starts_with('Z'))
-        })
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
         .unwrap_or(false)
 }
 
 /// Waits (up to 10 s) until no live process has `parent` as its parent.
 fn wait_for_children_to_exit(parent: u32) {
     let has_children = || {
-        fs::read_dir("/proc").into_iter().flatten().flatten().any(|e| {
-            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
-                return false;
-            };
-            fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| {
-                    let rest = s.rsplit_once(") ")?.1.to_string();
-                    let mut fields = rest.split(' ');
-                    let state = fields.next()?;
-                    let ppid: u32 = fields.next()?.parse().ok()?;
-                    Some(ppid == parent && state != "Z")
-                })
-                .unwrap_or(false)
-        })
+        fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                    return false;
+                };
+                fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .ok()
+                    .and_then(|s| {
+                        let rest = s.rsplit_once(") ")?.1.to_string();
+                        let mut fields = rest.split(' ');
+                        let state = fields.next()?;
+                        let ppid: u32 = fields.next()?.parse().ok()?;
+                        Some(ppid == parent && state != "Z")
+                    })
+                    .unwrap_or(false)
+            })
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while has_children() && std::time::Instant::now() < deadline {

@@ -67,7 +67,12 @@ async fn child_holding_a_cluster() {
 fn a_killed_test_run_leaves_no_postgres_behind() {
     use std::io::BufRead as _;
     let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--ignored", "--exact", "child_holding_a_cluster", "--nocapture"])
+        .args([
+            "--ignored",
+            "--exact",
+            "child_holding_a_cluster",
+            "--nocapture",
+        ])
         .env(CHILD, "1")
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -94,6 +99,9 @@ fn a_killed_test_run_leaves_no_postgres_behind() {
     {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    assert!(!bookbench_cluster::is_running(pid), "postmaster {pid} outlived its test process");
+    assert!(
+        !bookbench_cluster::is_running(pid),
+        "postmaster {pid} outlived its test process"
+    );
     assert!(!data_dir.exists(), "{} was left behind", data_dir.display());
 }
