@@ -38,6 +38,8 @@ enum Command {
     Verify(suite::VerifyArgs),
     /// Compare two results.json files, point by point.
     Compare(suite::CompareArgs),
+    /// Render summary.md and report.html again from a results.json.
+    Report(suite::ReportArgs),
     /// Set up the Python peers' virtual environments.
     Peers(peers::Args),
 }
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Target(args) => suite::target(args),
         Command::Verify(args) => suite::verify(args),
         Command::Compare(args) => suite::compare(args),
+        Command::Report(args) => suite::report(args),
         Command::Peers(args) => peers::run(args),
     };
     match result {

@@ -452,3 +452,30 @@ pub fn compare(args: CompareArgs) -> Result<()> {
     print!("{}", bookbench_suite::compare::render(&rows));
     Ok(())
 }
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// A results.json; summary.md and report.html are written beside it.
+    results: PathBuf,
+}
+
+/// `bookbench report results.json`: renders the summary and the report again.
+pub fn report(args: ReportArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.results)
+        .with_context(|| format!("cannot read {}", args.results.display()))?;
+    let results =
+        Results::from_json(&text).with_context(|| format!("{}", args.results.display()))?;
+    let dir = args.results.parent().unwrap_or(std::path::Path::new("."));
+    for (name, body) in [
+        (
+            "summary.md",
+            bookbench_suite::report::summary_markdown(&results),
+        ),
+        ("report.html", bookbench_suite::report::html(&results)),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("{}", path.display());
+    }
+    Ok(())
+}

@@ -191,14 +191,23 @@ pub fn rps_chart(r: &Results, scenario: &str) -> String {
     let points: Vec<&Point> = r.runs.iter().filter(|p| p.scenario == scenario).collect();
     let levels: BTreeSet<u32> = points.iter().map(|p| p.concurrency).collect();
     let levels: Vec<u32> = levels.into_iter().collect();
+    // A log scale: the targets differ by two orders of magnitude, and a
+    // linear axis would flatten every line but the fastest.
     let max_rps = points
         .iter()
         .map(|p| p.rps_max.max(p.rps))
         .fold(1.0, f64::max)
-        * 1.1;
+        * 1.5;
+    let min_rps = points
+        .iter()
+        .map(|p| p.rps)
+        .filter(|&x| x > 0.0)
+        .fold(max_rps, f64::min)
+        .max(1.0)
+        / 1.5;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (640, 360)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (720, 360)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let n = levels.len().max(1);
         let chart = ChartBuilder::on(&root)
@@ -206,14 +215,22 @@ pub fn rps_chart(r: &Results, scenario: &str) -> String {
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(64)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..max_rps);
+            .build_cartesian_2d(
+                // Room on the right for the legend, clear of the lines.
+                -0.5f64..(n as f64 + 0.6),
+                (min_rps..max_rps).log_scale(),
+            );
         let Ok(mut chart) = chart else {
             return svg_error(scenario);
         };
         let levels_for_labels = levels.clone();
         let _ = chart
             .configure_mesh()
-            .x_labels(n)
+            // Ticks every 0.2: the integers, where the levels are, are among
+            // them; the formatter labels only those.
+            .x_labels(5 * (n + 2))
+            .disable_x_mesh()
+            .y_labels(6)
             .x_label_formatter(&|x| {
                 let i = x.round();
                 if (x - i).abs() < 0.01 && i >= 0.0 {
@@ -226,7 +243,7 @@ pub fn rps_chart(r: &Results, scenario: &str) -> String {
                 }
             })
             .y_label_formatter(&|y| format!("{y:.0}"))
-            .y_desc("requests/s")
+            .y_desc("requests/s (log scale)")
             .light_line_style(WHITE)
             .draw();
         for (i, t) in names.iter().enumerate() {
