@@ -132,7 +132,11 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
     assert!(table.contains("author-detail"), "{table}");
 
     std::fs::remove_file(out.join("report.html")).expect("remove the report");
-    ok(&bookbench().arg("report").arg(out.join("results.json")).output().expect("report"));
+    ok(&bookbench()
+        .arg("report")
+        .arg(out.join("results.json"))
+        .output()
+        .expect("report"));
     let again = std::fs::read_to_string(out.join("report.html")).expect("report.html again");
     assert_eq!(again, html, "the report rendered from results.json differs");
 }
