@@ -14,10 +14,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{PageParams, client, col, created, json};
+use super::{PageParams, PageSql, client, col, created, json, page_rows};
 use crate::AppState;
 use crate::error::{AppError, ErrorBody};
-use crate::extract::{IdPath, Page, PageStart, ValidJson};
+use crate::extract::{IdPath, Page, ValidJson};
 use crate::refdata::RefData;
 use crate::types::{CountryCode, InTimestamp, Phone, Timestamp, no_nul, timestamp_in_range};
 
@@ -55,6 +55,12 @@ SELECT a.id, a.name, a.country_code, a.email, a.phone, a.contact_address,
 FROM (SELECT id FROM author ORDER BY id LIMIT $1 OFFSET $2) AS page
 JOIN author AS a ON a.id = page.id
 ORDER BY a.id";
+
+const LIST: PageSql = PageSql {
+    first: LIST_FIRST,
+    offset: LIST_OFFSET,
+    after: LIST_AFTER,
+};
 
 /// The detail's author row (the same columns as the overview).
 const DETAIL_AUTHOR: &str = "\
@@ -227,20 +233,7 @@ fn not_before(
 )]
 pub async fn list_authors(State(state): State<AppState>, page: Page) -> Result<Response, AppError> {
     let client = client(&state).await?;
-    let rows = match page.start {
-        PageStart::Offset(0) => {
-            let stmt = client.prepare_cached(LIST_FIRST).await?;
-            client.query(&stmt, &[&page.limit]).await?
-        }
-        PageStart::Offset(offset) => {
-            let stmt = client.prepare_cached(LIST_OFFSET).await?;
-            client.query(&stmt, &[&page.limit, &offset]).await?
-        }
-        PageStart::After(after) => {
-            let stmt = client.prepare_cached(LIST_AFTER).await?;
-            client.query(&stmt, &[&page.limit, &after]).await?
-        }
-    };
+    let rows = page_rows(&client, &page, &LIST).await?;
     let authors = rows
         .iter()
         .map(AuthorOverview::from_row)

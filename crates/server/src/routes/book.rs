@@ -14,10 +14,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{PageParams, client, col, created, json};
+use super::{PageParams, PageSql, client, col, created, json, page_rows};
 use crate::AppState;
 use crate::error::{AppError, ErrorBody};
-use crate::extract::{IdPath, Page, PageStart, ValidJson};
+use crate::extract::{IdPath, Page, ValidJson};
 use crate::refdata::RefData;
 use crate::types::{Isbn13, date_in_range, no_nul};
 
@@ -61,6 +61,12 @@ SELECT b.id, b.author_id, b.title, b.isbn, b.published, b.pages, b.price,
 FROM (SELECT id FROM book ORDER BY id LIMIT $1 OFFSET $2) AS page
 JOIN book AS b ON b.id = page.id
 ORDER BY b.id";
+
+const LIST: PageSql = PageSql {
+    first: LIST_FIRST,
+    offset: LIST_OFFSET,
+    after: LIST_AFTER,
+};
 
 /// One book with its genres and its author's name and country.
 const DETAIL: &str = "\
@@ -211,20 +217,7 @@ fn known_distinct_genres(genres: &Option<Vec<String>>, refdata: &RefData) -> gar
 )]
 pub async fn list_books(State(state): State<AppState>, page: Page) -> Result<Response, AppError> {
     let client = client(&state).await?;
-    let rows = match page.start {
-        PageStart::Offset(0) => {
-            let stmt = client.prepare_cached(LIST_FIRST).await?;
-            client.query(&stmt, &[&page.limit]).await?
-        }
-        PageStart::Offset(offset) => {
-            let stmt = client.prepare_cached(LIST_OFFSET).await?;
-            client.query(&stmt, &[&page.limit, &offset]).await?
-        }
-        PageStart::After(after) => {
-            let stmt = client.prepare_cached(LIST_AFTER).await?;
-            client.query(&stmt, &[&page.limit, &after]).await?
-        }
-    };
+    let rows = page_rows(&client, &page, &LIST).await?;
     let books = rows
         .iter()
         .map(BookOverview::from_row)

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::extract::{Page, PageStart};
 
 /// Any path that is not an endpoint.
 pub async fn not_found() -> AppError {
@@ -33,6 +34,34 @@ pub async fn method_not_allowed() -> AppError {
 /// A connection from the pool.
 pub async fn client(state: &AppState) -> Result<Object, AppError> {
     Ok(state.pool().get().await?)
+}
+
+/// The SQL of a list endpoint's three kinds of page. Each takes the limit
+/// as `$1`; the offset page takes the offset and the keyset page the id
+/// to start after as `$2`.
+pub struct PageSql {
+    pub first: &'static str,
+    pub offset: &'static str,
+    pub after: &'static str,
+}
+
+/// The rows of `page`, by the statement that fits it.
+pub async fn page_rows(client: &Object, page: &Page, sql: &PageSql) -> Result<Vec<Row>, AppError> {
+    let rows = match page.start {
+        PageStart::Offset(0) => {
+            let stmt = client.prepare_cached(sql.first).await?;
+            client.query(&stmt, &[&page.limit]).await?
+        }
+        PageStart::Offset(offset) => {
+            let stmt = client.prepare_cached(sql.offset).await?;
+            client.query(&stmt, &[&page.limit, &offset]).await?
+        }
+        PageStart::After(after) => {
+            let stmt = client.prepare_cached(sql.after).await?;
+            client.query(&stmt, &[&page.limit, &after]).await?
+        }
+    };
+    Ok(rows)
 }
 
 /// One column of a row; a type mismatch is the server's fault.
