@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use bookbench_load::{BodyCheck, IdSpace, LoadConfig, RequestSpec, parse_duration};
@@ -34,6 +35,10 @@ pub struct Args {
     /// How long to run: 10s, 500ms, 2m.
     #[arg(short = 'd', long, default_value = "10s", allow_hyphen_values = true)]
     duration: String,
+    /// Load before the measured duration, on the same connections: what
+    /// ends in it is not counted (0s: none).
+    #[arg(short = 'w', long, default_value = "0s", allow_hyphen_values = true)]
+    warmup: String,
     /// Requests per second over all connections (an open-loop run, latency
     /// corrected for coordinated omission); without it, a closed loop.
     #[arg(long, value_name = "R", allow_negative_numbers = true)]
@@ -210,6 +215,12 @@ fn config(args: &Args) -> Result<LoadConfig> {
     config.connections = positive(args.connections, "--connections")?;
     config.threads = positive(args.threads, "--threads")?;
     config.duration = parse_duration(&args.duration).context("--duration")?;
+    // parse_duration refuses 0, which here means no warm-up.
+    config.warmup = if args.warmup.trim_end_matches(['s', 'm', 'h']) == "0" {
+        Duration::ZERO
+    } else {
+        parse_duration(&args.warmup).context("--warmup")?
+    };
     config.timeout = parse_duration(&args.timeout).context("--timeout")?;
     config.rate = args.rate;
     config.max_requests = match args.requests {

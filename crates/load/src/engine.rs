@@ -182,6 +182,8 @@ pub(crate) struct Plan {
     pub kinds: Vec<Kind>,
     pub connections: u32,
     pub threads: u32,
+    /// Load before the measured window: what ends in it is not counted.
+    pub warmup: Duration,
     pub duration: Duration,
     /// Seconds between two requests in an open-loop run (over all users:
     /// request number `i` is due at `i x interval`, sent by user `i mod
@@ -235,10 +237,19 @@ pub(crate) fn worker(
         u64::from(plan.threads),
     )));
     barrier.wait();
-    let cpu_start = cpu::thread_cpu();
     let start = Instant::now();
-    let deadline = start + plan.duration;
+    let record_from = start + plan.warmup;
+    let deadline = record_from + plan.duration;
+    // The worker's CPU time from the end of the warm-up.
+    let cpu_start = Rc::new(Cell::new(cpu::thread_cpu()));
     rt.block_on(local.run_until(async {
+        if !plan.warmup.is_zero() {
+            let cpu_start = Rc::clone(&cpu_start);
+            tokio::task::spawn_local(async move {
+                tokio::time::sleep_until(record_from.into()).await;
+                cpu_start.set(cpu::thread_cpu());
+            });
+        }
         let mut users = Vec::new();
         let mut watches = Vec::new();
         let mut k = w;
@@ -253,6 +264,7 @@ pub(crate) fn worker(
                 live: w as usize,
                 index: u64::from(k),
                 start,
+                record_from,
                 buf: Vec::with_capacity(256),
             };
             users.push(tokio::task::spawn_local(user.run()));
@@ -266,8 +278,8 @@ pub(crate) fn worker(
         })
         .await;
     }));
-    let wall = start.elapsed();
-    let cpu = cpu::thread_cpu().saturating_sub(cpu_start);
+    let wall = start.elapsed().saturating_sub(plan.warmup);
+    let cpu = cpu::thread_cpu().saturating_sub(cpu_start.get());
     // Cancels the users and their connections: requests in flight are
     // dropped, and counted as sent but not finished.
     drop(local);
@@ -457,6 +469,8 @@ struct User {
     /// on the open-loop schedule.
     index: u64,
     start: Instant,
+    /// The end of the warm-up: what ends before it is not counted.
+    record_from: Instant,
     buf: Vec<u8>,
 }
 
@@ -483,7 +497,7 @@ impl User {
                 Some(interval) => {
                     let slot = self.index + n * u64::from(plan.connections);
                     let due = self.start + Duration::from_secs_f64(slot as f64 * interval);
-                    if due >= self.start + plan.duration {
+                    if due >= self.record_from + plan.duration {
                         return;
                     }
                     Some(due)
@@ -505,7 +519,9 @@ impl User {
                 conn = None;
                 match connect(plan.target.addr, plan.timeout).await {
                     Ok(c) => {
-                        self.stats.borrow_mut().connects += 1;
+                        if Instant::now() >= self.record_from {
+                            self.stats.borrow_mut().connects += 1;
+                        }
                         conn = Some(c);
                         free_since = Instant::now();
                     }
@@ -533,7 +549,12 @@ impl User {
                 continue;
             };
             let sent = Instant::now();
-            self.stats.borrow_mut().sent += 1;
+            // A request of the warm-up that ends in the window counts as
+            // sent in it, when it ends.
+            let counted = sent >= self.record_from;
+            if counted {
+                self.stats.borrow_mut().sent += 1;
+            }
             let exchange = exchange(&mut c.sender, kind, req);
             let driven = Conn::drive(&mut c.io, &mut c.ended, exchange);
             let outcome = match self.watch.run(sent + plan.timeout, driven).await {
@@ -543,6 +564,16 @@ impl User {
             };
             let done = Instant::now();
             n += 1;
+            if done < self.record_from {
+                if matches!(outcome, Outcome::Failed(_)) {
+                    conn = None;
+                }
+                free_since = done;
+                continue;
+            }
+            if !counted {
+                self.stats.borrow_mut().sent += 1;
+            }
             match outcome {
                 Outcome::Response {
                     status,
@@ -588,6 +619,9 @@ impl User {
     }
 
     fn count_error(&self, kind: ErrorKind) {
+        if Instant::now() < self.record_from {
+            return;
+        }
         let mut s = self.stats.borrow_mut();
         s.error(kind);
         self.plan.live[self.live]

@@ -104,6 +104,11 @@ pub struct LoadConfig {
     pub connections: u32,
     /// Worker threads, each with a current-thread runtime.
     pub threads: u32,
+    /// Load on the same connections before the measured `duration`: what
+    /// ends in it is not counted, and what it left in flight is, when it
+    /// ends in the window. The window then starts in a steady state, which
+    /// matters when responses take seconds.
+    pub warmup: Duration,
     pub duration: Duration,
     /// Requests per second over all connections: an open-loop run. `None`:
     /// closed loop.
@@ -134,6 +139,7 @@ impl LoadConfig {
             requests,
             connections: 10,
             threads: 1,
+            warmup: Duration::ZERO,
             duration: Duration::from_secs(10),
             rate: None,
             max_requests: None,
@@ -192,6 +198,12 @@ impl LoadConfig {
             return bad(format!(
                 "the duration must be more than 0 and at most 24 h, not {:?}",
                 self.duration
+            ));
+        }
+        if self.warmup > MAX_DURATION {
+            return bad(format!(
+                "the warm-up must be at most 24 h, not {:?}",
+                self.warmup
             ));
         }
         if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
@@ -417,6 +429,7 @@ pub fn run_with(config: &LoadConfig, mut on_tick: impl FnMut(&Tick)) -> Result<R
         kinds,
         connections: config.connections,
         threads,
+        warmup: config.warmup,
         duration: config.duration,
         interval_s: config.rate.map(|r| 1.0 / r),
         timeout: config.timeout,
@@ -457,6 +470,9 @@ pub fn run_with(config: &LoadConfig, mut on_tick: impl FnMut(&Tick)) -> Result<R
     drop(done_tx);
     barrier.wait();
     let start = Instant::now();
+    let warm_end = start + config.warmup;
+    // The process's CPU time from the end of the warm-up.
+    let mut cpu_base = config.warmup.is_zero().then(cpu::process_cpu);
     let (user0, sys0) = cpu::process_cpu();
     on_tick(&Tick {
         elapsed: Duration::ZERO,
@@ -471,6 +487,9 @@ pub fn run_with(config: &LoadConfig, mut on_tick: impl FnMut(&Tick)) -> Result<R
     let mut next = start + Duration::from_secs(1);
     while finished < threads {
         let now = Instant::now();
+        if cpu_base.is_none() && now >= warm_end {
+            cpu_base = Some(cpu::process_cpu());
+        }
         if now >= next {
             let ok: u64 = plan.live.iter().map(|l| l.ok.load(Ordering::Relaxed)).sum();
             let errors: u64 = plan
@@ -490,7 +509,12 @@ pub fn run_with(config: &LoadConfig, mut on_tick: impl FnMut(&Tick)) -> Result<R
             next += Duration::from_secs(1);
             continue;
         }
-        match done_rx.recv_timeout(next - now) {
+        let wake = if cpu_base.is_none() {
+            next.min(warm_end)
+        } else {
+            next
+        };
+        match done_rx.recv_timeout(wake.saturating_duration_since(now)) {
             Ok(()) => finished += 1,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -504,7 +528,11 @@ pub fn run_with(config: &LoadConfig, mut on_tick: impl FnMut(&Tick)) -> Result<R
         }
     }
     let (user1, sys1) = cpu::process_cpu();
-    let wall = start.elapsed().min(config.duration);
+    let (user0, sys0) = cpu_base.unwrap_or((user0, sys0));
+    let wall = start
+        .elapsed()
+        .saturating_sub(config.warmup)
+        .min(config.duration);
     report(
         config,
         &plan,

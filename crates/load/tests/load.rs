@@ -625,3 +625,40 @@ fn templates_draw_only_ids_that_exist_in_the_seeded_database() {
         assert_eq!(found, distinct, "every drawn book id exists");
     });
 }
+
+#[test]
+fn a_warm_up_counts_what_it_left_in_flight_and_not_what_ended_in_it() {
+    let _timing = timing();
+    // Every answer takes 1.5 s: the requests sent at the start end inside
+    // the window, which a run without a warm-up would not see at all.
+    let slow = serve(|req| async move {
+        if req.method() != hyper::Method::HEAD {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+        }
+        text(200, "Hello, World!")
+    });
+    let mut c = config(slow, "/");
+    c.warmup = Duration::from_secs(1);
+    c.duration = Duration::from_secs(1);
+    let started = Instant::now();
+    let r = run(&c).expect("run");
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    assert_eq!(r.ok, u64::from(c.connections), "{r:?}");
+    assert!(r.latency_us.p50 >= 1_500_000, "{r:?}");
+    assert!((r.duration_s - 1.0).abs() < 0.05, "{}", r.duration_s);
+
+    // A fast server: what ended in the warm-up is not in the report.
+    let (addr, count) = counting_server();
+    let mut c = config(addr, "/");
+    c.warmup = Duration::from_millis(600);
+    c.duration = Duration::from_millis(600);
+    let r = run(&c).expect("run");
+    let seen = count.load(Ordering::SeqCst);
+    assert!(r.ok > 50, "{r:?}");
+    assert!(
+        seen as f64 > 1.6 * r.ok as f64,
+        "the server answered {seen}, the report counts {}",
+        r.ok
+    );
+}
