@@ -40,6 +40,8 @@ enum Command {
     Compare(suite::CompareArgs),
     /// Render summary.md and report.html again from a results.json.
     Report(suite::ReportArgs),
+    /// Join results.json files of runs of different targets into one.
+    Merge(suite::MergeArgs),
     /// Set up the Python peers' virtual environments.
     Peers(peers::Args),
 }
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => suite::verify(args),
         Command::Compare(args) => suite::compare(args),
         Command::Report(args) => suite::report(args),
+        Command::Merge(args) => suite::merge(args),
         Command::Peers(args) => peers::run(args),
     };
     match result {

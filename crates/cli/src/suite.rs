@@ -21,6 +21,9 @@ enum Preset {
     /// The blog post's study: every target, every scenario, concurrency 1
     /// to 200, at full scale (hours).
     Full,
+    /// The blog post's figures in an hour and a half: every target, the blog
+    /// post's five scenarios, concurrency 10, 50 and 200, at full scale.
+    Blog,
 }
 
 #[derive(Debug, clap::Args)]
@@ -52,6 +55,9 @@ pub struct RunArgs {
     /// Open loop at this many requests per second (closed loop without).
     #[arg(long)]
     rate: Option<f64>,
+    /// Per request: a slower answer counts as a timeout error.
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<Duration>,
     /// Where results go (default: results/<timestamp>/).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -73,6 +79,7 @@ struct Defaults {
     duration: Duration,
     warmup: Duration,
     repeat: u32,
+    timeout: Duration,
     scale: Scale,
 }
 
@@ -101,6 +108,7 @@ fn defaults(preset: Preset, all_targets: &[Target]) -> Defaults {
             duration: Duration::from_secs(2),
             warmup: Duration::from_secs(1),
             repeat: 2,
+            timeout: Duration::from_secs(10),
             scale: Scale::Medium,
         },
         Preset::Full => Defaults {
@@ -110,6 +118,26 @@ fn defaults(preset: Preset, all_targets: &[Target]) -> Defaults {
             duration: Duration::from_secs(10),
             warmup: Duration::from_secs(3),
             repeat: 3,
+            // A deep OFFSET page takes seconds under an ORM's query.
+            timeout: Duration::from_secs(30),
+            scale: Scale::Full,
+        },
+        // The full study trimmed to what the blog post charted, so that its
+        // table can be redone in one sitting: shorter points, three loads.
+        Preset::Blog => Defaults {
+            targets: all_targets.iter().map(|t| leak(&t.name)).collect(),
+            scenarios: vec![
+                "hello-get",
+                "author-detail",
+                "author-list",
+                "author-offset-50k",
+                "author-offset-500k",
+            ],
+            concurrency: vec![10, 50, 200],
+            duration: Duration::from_secs(3),
+            warmup: Duration::from_secs(2),
+            repeat: 2,
+            timeout: Duration::from_secs(30),
             scale: Scale::Full,
         },
     }
@@ -165,6 +193,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         warmup: args.warmup.unwrap_or(d.warmup),
         repeat: args.repeat.unwrap_or(d.repeat),
         rate: args.rate,
+        timeout: args.timeout.unwrap_or(d.timeout),
         out: out.clone(),
         placeholders: placeholders(&url)?,
         ids,
@@ -300,9 +329,11 @@ async fn prepare_database(url: &str, scale: Scale) -> Result<(IdSpace, Env)> {
     ))
 }
 
-/// A bar over all points, saying what runs now.
+/// A bar over all points, saying what runs now; without a terminal (a log
+/// file, CI), a line per target and per point instead.
 struct Progress {
     bar: ProgressBar,
+    lines: bool,
 }
 
 impl Progress {
@@ -314,20 +345,28 @@ impl Progress {
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        Self { bar }
+        let lines = bar.is_hidden();
+        Self { bar, lines }
     }
 }
 
 impl Observer for Progress {
     fn target(&mut self, name: &str, status: &str) {
-        self.bar.println(format!("{name}: {status}"));
+        if self.lines {
+            eprintln!("{name}: {status}");
+        } else {
+            self.bar.println(format!("{name}: {status}"));
+        }
     }
 
     fn point(&mut self, target: &str, scenario: &str, concurrency: u32, done: usize, total: usize) {
         self.bar.set_length(total as u64);
         self.bar.set_position(done as u64);
-        self.bar
-            .set_message(format!("{target} {scenario} c={concurrency}"));
+        let what = format!("{target} {scenario} c={concurrency}");
+        if self.lines && done < total {
+            eprintln!("[{}/{total}] {what}", done + 1);
+        }
+        self.bar.set_message(what);
     }
 }
 
@@ -341,6 +380,7 @@ pub struct TargetsArgs {
 pub fn list(args: TargetsArgs) -> Result<()> {
     let all = targets::load(args.targets_file.as_deref())?;
     let p = placeholders("postgres://")?;
+    let width = all.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for t in &all {
         let state = match (t.unavailable(&p), &t.venv) {
             (Some(why), _) => format!("cannot run here: {why}"),
@@ -352,7 +392,7 @@ pub fn list(args: TargetsArgs) -> Result<()> {
             (None, _) => "ready".to_string(),
         };
         println!(
-            "{:<28} {} (CPU {:?}) — {state}",
+            "{:<width$}  {} (CPU {:?}) — {state}",
             t.name, t.description, t.cpus
         );
     }
@@ -442,14 +482,33 @@ pub struct CompareArgs {
 
 /// `bookbench compare A B`.
 pub fn compare(args: CompareArgs) -> Result<()> {
-    let read = |p: &PathBuf| -> Result<Results> {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
-        Results::from_json(&text).with_context(|| format!("{}", p.display()))
-    };
-    let (a, b) = (read(&args.a)?, read(&args.b)?);
+    let (a, b) = (read_results(&args.a)?, read_results(&args.b)?);
     let rows = bookbench_suite::compare::compare(&a, &b);
     print!("{}", bookbench_suite::compare::render(&rows));
+    Ok(())
+}
+
+fn read_results(path: &std::path::Path) -> Result<Results> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Results::from_json(&text).with_context(|| format!("{}", path.display()))
+}
+
+/// Writes summary.md and report.html (and results.json, when asked) into
+/// `dir`, and prints their paths.
+fn write_outputs(dir: &std::path::Path, results: &Results, with_json: bool) -> Result<()> {
+    let json = with_json.then(|| ("results.json", results.to_json()));
+    for (name, body) in json.into_iter().chain([
+        (
+            "summary.md",
+            bookbench_suite::report::summary_markdown(results),
+        ),
+        ("report.html", bookbench_suite::report::html(results)),
+    ]) {
+        let path = dir.join(name);
+        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("{}", path.display());
+    }
     Ok(())
 }
 
@@ -457,25 +516,58 @@ pub fn compare(args: CompareArgs) -> Result<()> {
 pub struct ReportArgs {
     /// A results.json; summary.md and report.html are written beside it.
     results: PathBuf,
+    /// Also write each scenario's chart to DIR/<scenario>.svg, for documents.
+    #[arg(long, value_name = "DIR")]
+    charts: Option<PathBuf>,
 }
 
 /// `bookbench report results.json`: renders the summary and the report again.
 pub fn report(args: ReportArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&args.results)
-        .with_context(|| format!("cannot read {}", args.results.display()))?;
-    let results =
-        Results::from_json(&text).with_context(|| format!("{}", args.results.display()))?;
+    let results = read_results(&args.results)?;
     let dir = args.results.parent().unwrap_or(std::path::Path::new("."));
-    for (name, body) in [
-        (
-            "summary.md",
-            bookbench_suite::report::summary_markdown(&results),
-        ),
-        ("report.html", bookbench_suite::report::html(&results)),
-    ] {
-        let path = dir.join(name);
-        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
-        println!("{}", path.display());
+    write_outputs(dir, &results, false)?;
+    if let Some(charts) = &args.charts {
+        std::fs::create_dir_all(charts)
+            .with_context(|| format!("cannot create {}", charts.display()))?;
+        for scenario in &results.config.scenarios {
+            if !results.runs.iter().any(|p| &p.scenario == scenario) {
+                continue;
+            }
+            let path = charts.join(format!("{scenario}.svg"));
+            let svg = bookbench_suite::report::rps_chart(&results, scenario);
+            std::fs::write(&path, svg)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("{}", path.display());
+        }
     }
     Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The results.json files, each of runs of other targets (a target that
+    /// failed in one and was measured in another is taken as measured).
+    #[arg(required = true, num_args = 2..)]
+    parts: Vec<PathBuf>,
+    /// Where the merged results.json, summary.md and report.html go.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `bookbench merge A B … --out DIR`.
+pub fn merge(args: MergeArgs) -> Result<()> {
+    let parts = args
+        .parts
+        .iter()
+        .map(|p| {
+            Ok(bookbench_suite::merge::Part {
+                name: p.display().to_string(),
+                results: read_results(p)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let merged = bookbench_suite::merge::merge(parts)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the output directory {}", args.out.display()))?;
+    write_outputs(&args.out, &merged, true)
 }

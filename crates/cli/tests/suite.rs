@@ -1,4 +1,4 @@
-//! `bookbench run`, `verify` and `compare` as a user runs them.
+//! `bookbench run`, `verify`, `compare` and `merge` as a user runs them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -139,6 +139,81 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
         .expect("report"));
     let again = std::fs::read_to_string(out.join("report.html")).expect("report.html again");
     assert_eq!(again, html, "the report rendered from results.json differs");
+
+    let charts = temp_dir("charts");
+    ok(&bookbench()
+        .arg("report")
+        .arg(out.join("results.json"))
+        .arg("--charts")
+        .arg(&charts)
+        .output()
+        .expect("report --charts"));
+    for scenario in ["hello-get", "author-detail"] {
+        let svg = std::fs::read_to_string(charts.join(format!("{scenario}.svg"))).expect("chart");
+        assert!(svg.starts_with("<svg") && svg.contains("rust"), "{svg}");
+    }
+
+    merge_joins_runs_of_other_targets_and_refuses_the_rest(&out.join("results.json"));
+}
+
+/// `bookbench merge`, on a real run's results and edited copies of them: the
+/// same run under another target's name, and on another data set.
+fn merge_joins_runs_of_other_targets_and_refuses_the_rest(real: &Path) {
+    let dir = temp_dir("merge");
+    let original = results(real.parent().expect("the run's folder"));
+    let mut renamed = original.clone();
+    renamed["targets"][0]["name"] = "rust-again".into();
+    for p in renamed["runs"].as_array_mut().expect("runs") {
+        p["target"] = "rust-again".into();
+    }
+    let renamed_path = dir.join("renamed.json");
+    std::fs::write(&renamed_path, renamed.to_string()).expect("write");
+    let mut other_data = renamed.clone();
+    other_data["env"]["scale"]["authors"] = 2000.into();
+    let other_data_path = dir.join("other-data.json");
+    std::fs::write(&other_data_path, other_data.to_string()).expect("write");
+
+    let out = dir.join("merged");
+    let merge = bookbench()
+        .arg("merge")
+        .arg(real)
+        .arg(&renamed_path)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("merge");
+    ok(&merge);
+    let merged = results(&out);
+    let names: Vec<_> = merged["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .map(|t| t["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(names, ["rust", "rust-again"]);
+    assert_eq!(merged["runs"].as_array().map(Vec::len), Some(4));
+    let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
+    assert!(summary.contains("| rust-again |"), "{summary}");
+    assert!(out.join("report.html").is_file());
+
+    for (other, expected) in [
+        (real, "measured in both"),
+        (other_data_path.as_path(), "data set differs"),
+    ] {
+        let refused = bookbench()
+            .arg("merge")
+            .arg(real)
+            .arg(other)
+            .arg("--out")
+            .arg(dir.join("refused"))
+            .output()
+            .expect("merge");
+        assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
+        let err = text(&refused.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(expected), "{err}");
+    }
+    assert!(!dir.join("refused").exists(), "a refused merge wrote files");
 }
 
 /// Opens the page in headless Chromium; fails on any console message.

@@ -1,11 +1,12 @@
-//! The suite behind `bookbench run`, `targets`, `target`, `verify` and
-//! `compare`: it starts each target pinned to its CPUs, checks that it
+//! The suite behind `bookbench run`, `targets`, `target`, `verify`,
+//! `compare` and `merge`: it starts each target pinned to its CPUs, checks that it
 //! serves the contract, loads it across scenarios and concurrency levels
 //! with `bookbench-load`, attributes CPU time to server, database and
 //! client, and writes `results.json`, `summary.md` and `report.html`.
 
 pub mod compare;
 pub mod cpu;
+pub mod merge;
 pub mod peers;
 pub mod process;
 pub mod report;

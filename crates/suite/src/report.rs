@@ -174,7 +174,7 @@ pub fn summary_markdown(r: &Results) -> String {
     md
 }
 
-const COLORS: [RGBColor; 8] = [
+const COLORS: [RGBColor; 10] = [
     RGBColor(0x1f, 0x77, 0xb4),
     RGBColor(0xd6, 0x27, 0x28),
     RGBColor(0x2c, 0xa0, 0x2c),
@@ -183,7 +183,29 @@ const COLORS: [RGBColor; 8] = [
     RGBColor(0x8c, 0x56, 0x4b),
     RGBColor(0xe3, 0x77, 0xc2),
     RGBColor(0x17, 0xbe, 0xcf),
+    RGBColor(0x7f, 0x7f, 0x7f),
+    RGBColor(0xbc, 0xbd, 0x22),
 ];
+
+/// A marker's outline around (0, 0) in pixels: a dot, then a triangle, then
+/// a square, so that targets that share a colour (past the tenth) can still
+/// be told apart.
+fn marker(target_index: usize) -> Vec<(i32, i32)> {
+    match target_index / COLORS.len() % 3 {
+        0 => vec![
+            (-2, -4),
+            (2, -4),
+            (4, -2),
+            (4, 2),
+            (2, 4),
+            (-2, 4),
+            (-4, 2),
+            (-4, -2),
+        ],
+        1 => vec![(0, -5), (5, 4), (-5, 4)],
+        _ => vec![(-4, -4), (4, -4), (4, 4), (-4, 4)],
+    }
+}
 
 /// Requests per second against concurrency, one line per target.
 pub fn rps_chart(r: &Results, scenario: &str) -> String {
@@ -205,11 +227,21 @@ pub fn rps_chart(r: &Results, scenario: &str) -> String {
         .fold(max_rps, f64::min)
         .max(1.0)
         / 1.5;
+    // The legend sits right of the lines, clear of them: the canvas grows
+    // with the number and the length of the targets' names.
+    let longest = names.iter().map(String::len).max().unwrap_or(0);
+    let legend_px = u32::try_from(longest).unwrap_or(40).min(40) * 8 + 48;
+    let width = 720.max(460 + legend_px);
+    let height = 360.max(100 + 20 * u32::try_from(names.len()).unwrap_or(0));
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (720, 360)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let n = levels.len().max(1);
+        // The share of the plotting area left of the legend, and an x range
+        // that puts the last level's marker inside it.
+        let free = 1.0 - f64::from(legend_px) / f64::from(width - 100);
+        let x_max = (n as f64 - 0.2) / free - 0.5;
         let chart = ChartBuilder::on(&root)
             .caption(format!("{scenario}: requests/s"), ("sans-serif", 18))
             .margin(12)
@@ -217,7 +249,7 @@ pub fn rps_chart(r: &Results, scenario: &str) -> String {
             .y_label_area_size(64)
             .build_cartesian_2d(
                 // Room on the right for the legend, clear of the lines.
-                -0.5f64..(n as f64 + 0.6),
+                -0.5f64..x_max,
                 (min_rps..max_rps).log_scale(),
             );
         let Ok(mut chart) = chart else {
@@ -263,15 +295,23 @@ pub fn rps_chart(r: &Results, scenario: &str) -> String {
             }
             if let Ok(s) = chart.draw_series(LineSeries::new(series.clone(), color.stroke_width(2)))
             {
+                let shape = marker(i);
                 s.label(t.clone()).legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
+                    EmptyElement::at((x, y))
+                        + PathElement::new([(0, 0), (16, 0)], color.stroke_width(2))
+                        + Polygon::new(
+                            shape
+                                .iter()
+                                .map(|&(dx, dy)| (dx + 8, dy))
+                                .collect::<Vec<_>>(),
+                            color.filled(),
+                        )
                 });
             }
-            let _ = chart.draw_series(
-                series
-                    .iter()
-                    .map(|&(x, y)| Circle::new((x, y), 4, color.filled())),
-            );
+            let _ =
+                chart.draw_series(series.iter().map(|&(x, y)| {
+                    EmptyElement::at((x, y)) + Polygon::new(marker(i), color.filled())
+                }));
         }
         let _ = chart
             .configure_series_labels()

@@ -49,6 +49,10 @@ pub struct Config {
     pub repeat: u32,
     /// Open loop at this rate, when set.
     pub rate: Option<f64>,
+    /// The per-request timeout (absent in results written before it was
+    /// recorded, which used 10 s).
+    #[serde(default)]
+    pub timeout_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,7 +98,8 @@ pub struct Point {
     /// Statements (or transactions) PostgreSQL ran per successful request.
     pub db_statements_per_request: Option<f64>,
     /// `client-bound`, `errors`, `schedule-slipped`, `no-database-work`,
-    /// `target-died`.
+    /// `target-died`, `not-settled` (the target or the database was still
+    /// busy with what an earlier load left when a repeat started).
     pub flags: Vec<String>,
     pub repeats: Vec<Repeat>,
     /// The merged latency histogram, HdrHistogram V2 + deflate, base64.

@@ -1,8 +1,20 @@
 //! The flow of `bookbench run`: for each target, start it pinned, wait until
-//! ready, verify it, then for each scenario and concurrency warm up, measure
-//! and repeat, attributing CPU time; stop it and its whole process group.
-//! Results are written after every point, so an interrupted run leaves what
-//! it measured, marked partial.
+//! ready, verify it, then for each scenario and concurrency measure repeats,
+//! each a warm-up then a window on the same connections, attributing CPU
+//! time; stop it and its whole process group. Results are written after
+//! every point, so an interrupted run leaves what it measured, marked
+//! partial.
+//!
+//! Slow points are where a naive harness lies:
+//! - A window shorter than the time a response takes counts nothing. In a
+//!   closed loop a response takes connections / throughput on average
+//!   (Little's law), so each repeat's warm-up lasts that long, from the last
+//!   repeat's throughput, and its window starts in a steady state.
+//! - When a load stops, the target still serves what it had accepted, and
+//!   the database still runs those queries: each repeat waits until the
+//!   target answers its readiness path and the database is idle.
+//! - A concurrency at which responses would wait past the timeout is not
+//!   measured (the report says why) rather than measured as timeouts.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,9 +37,12 @@ pub struct RunConfig {
     pub scenarios: Vec<String>,
     pub concurrency: Vec<u32>,
     pub duration: Duration,
+    /// Before each repeat's window, on the same connections.
     pub warmup: Duration,
     pub repeat: u32,
     pub rate: Option<f64>,
+    /// Per request: a slower answer is a timeout error.
+    pub timeout: Duration,
     pub out: PathBuf,
     /// `{port}` is chosen per target.
     pub placeholders: Placeholders,
@@ -68,6 +83,7 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Resu
             warmup_s: config.warmup.as_secs_f64(),
             repeat: config.repeat,
             rate: config.rate,
+            timeout_s: Some(config.timeout.as_secs_f64()),
         },
         targets: Vec::new(),
         runs: Vec::new(),
@@ -184,38 +200,82 @@ async fn measure_target(
         pin_client_away_from(&target.cpus);
         // A JIT's long warm-up (min_warmup_s) is paid once, before the
         // target's first point; the JIT stays warm for the points after it.
-        let mut warmup = config
-            .warmup
-            .max(Duration::from_secs_f64(target.min_warmup_s.unwrap_or(0.0)));
+        let mut jit_warmup = Duration::from_secs_f64(target.min_warmup_s.unwrap_or(0.0));
         let mut n = done;
         for scenario in &config.scenarios {
-            for &concurrency in &config.concurrency {
+            // The last point of this scenario: its concurrency and
+            // requests per second.
+            let mut last: Option<(u32, f64)> = None;
+            for (i, &concurrency) in config.concurrency.iter().enumerate() {
                 if process::interrupted() {
                     return Err(Error::Interrupted);
                 }
+                if let Some(why) = beyond_reach(config, last, concurrency) {
+                    let rest: Vec<String> = config.concurrency[i..]
+                        .iter()
+                        .map(|c| format!("c={c}"))
+                        .collect();
+                    outcome.notes.push(format!(
+                        "{scenario}: {} not measured: {why}",
+                        rest.join(", ")
+                    ));
+                    n += config.concurrency.len() - i;
+                    break;
+                }
                 observer.point(&target.name, scenario, concurrency, n, total);
                 n += 1;
-                let point = measure_point(
+                let fill = last.map_or(Duration::ZERO, |(_, rps)| {
+                    fill_time(config, concurrency, rps)
+                });
+                let measured = measure_point(
                     config,
-                    &base,
+                    (&base, &target.ready),
                     scenario,
                     concurrency,
-                    warmup,
+                    (jit_warmup, fill),
                     &mut running,
                     counter,
                     db,
                 )
-                .await?;
-                warmup = config.warmup;
+                .await;
+                jit_warmup = Duration::ZERO;
+                if let Some(status) = running.exited() {
+                    return Err(Error::Target(format!(
+                        "it died during {scenario} ({status})"
+                    )));
+                }
+                let point = match measured {
+                    Ok(point) => point,
+                    // The target lives: this scenario is given up, the rest
+                    // go on.
+                    Err(Error::Load(why)) => {
+                        outcome.notes.push(format!(
+                            "{scenario}: c={concurrency} and higher not measured: {why}"
+                        ));
+                        n += config.concurrency.len() - i - 1;
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                };
+                last = Some((concurrency, point.rps));
+                let failed = point.requests == 0
+                    || point.errors.values().sum::<u64>() * 2 > point.requests;
                 results.runs.push(Point {
                     target: target.name.clone(),
                     ..point
                 });
                 write_all(config, results)?;
-                if let Some(status) = running.exited() {
-                    return Err(Error::Target(format!(
-                        "it died during {scenario} ({status})"
-                    )));
+                if failed && i + 1 < config.concurrency.len() {
+                    let rest: Vec<String> = config.concurrency[i + 1..]
+                        .iter()
+                        .map(|c| format!("c={c}"))
+                        .collect();
+                    outcome.notes.push(format!(
+                        "{scenario}: {} not measured: at c={concurrency} most requests failed or none ended",
+                        rest.join(", ")
+                    ));
+                    n += config.concurrency.len() - i - 1;
+                    break;
                 }
             }
         }
@@ -226,13 +286,76 @@ async fn measure_target(
     result
 }
 
+/// How long a closed loop of `concurrency` connections takes to fill at
+/// `rps`: the mean response time (Little's law), at most the timeout.
+fn fill_time(config: &RunConfig, concurrency: u32, rps: f64) -> Duration {
+    if config.rate.is_some() {
+        return Duration::ZERO;
+    }
+    if rps <= 0.0 {
+        return config.timeout;
+    }
+    Duration::from_secs_f64((f64::from(concurrency) / rps).min(config.timeout.as_secs_f64()))
+}
+
+/// Why a point at `concurrency` would only measure timeouts, judged from
+/// the scenario's last point: once the target is saturated, a closed loop's
+/// mean response time is connections / throughput.
+fn beyond_reach(config: &RunConfig, last: Option<(u32, f64)>, concurrency: u32) -> Option<String> {
+    let (c, rps) = last?;
+    if config.rate.is_some() || concurrency <= c {
+        return None;
+    }
+    if rps <= 0.0 {
+        return Some(format!("at c={c} no request ended within the window"));
+    }
+    let expected = f64::from(concurrency) / rps;
+    (expected > config.timeout.as_secs_f64()).then(|| {
+        format!(
+            "at c={c} the target served {rps:.1} requests/s, so at c={concurrency} a response would take about {expected:.0} s, past the {:.0} s timeout",
+            config.timeout.as_secs_f64()
+        )
+    })
+}
+
+/// Sessions of the database, other than this one, that are running a query.
+const BUSY_BACKENDS: &str = "SELECT count(*) FROM pg_stat_activity \
+     WHERE datname = current_database() AND backend_type = 'client backend' \
+     AND state = 'active' AND pid <> pg_backend_pid()";
+
+/// Waits until the target has served what the last load left it: it answers
+/// its readiness path, and no other session of the database is busy three
+/// polls in a row (a sync worker's database is idle for an instant between
+/// two requests). False if that did not happen within `limit`.
+async fn settle(running: &mut Running, ready_url: &str, db: &Client, limit: Duration) -> bool {
+    let until = Instant::now() + limit;
+    if running.wait_ready(ready_url, limit).await.is_err() {
+        return false;
+    }
+    let mut idle = 0;
+    loop {
+        let busy: i64 = match db.query_one(BUSY_BACKENDS, &[]).await {
+            Ok(row) => row.get(0),
+            Err(_) => return true,
+        };
+        idle = if busy == 0 { idle + 1 } else { 0 };
+        if idle >= 3 {
+            return true;
+        }
+        if Instant::now() >= until || process::interrupted() {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn measure_point(
     config: &RunConfig,
-    base: &str,
+    (base, ready): (&str, &str),
     scenario: &str,
     concurrency: u32,
-    warmup: Duration,
+    (jit_warmup, fill): (Duration, Duration),
     running: &mut Running,
     counter: &StatementCounter,
     db: &Client,
@@ -241,21 +364,35 @@ async fn measure_point(
     load.connections = concurrency;
     load.ids = Some(config.ids);
     load.rate = config.rate;
-    if !warmup.is_zero() {
-        load.duration = warmup;
+    load.timeout = config.timeout;
+    let ready_url = format!("{base}{ready}");
+    let settle_limit = config.timeout + Duration::from_secs(30);
+    let mut settled = true;
+    if !jit_warmup.is_zero() {
+        settled &= settle(running, &ready_url, db, settle_limit).await;
+        load.duration = jit_warmup;
         run_load(load.clone()).await?;
     }
     load.duration = config.duration;
+    load.warmup = config.warmup.max(fill);
     let mut repeats = Vec::new();
     let mut reports = Vec::new();
     for _ in 0..config.repeat {
         if process::interrupted() {
             return Err(Error::Interrupted);
         }
-        let statements_before = counter.count(db).await;
-        let before = cpu::sample(running.pgid());
-        let started = Instant::now();
-        let report = run_load(load.clone()).await?;
+        settled &= settle(running, &ready_url, db, settle_limit).await;
+        // CPU and statements are counted from the end of the warm-up,
+        // while the load runs on.
+        let warmup = load.warmup;
+        let window = async {
+            tokio::time::sleep(warmup).await;
+            let statements = counter.count(db).await;
+            (statements, cpu::sample(running.pgid()), Instant::now())
+        };
+        let (report, (statements_before, before, started)) =
+            tokio::join!(run_load(load.clone()), window);
+        let report = report?;
         let wall = started.elapsed().as_secs_f64();
         let usage = cpu::usage(before, cpu::sample(running.pgid()), wall);
         let statements = match (statements_before, counter.count(db).await) {
@@ -275,15 +412,16 @@ async fn measure_point(
             client_cpu_per_request_us: report.client_cpu.per_request_us,
             flags: report.flags.clone(),
         });
+        load.warmup = config
+            .warmup
+            .max(fill_time(config, concurrency, report.rps));
         reports.push(report);
     }
-    Ok(summarise(
-        scenario,
-        concurrency,
-        &repeats,
-        &reports,
-        counter.label(),
-    ))
+    let mut point = summarise(scenario, concurrency, &repeats, &reports, counter.label());
+    if !settled {
+        point.flags.push("not-settled".to_string());
+    }
+    Ok(point)
 }
 
 /// The load engine blocks; it runs on its own threads.
@@ -471,4 +609,60 @@ fn write_all(config: &RunConfig, results: &Results) -> Result<(), Error> {
     write("results.json", results.to_json())?;
     write("summary.md", report::summary_markdown(results))?;
     write("report.html", report::html(results))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(rate: Option<f64>) -> RunConfig {
+        RunConfig {
+            preset: "test".into(),
+            targets: Vec::new(),
+            scenarios: Vec::new(),
+            concurrency: vec![10, 50, 200],
+            duration: Duration::from_secs(3),
+            warmup: Duration::from_secs(2),
+            repeat: 2,
+            rate,
+            timeout: Duration::from_secs(30),
+            out: PathBuf::new(),
+            placeholders: Placeholders {
+                bookbench: PathBuf::new(),
+                port: 0,
+                database_url: String::new(),
+                home: PathBuf::new(),
+                repo: PathBuf::new(),
+            },
+            ids: IdSpace {
+                seed: 0,
+                authors: 1,
+                books: 1,
+            },
+            env: Env::default(),
+        }
+    }
+
+    #[test]
+    fn a_closed_loop_fills_in_connections_over_throughput_at_most_the_timeout() {
+        let c = config(None);
+        assert_eq!(fill_time(&c, 50, 10.0), Duration::from_secs(5));
+        assert_eq!(fill_time(&c, 200, 2.0), Duration::from_secs(30));
+        assert_eq!(fill_time(&c, 10, 0.0), Duration::from_secs(30));
+        assert_eq!(fill_time(&config(Some(100.0)), 10, 1.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_concurrency_whose_responses_would_wait_past_the_timeout_is_not_measured() {
+        let c = config(None);
+        assert_eq!(beyond_reach(&c, None, 10), None);
+        // 50 connections at 5 requests/s: 10 s each, within 30 s.
+        assert_eq!(beyond_reach(&c, Some((10, 5.0)), 50), None);
+        let why = beyond_reach(&c, Some((50, 5.0)), 200).unwrap_or_default();
+        assert!(why.contains("about 40 s, past the 30 s timeout"), "{why}");
+        let why = beyond_reach(&c, Some((10, 0.0)), 50).unwrap_or_default();
+        assert!(why.contains("no request ended"), "{why}");
+        // An open loop's latency does not grow with connections that way.
+        assert_eq!(beyond_reach(&config(Some(5.0)), Some((50, 5.0)), 200), None);
+    }
 }
