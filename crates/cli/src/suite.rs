@@ -497,16 +497,7 @@ fn read_results(path: &std::path::Path) -> Result<Results> {
 /// Writes summary.md and report.html (and results.json, when asked) into
 /// `dir`, and prints their paths.
 fn write_outputs(dir: &std::path::Path, results: &Results, with_json: bool) -> Result<()> {
-    let json = with_json.then(|| ("results.json", results.to_json()));
-    for (name, body) in json.into_iter().chain([
-        (
-            "summary.md",
-            bookbench_suite::report::summary_markdown(results),
-        ),
-        ("report.html", bookbench_suite::report::html(results)),
-    ]) {
-        let path = dir.join(name);
-        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+    for path in bookbench_suite::report::write(dir, results, with_json)? {
         println!("{}", path.display());
     }
     Ok(())

@@ -433,3 +433,24 @@ pub fn html(r: &Results) -> String {
     h.push_str("</ul></body></html>\n");
     h
 }
+
+/// Writes `summary.md` and `report.html` (and `results.json` when
+/// `with_json`) into `dir`; returns their paths.
+pub fn write(
+    dir: &std::path::Path,
+    r: &Results,
+    with_json: bool,
+) -> Result<Vec<std::path::PathBuf>, crate::Error> {
+    let json = with_json.then(|| ("results.json", r.to_json()));
+    let mut written = Vec::new();
+    for (name, body) in json.into_iter().chain([
+        ("summary.md", summary_markdown(r)),
+        ("report.html", html(r)),
+    ]) {
+        let path = dir.join(name);
+        std::fs::write(&path, body)
+            .map_err(|e| crate::Error::Io(format!("{}: {e}", path.display())))?;
+        written.push(path);
+    }
+    Ok(written)
+}

@@ -211,15 +211,7 @@ async fn measure_target(
                     return Err(Error::Interrupted);
                 }
                 if let Some(why) = beyond_reach(config, last, concurrency) {
-                    let rest: Vec<String> = config.concurrency[i..]
-                        .iter()
-                        .map(|c| format!("c={c}"))
-                        .collect();
-                    outcome.notes.push(format!(
-                        "{scenario}: {} not measured: {why}",
-                        rest.join(", ")
-                    ));
-                    n += config.concurrency.len() - i;
+                    n += give_up(outcome, scenario, &config.concurrency[i..], &why);
                     break;
                 }
                 observer.point(&target.name, scenario, concurrency, n, total);
@@ -249,32 +241,22 @@ async fn measure_target(
                     // The target lives: this scenario is given up, the rest
                     // go on.
                     Err(Error::Load(why)) => {
-                        outcome.notes.push(format!(
-                            "{scenario}: c={concurrency} and higher not measured: {why}"
-                        ));
-                        n += config.concurrency.len() - i - 1;
+                        n += give_up(outcome, scenario, &config.concurrency[i..], &why) - 1;
                         break;
                     }
                     Err(e) => return Err(e),
                 };
                 last = Some((concurrency, point.rps));
-                let failed = point.requests == 0
-                    || point.errors.values().sum::<u64>() * 2 > point.requests;
+                let failed =
+                    point.requests == 0 || point.errors.values().sum::<u64>() * 2 > point.requests;
                 results.runs.push(Point {
                     target: target.name.clone(),
                     ..point
                 });
                 write_all(config, results)?;
                 if failed && i + 1 < config.concurrency.len() {
-                    let rest: Vec<String> = config.concurrency[i + 1..]
-                        .iter()
-                        .map(|c| format!("c={c}"))
-                        .collect();
-                    outcome.notes.push(format!(
-                        "{scenario}: {} not measured: at c={concurrency} most requests failed or none ended",
-                        rest.join(", ")
-                    ));
-                    n += config.concurrency.len() - i - 1;
+                    let why = format!("at c={concurrency} most requests failed or none ended");
+                    n += give_up(outcome, scenario, &config.concurrency[i + 1..], &why);
                     break;
                 }
             }
@@ -284,6 +266,17 @@ async fn measure_target(
     .await;
     running.stop();
     result
+}
+
+/// Notes in the target's outcome that `levels` of `scenario` were not
+/// measured, and why; returns how many points that leaves out.
+fn give_up(outcome: &mut TargetOutcome, scenario: &str, levels: &[u32], why: &str) -> usize {
+    let named: Vec<String> = levels.iter().map(|c| format!("c={c}")).collect();
+    outcome.notes.push(format!(
+        "{scenario}: {} not measured: {why}",
+        named.join(", ")
+    ));
+    levels.len()
 }
 
 /// How long a closed loop of `concurrency` connections takes to fill at
@@ -605,13 +598,7 @@ fn now() -> String {
 }
 
 fn write_all(config: &RunConfig, results: &Results) -> Result<(), Error> {
-    let write = |name: &str, text: String| {
-        let path = config.out.join(name);
-        std::fs::write(&path, text).map_err(|e| Error::Io(format!("{}: {e}", path.display())))
-    };
-    write("results.json", results.to_json())?;
-    write("summary.md", report::summary_markdown(results))?;
-    write("report.html", report::html(results))
+    report::write(&config.out, results, true).map(|_| ())
 }
 
 #[cfg(test)]
