@@ -1,0 +1,237 @@
+//! The report of a run: the versioned JSON document and how the workers'
+//! results become it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{self, LATE_AFTER};
+use crate::stats::{self, EncodedHistogram, ErrorKind, Percentiles};
+use crate::{LoadConfig, LoadError};
+
+/// The version of the JSON report; bumped when a field changes meaning.
+pub const REPORT_VERSION: u32 = 1;
+
+/// Closed loop or open loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Closed,
+    Open,
+}
+
+/// Errors by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Errors {
+    pub connect: u64,
+    pub timeout: u64,
+    pub read: u64,
+    pub status: u64,
+    pub body: u64,
+    pub total: u64,
+}
+
+/// How an open-loop run kept its schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub rate: f64,
+    /// Requests due before the end of the run.
+    pub scheduled: u64,
+    pub sent: u64,
+    /// Requests that went out more than `late_after_us` after they were
+    /// due.
+    pub late: u64,
+    pub late_after_us: u64,
+    /// Due but never sent.
+    pub unsent: u64,
+}
+
+/// The client's own CPU use over the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientCpu {
+    /// The whole process's user and system time during the run.
+    pub user_s: f64,
+    pub system_s: f64,
+    /// User plus system time per finished request, in microseconds.
+    pub per_request_us: f64,
+    /// The busiest worker thread's CPU time over the run's wall time.
+    pub busy: f64,
+    /// Each worker thread's CPU time over the run's wall time.
+    pub worker_busy: Vec<f64>,
+}
+
+/// A run's results. Serializes to the versioned JSON document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub version: u32,
+    pub url: String,
+    pub scenario: Option<String>,
+    pub mode: Mode,
+    pub connections: u32,
+    pub threads: u32,
+    pub timeout_s: f64,
+    /// The measured window.
+    pub duration_s: f64,
+    /// Successful requests (expected status and body) per second.
+    pub rps: f64,
+    /// Requests that ended: a response, a timeout or a failure.
+    pub requests: u64,
+    pub ok: u64,
+    /// Requests written out, including the ones still in flight at the end.
+    pub sent: u64,
+    /// In flight when the run ended: neither answered nor failed.
+    pub unfinished: u64,
+    /// Connections made (a run with keep-alive makes one per user).
+    pub connects: u64,
+    pub bytes_read: u64,
+    pub errors: Errors,
+    /// Responses by status code.
+    pub status: BTreeMap<String, u64>,
+    /// Over every complete response (whatever its status). In an open-loop
+    /// run, corrected for coordinated omission.
+    pub latency_us: Percentiles,
+    /// Open loop: from when each request went out.
+    pub latency_us_uncorrected: Option<Percentiles>,
+    pub schedule: Option<Schedule>,
+    pub client_cpu: ClientCpu,
+    /// `client-bound` (a worker over 90% busy: the figures measure the
+    /// client), `schedule-slipped` (over 1% of an open-loop run's requests
+    /// late or never sent), `errors` (any error).
+    pub flags: Vec<String>,
+    pub histogram: EncodedHistogram,
+    pub histogram_uncorrected: Option<EncodedHistogram>,
+    /// Every latency, when the config asked for them.
+    /// (Never in the JSON document.)
+    #[serde(skip)]
+    pub samples: Option<Vec<u64>>,
+}
+
+impl Report {
+    /// The run's latency histogram.
+    pub fn histogram(&self) -> Result<Histogram<u64>, LoadError> {
+        self.histogram.decode()
+    }
+
+    /// The JSON document, pretty-printed.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+}
+
+/// A worker busier than this makes the run client-bound.
+pub const CLIENT_BOUND_BUSY: f64 = 0.9;
+
+/// Merges the workers' results into the report; `(user, sys)` is the
+/// process's CPU time over the measured window only, so that the warm-up's
+/// work is not charged to the requests counted.
+pub(crate) fn report(
+    config: &LoadConfig,
+    plan: &engine::Plan,
+    results: Vec<engine::WorkerResult>,
+    wall: Duration,
+    (user, sys): (Duration, Duration),
+) -> Result<Report, LoadError> {
+    let mut results = results.into_iter();
+    let first = results
+        .next()
+        .ok_or_else(|| LoadError::Config("no worker ran".to_string()))?;
+    let worker_busy_of =
+        |r: &engine::WorkerResult| r.cpu.as_secs_f64() / r.wall.as_secs_f64().max(1e-9);
+    let mut worker_busy = vec![round3(worker_busy_of(&first))];
+    let mut window = first.wall;
+    let mut stats = first.stats;
+    for r in results {
+        worker_busy.push(round3(worker_busy_of(&r)));
+        window = window.max(r.wall);
+        stats.merge(r.stats)?;
+    }
+    let duration_s = window.max(wall.min(window)).as_secs_f64().max(1e-9);
+    let e = |k: ErrorKind| stats.errors[k as usize];
+    let errors = Errors {
+        connect: e(ErrorKind::Connect),
+        timeout: e(ErrorKind::Timeout),
+        read: e(ErrorKind::Read),
+        status: e(ErrorKind::Status),
+        body: e(ErrorKind::Body),
+        total: stats.error_count(),
+    };
+    let schedule = config.rate.map(|rate| {
+        let mut scheduled = (config.duration.as_secs_f64() * rate).ceil() as u64;
+        if let Some(cap) = config.max_requests {
+            scheduled = scheduled.min(cap);
+        }
+        Schedule {
+            rate,
+            scheduled,
+            sent: stats.sent,
+            late: stats.late,
+            late_after_us: LATE_AFTER.as_micros() as u64,
+            unsent: scheduled.saturating_sub(stats.sent),
+        }
+    });
+    let busy = worker_busy.iter().copied().fold(0.0, f64::max);
+    let mut flags = Vec::new();
+    if busy > CLIENT_BOUND_BUSY {
+        flags.push("client-bound".to_string());
+    }
+    if let Some(s) = &schedule
+        && (s.late + s.unsent) * 100 > s.scheduled
+    {
+        flags.push("schedule-slipped".to_string());
+    }
+    if errors.total > 0 {
+        flags.push("errors".to_string());
+    }
+    let cpu_s = (user + sys).as_secs_f64();
+    Ok(Report {
+        version: REPORT_VERSION,
+        url: config.url.clone(),
+        scenario: config.scenario.clone(),
+        mode: if config.rate.is_some() {
+            Mode::Open
+        } else {
+            Mode::Closed
+        },
+        connections: config.connections,
+        threads: plan.threads,
+        timeout_s: config.timeout.as_secs_f64(),
+        duration_s: round3(duration_s),
+        rps: round3(stats.ok as f64 / duration_s),
+        requests: stats.finished,
+        ok: stats.ok,
+        sent: stats.sent,
+        unfinished: stats.sent.saturating_sub(stats.finished),
+        connects: stats.connects,
+        bytes_read: stats.bytes,
+        errors,
+        status: stats::status_map(&stats.status),
+        latency_us: Percentiles::of(&stats.latency),
+        latency_us_uncorrected: stats.uncorrected.as_ref().map(Percentiles::of),
+        schedule,
+        client_cpu: ClientCpu {
+            user_s: round3(user.as_secs_f64()),
+            system_s: round3(sys.as_secs_f64()),
+            per_request_us: round3(cpu_s * 1e6 / (stats.finished.max(1)) as f64),
+            busy: round3(busy),
+            worker_busy,
+        },
+        flags,
+        histogram: EncodedHistogram::encode(&stats.latency)?,
+        histogram_uncorrected: stats
+            .uncorrected
+            .as_ref()
+            .map(EncodedHistogram::encode)
+            .transpose()?,
+        samples: stats.samples,
+    })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
