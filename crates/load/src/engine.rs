@@ -441,21 +441,10 @@ pub(crate) async fn preflight(target: &Target, timeout: Duration) -> Result<(), 
         }),
         Ok(Some(Err(e))) => Err(LoadError::NotHttp {
             addr,
-            detail: error_chain(&e),
+            detail: bookbench_errors::chain(&e),
         }),
         Ok(Some(Ok(_))) => Ok(()),
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// One virtual user.

@@ -27,6 +27,7 @@ use std::fmt;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use bookbench_errors::chain;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -169,18 +170,6 @@ fn constraint_field(constraint: &str) -> Option<(&'static str, &'static str)> {
         "book_price_check" => ("price", "must be at least 0"),
         _ => return None,
     })
-}
-
-/// An error with its causes: tokio-postgres says only "db error" on top.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 impl From<tokio_postgres::Error> for AppError {

@@ -115,10 +115,10 @@ impl Application {
         let client = pool
             .get()
             .await
-            .map_err(|e| BuildError::Database(error::chain(&e)))?;
+            .map_err(|e| BuildError::Database(bookbench_errors::chain(&e)))?;
         let refdata = RefData::load(&**client)
             .await
-            .map_err(|e| BuildError::Database(error::chain(&e)))?;
+            .map_err(|e| BuildError::Database(bookbench_errors::chain(&e)))?;
         drop(client);
         let metrics = telemetry::prometheus();
         spawn_upkeep(metrics.clone());

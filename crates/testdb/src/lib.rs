@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use bookbench_cluster::{Binaries, Cluster, ServiceUser, Settings};
+use bookbench_errors::chain;
 use tokio::sync::OnceCell;
 use tokio_postgres::{Client, NoTls};
 
@@ -150,16 +151,4 @@ async fn connect(url: &str) -> Result<Client, String> {
         let _ = conn.await;
     });
     Ok(client)
-}
-
-/// An error with its causes: tokio-postgres says only "db error" on top.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
