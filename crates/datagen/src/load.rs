@@ -26,9 +26,9 @@ use crate::{Counts, GENERATOR_VERSION, Plan, book_rng, books_of, genres, values}
 pub enum Error {
     #[error("the database already holds data ({0}); pass --force to empty it and seed again")]
     NotEmpty(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Database(#[from] tokio_postgres::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Schema(#[from] bookbench_schema::Error),
 }
 
