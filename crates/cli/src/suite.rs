@@ -448,7 +448,7 @@ pub struct VerifyArgs {
 
 /// `bookbench verify URL`.
 pub fn verify(args: VerifyArgs) -> Result<()> {
-    let results = runtime()?.block_on(bookbench_suite::verify::verify(&args.url));
+    let results = runtime()?.block_on(bookbench_suite::verify::verify(&args.url))?;
     let mut failed = Vec::new();
     for r in &results {
         match &r.failure {

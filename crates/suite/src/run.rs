@@ -190,7 +190,7 @@ async fn measure_target(
             )
             .await?;
         observer.target(&target.name, "verifying");
-        outcome.verify = crate::verify::verify(&base).await;
+        outcome.verify = crate::verify::verify(&base).await?;
         if let Some(failed) = outcome.verify.iter().find(|c| c.failure.is_some()) {
             return Err(Error::Verify {
                 check: failed.name.clone(),

@@ -1,0 +1,34 @@
+//! Hostile paths and bodies: a target may refuse them, never fail on them.
+
+use reqwest::Method;
+
+use super::harness::{Ctx, Outcome, ensure};
+
+pub(super) async fn garbage_never_5xx(ctx: &Ctx) -> Outcome {
+    // Each answered below 500 (send() fails on any 5xx) and never 2xx.
+    for path in [
+        "/author?limit=20;DROP%20TABLE%20author",
+        "/author?limit=1&limit=2&offset=0&offset=1",
+        "/author?offset=%FF%FE",
+        "/author/%27%20OR%201=1--",
+        "/author/../../etc/passwd",
+        "/book?after=%00",
+        "/book/%E0%A4%A",
+    ] {
+        let r = ctx.get(path).await?;
+        ensure(
+            !r.status.is_success() || path.contains("limit=1&limit=2"),
+            || format!("GET {path} answered {}", r.status),
+        )?;
+    }
+    let r = ctx
+        .send(
+            Method::POST,
+            "/author",
+            Some(("application/json", vec![0xff, 0xfe, 0x00])),
+        )
+        .await?;
+    ensure(r.status.is_client_error(), || {
+        format!("POST /author with invalid UTF-8 answered {}", r.status)
+    })
+}
