@@ -8,11 +8,6 @@ use bookbench_server::{Application, Config};
 
 use crate::db::{self, DatabaseArgs};
 
-/// The allocator of the whole binary: measurably faster than the system's
-/// for the server's many small, short-lived allocations.
-#[global_allocator]
-static GLOBAL: bookbench_server::MiMalloc = bookbench_server::MiMalloc;
-
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Address to listen on.
@@ -36,6 +31,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    // Each connection is a file: a shell's default soft limit (often 1,024)
+    // would refuse connections long before the hard limit does.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => eprintln!("open files: up to {limit}"),
+        Err(e) => eprintln!("open files: the limit could not be raised ({e})"),
+    }
     let embedded = args.database.database_url.is_none();
     let url = args.database.resolve()?;
     if embedded {

@@ -496,3 +496,185 @@ async fn ctrl_c_stops_the_targets_and_leaves_partial_results() {
         "the target outlived the run"
     );
 }
+
+/// A targets file of one target that starts a second process (as gunicorn
+/// starts its worker), both tagged so that they can be found.
+fn forking_target(dir: &Path, tag: &str) -> PathBuf {
+    let (tag_name, tag_value) = tag.split_once('=').expect("tag");
+    let targets = dir.join("targets.toml");
+    std::fs::write(
+        &targets,
+        format!(
+            r#"
+[[target]]
+name = "forking"
+description = "a static file server with a child of its own"
+command = ["sh", "-c", "sleep 300 & exec python3 -m http.server {{port}} --bind 127.0.0.1"]
+env = {{ {tag_name} = "{tag_value}" }}
+workers = 1
+cpus = [0]
+ready = "/"
+"#
+        ),
+    )
+    .expect("targets file");
+    targets
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Starts `bookbench target forking` and waits until its server listens.
+fn start_forking_target(targets: &Path, db: &TestDb, home: &Path) -> std::process::Child {
+    let port = free_port();
+    let mut child = bookbench()
+        .args(["target", "forking", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--targets-file")
+        .arg(targets)
+        .args(["--database-url", db.url()])
+        .env("BOOKBENCH_HOME", home)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("bookbench target");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("bookbench target exited before its target listened: {status}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the target did not listen within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child
+}
+
+/// Waits up to `limit` for the tagged processes to be gone; those left.
+fn tagged_after(tag: &str, limit: std::time::Duration) -> Vec<u32> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let left = processes_tagged(tag);
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bookbench_target_stops_its_whole_process_group_on_sigterm_sigint_and_sighup() {
+    let db = TestDb::new().await;
+    let dir = temp_dir("target-signals");
+    for signal in ["TERM", "INT", "HUP"] {
+        let tag = format!("BOOKBENCH_TEST_TAG={:016x}", fastrand::u64(..));
+        let targets = forking_target(&dir, &tag);
+        let mut child = start_forking_target(&targets, &db, &dir);
+        assert_eq!(
+            processes_tagged(&tag).len(),
+            2,
+            "the target and its child run"
+        );
+        Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill");
+        let status = child.wait().expect("wait");
+        assert!(status.code().is_some(), "SIG{signal}: bookbench died of it");
+        // bookbench waits for the group before it exits: nothing is left
+        // the moment it is gone.
+        assert_eq!(
+            processes_tagged(&tag),
+            Vec::<u32>::new(),
+            "SIG{signal} to bookbench target left processes behind"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_bookbench_target_takes_its_target_with_it() {
+    let db = TestDb::new().await;
+    let dir = temp_dir("target-sigkill");
+    let tag = format!("BOOKBENCH_TEST_TAG={:016x}", fastrand::u64(..));
+    let targets = forking_target(&dir, &tag);
+    let mut child = start_forking_target(&targets, &db, &dir);
+    assert_eq!(processes_tagged(&tag).len(), 2);
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    assert_eq!(
+        tagged_after(&tag, std::time::Duration::from_secs(15)),
+        Vec::<u32>::new(),
+        "the target outlived a SIGKILL of bookbench"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_holds_3000_connections_when_started_under_a_soft_limit_of_1024() {
+    let db = TestDb::new().await;
+    let port = free_port();
+    let mut server = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -Sn 1024 && exec "$0" serve --listen "127.0.0.1:$1""#)
+        .arg(env!("CARGO_BIN_EXE_bookbench"))
+        .arg(port.to_string())
+        .env("DATABASE_URL", db.url())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("bookbench serve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "serve did not listen");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let load = bookbench()
+        .arg("load")
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .args(["-c", "3000", "-d", "3s", "--timeout", "20s", "--json", "-"])
+        .output()
+        .expect("bookbench load");
+    let _ = server.kill();
+    let _ = server.wait();
+    ok(&load);
+    let report: serde_json::Value =
+        serde_json::from_slice(&load.stdout).expect("the load report is JSON");
+    assert_eq!(report["errors"]["connect"], 0, "{}", report["errors"]);
+    assert_eq!(report["connects"], 3000, "{report}");
+    assert!(report["ok"].as_u64().is_some_and(|n| n >= 3000), "{report}");
+    let mut log = String::new();
+    if let Some(mut err) = server.stderr.take() {
+        use std::io::Read as _;
+        let _ = err.read_to_string(&mut log);
+    }
+    let limit: u64 = log
+        .lines()
+        .find_map(|l| l.strip_prefix("open files: up to "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("serve did not say its limit: {log}"));
+    assert!(limit > 3000, "{log}");
+}
+
+#[test]
+fn verify_on_a_port_that_does_not_answer_says_so_in_one_line() {
+    let port = free_port();
+    let out = bookbench()
+        .args(["verify", &format!("http://127.0.0.1:{port}")])
+        .output()
+        .expect("verify");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("nothing answers at"), "{err}");
+    assert!(
+        text(&out.stdout).is_empty(),
+        "no checks ran: {}",
+        text(&out.stdout)
+    );
+}

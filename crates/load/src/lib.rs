@@ -34,7 +34,9 @@ pub use config::{
 pub use coordinator::{Tick, run, run_with};
 pub use engine::LATE_AFTER;
 pub use error::LoadError;
-pub use report::{CLIENT_BOUND_BUSY, ClientCpu, Errors, Mode, REPORT_VERSION, Report, Schedule};
+pub use report::{
+    CLIENT_BOUND_BUSY, ClientCpu, Errors, Flag, Mode, REPORT_VERSION, Report, Schedule,
+};
 pub use scenario::{BodyCheck, RequestSpec, SCENARIOS, scenario};
 pub use stats::{
     ENCODING, EncodedHistogram, ErrorKind, Percentiles, merge_histograms, new_histogram,

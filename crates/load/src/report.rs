@@ -96,10 +96,8 @@ pub struct Report {
     pub latency_us_uncorrected: Option<Percentiles>,
     pub schedule: Option<Schedule>,
     pub client_cpu: ClientCpu,
-    /// `client-bound` (a worker over 90% busy: the figures measure the
-    /// client), `schedule-slipped` (over 1% of an open-loop run's requests
-    /// late or never sent), `errors` (any error).
-    pub flags: Vec<String>,
+    /// What makes the run's figures doubtful.
+    pub flags: Vec<Flag>,
     pub histogram: EncodedHistogram,
     pub histogram_uncorrected: Option<EncodedHistogram>,
     /// Every latency, when the config asked for them.
@@ -119,8 +117,30 @@ impl Report {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
 
-    pub fn has_flag(&self, flag: &str) -> bool {
-        self.flags.iter().any(|f| f == flag)
+    pub fn has_flag(&self, flag: Flag) -> bool {
+        self.flags.contains(&flag)
+    }
+}
+
+/// Why a run's figures are doubtful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flag {
+    /// A worker was over 90% busy: the figures measure the client.
+    ClientBound,
+    /// Over 1% of an open-loop run's requests went out late or never.
+    ScheduleSlipped,
+    /// Some request failed.
+    Errors,
+}
+
+impl Flag {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ClientBound => "client-bound",
+            Self::ScheduleSlipped => "schedule-slipped",
+            Self::Errors => "errors",
+        }
     }
 }
 
@@ -178,15 +198,15 @@ pub(crate) fn report(
     let busy = worker_busy.iter().copied().fold(0.0, f64::max);
     let mut flags = Vec::new();
     if busy > CLIENT_BOUND_BUSY {
-        flags.push("client-bound".to_string());
+        flags.push(Flag::ClientBound);
     }
     if let Some(s) = &schedule
         && (s.late + s.unsent) * 100 > s.scheduled
     {
-        flags.push("schedule-slipped".to_string());
+        flags.push(Flag::ScheduleSlipped);
     }
     if errors.total > 0 {
-        flags.push("errors".to_string());
+        flags.push(Flag::Errors);
     }
     let cpu_s = (user + sys).as_secs_f64();
     Ok(Report {

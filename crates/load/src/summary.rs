@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::{Mode, Percentiles, Report, Tick};
+use crate::{Flag, Mode, Percentiles, Report, Tick};
 
 impl Report {
     /// A few lines: what ran, latency, counts, throughput, the client's CPU
@@ -97,15 +97,16 @@ impl Report {
             c.busy * 100.0
         );
         if !self.flags.is_empty() {
-            let _ = writeln!(out, "Flags: {}", self.flags.join(", "));
+            let names: Vec<&str> = self.flags.iter().map(|f| f.name()).collect();
+            let _ = writeln!(out, "Flags: {}", names.join(", "));
         }
-        if self.has_flag("client-bound") {
+        if self.has_flag(Flag::ClientBound) {
             let _ = writeln!(
                 out,
                 "  (client-bound: the load generator was over 90% busy, so these figures may measure it rather than the server; add --threads)"
             );
         }
-        if self.has_flag("schedule-slipped") {
+        if self.has_flag(Flag::ScheduleSlipped) {
             let _ = writeln!(
                 out,
                 "  (schedule slipped: over 1% of the requests went out late or never; the server, or the connections, could not keep up with the rate)"

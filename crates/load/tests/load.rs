@@ -238,7 +238,7 @@ fn statuses_and_bodies_are_checked_and_counted() {
     assert_eq!(r.status.get("503"), Some(&n("/r/1")));
     assert_eq!(r.status.get("200"), Some(&(n("/r/0") + n("/r/2"))));
     assert_eq!(r.requests, 600);
-    assert!(r.has_flag("errors"));
+    assert!(r.has_flag(bookbench_load::Flag::Errors));
 
     // A substring check, and an explicit status list.
     let mut spec = RequestSpec::get("test", "/r/1");
@@ -284,7 +284,11 @@ fn a_stall_shows_in_corrected_latency_and_hides_from_uncorrected() {
     assert!(corrected.p50 >= uncorrected.p50);
     let s = r.schedule.expect("schedule");
     assert!(s.late >= 100, "{s:?}");
-    assert!(r.has_flag("schedule-slipped"), "{:?}", r.flags);
+    assert!(
+        r.has_flag(bookbench_load::Flag::ScheduleSlipped),
+        "{:?}",
+        r.flags
+    );
     assert_eq!(r.errors.total, 0);
 }
 

@@ -1,7 +1,7 @@
 //! CPU time from /proc, to attribute each point's work to the target, the
 //! database and the client.
 
-/// One process, as /proc/<pid>/stat tells it.
+/// One process, as `/proc/<pid>/stat` tells it.
 #[derive(Debug, Clone)]
 pub struct Proc {
     pub pid: i32,

@@ -3,11 +3,21 @@
 //! serves the contract, loads it across scenarios and concurrency levels
 //! with `bookbench-load`, attributes CPU time to server, database and
 //! client, and writes `results.json`, `summary.md` and `report.html`.
+//!
+//! Errors: every fallible function of the suite returns [`Error`]. A
+//! variant that wraps a failure of something else (a file, the database,
+//! the load generator) keeps it as its `source`, and its own message says
+//! only what the suite was doing; [`bookbench_errors::chain`] (or anyhow's
+//! `{:#}` in the binary) prints the whole story on one line. A variant
+//! without a source is a judgement of the suite's own, said in full.
 
 pub mod compare;
 pub mod cpu;
+pub mod dataset;
+pub mod env;
 pub mod merge;
 pub mod peers;
+pub mod preset;
 pub mod process;
 pub mod report;
 pub mod results;
@@ -15,26 +25,65 @@ pub mod run;
 pub mod targets;
 pub mod verify;
 
+use bookbench_load::LoadError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A request that cannot be carried out as asked.
     #[error("{0}")]
     Usage(String),
     #[error("targets file: {0}")]
     Targets(String),
+    #[error("targets file {file}")]
+    TargetsSyntax {
+        file: String,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
     #[error("it cannot run here: {0}")]
     Unavailable(String),
     #[error("{0}")]
     Target(String),
     #[error("verify failed at check '{check}': {message}")]
     Verify { check: String, message: String },
-    #[error("load: {0}")]
-    Load(String),
-    #[error("database: {0}")]
-    Database(String),
-    #[error("{0}")]
-    Io(String),
+    #[error("load")]
+    Load(#[source] LoadError),
+    #[error("database: {context}")]
+    Database {
+        context: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("{context}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("seeding the data set")]
+    Seed(#[from] bookbench_datagen::Error),
+    #[error("the database's schema")]
+    Schema(#[from] bookbench_schema::Error),
     #[error("results file: {0}")]
     Results(String),
+    #[error("results file")]
+    ResultsJson(#[from] serde_json::Error),
     #[error("interrupted; targets stopped, partial results written")]
     Interrupted,
+}
+
+impl Error {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn database(context: impl Into<String>, source: tokio_postgres::Error) -> Self {
+        Self::Database {
+            context: context.into(),
+            source,
+        }
+    }
 }

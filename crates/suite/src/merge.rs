@@ -8,7 +8,7 @@
 //! concurrency levels, as long as no point is in two of them.
 
 use crate::Error;
-use crate::results::{Point, Results};
+use crate::results::{Point, Results, TargetStatus};
 
 /// One input: a name for messages (its path) and its results.
 #[derive(Debug)]
@@ -42,8 +42,8 @@ pub fn merge(parts: Vec<Part>) -> Result<Results, Error> {
                 .collect();
             let existing = merged.targets.iter().position(|t| t.name == outcome.name);
             match existing {
-                Some(i) if merged.targets[i].status == "measured" => {
-                    if outcome.status != "measured" {
+                Some(i) if merged.targets[i].status == TargetStatus::Measured => {
+                    if outcome.status != TargetStatus::Measured {
                         continue;
                     }
                     for p in runs {
@@ -235,7 +235,7 @@ mod tests {
         ])
         .expect("merge");
         let fastapi = merged.targets.iter().find(|t| t.name == "fastapi");
-        assert_eq!(fastapi.map(|t| t.status.as_str()), Some("measured"));
+        assert_eq!(fastapi.map(|t| t.status), Some(TargetStatus::Measured));
         assert_eq!(merged.runs.len(), 2);
         assert_eq!(merged.config.preset, "full+quick");
     }

@@ -22,7 +22,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::Error;
-use crate::targets::on_path;
+use crate::process::on_path;
 
 /// One virtual environment.
 #[derive(Debug, Clone, Copy)]
@@ -188,7 +188,7 @@ pub fn setup(home: &Path, repo: &Path, name: &str, retry: bool) -> Result<Setup,
     }
     let base = root(home);
     fs::create_dir_all(&base)
-        .map_err(|e| Error::Io(format!("cannot create {}: {e}", base.display())))?;
+        .map_err(|e| Error::io(format!("cannot create {}", base.display()), e))?;
     let started = Instant::now();
     let _lock = Lock::acquire(&base.join(format!(".{name}.lock")))?;
     // Another process may have set it up while this one waited.
@@ -199,16 +199,16 @@ pub fn setup(home: &Path, repo: &Path, name: &str, retry: bool) -> Result<Setup,
         Ok(tmp) => {
             if target.exists() {
                 fs::remove_dir_all(&target)
-                    .map_err(|e| Error::Io(format!("cannot replace {}: {e}", target.display())))?;
+                    .map_err(|e| Error::io(format!("cannot replace {}", target.display()), e))?;
             }
             if let Err(e) = fs::rename(&tmp, &target) {
                 let _ = fs::remove_dir_all(&tmp);
                 // Another set-up may have finished first.
                 if !is_ready(home, repo, name) {
-                    return Err(Error::Io(format!(
-                        "cannot move into {}: {e}",
-                        target.display()
-                    )));
+                    return Err(Error::io(
+                        format!("cannot move into {}", target.display()),
+                        e,
+                    ));
                 }
             }
             let _ = fs::remove_file(failed_file(home, name));
@@ -246,14 +246,16 @@ impl Lock {
                         continue;
                     }
                     if Instant::now() > deadline {
-                        return Err(Error::Io(format!(
+                        return Err(Error::Target(format!(
                             "{} is held by process {owner}",
                             path.display()
                         )));
                     }
                     std::thread::sleep(Duration::from_millis(500));
                 }
-                Err(e) => return Err(Error::Io(format!("cannot create {}: {e}", path.display()))),
+                Err(e) => {
+                    return Err(Error::io(format!("cannot create {}", path.display()), e));
+                }
             }
         }
     }

@@ -1,11 +1,20 @@
 //! Running a target: in its own process group, so that stopping it stops
 //! everything it started (gunicorn's workers, a reloader's child), and never
-//! leaving one behind: a Ctrl-C or SIGTERM to the suite stops every running
-//! target before the suite exits.
+//! leaving one behind:
+//! - a Ctrl-C, SIGTERM or SIGHUP to the suite stops every running target
+//!   before the suite exits;
+//! - a [`Running`] that is dropped (an early return, a panic) stops its
+//!   target's whole group;
+//! - if bookbench itself dies, even by SIGKILL, a watchdog stops the group:
+//!   a small shell that reads a pipe whose write end only bookbench holds.
+//!   The kernel closes that pipe when bookbench exits for any reason. A
+//!   parent-death signal would reach only the direct child, and only when
+//!   the thread that forked it exits, not the process; the group needs both
+//!   fixed.
 
 use std::fs::File;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
@@ -20,13 +29,16 @@ static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static HANDLER: Once = Once::new();
 
+/// How long a target has to exit after SIGTERM before it gets SIGKILL.
+const GRACE: Duration = Duration::from_secs(10);
+
 /// Whether the user asked the suite to stop.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// On SIGINT or SIGTERM: stop every running target, and let the suite write
-/// what it has. Installed once, before the first target starts.
+/// On SIGINT, SIGTERM or SIGHUP: stop every running target, and let the
+/// suite write what it has. Installed once, before the first target starts.
 pub fn install_interrupt_handler() {
     HANDLER.call_once(|| {
         std::thread::spawn(|| {
@@ -38,9 +50,10 @@ pub fn install_interrupt_handler() {
             };
             rt.block_on(async {
                 use tokio::signal::unix::{SignalKind, signal};
-                let (Ok(mut int), Ok(mut term)) = (
+                let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
                     signal(SignalKind::interrupt()),
                     signal(SignalKind::terminate()),
+                    signal(SignalKind::hangup()),
                 ) else {
                     return;
                 };
@@ -48,6 +61,7 @@ pub fn install_interrupt_handler() {
                     tokio::select! {
                         _ = int.recv() => {}
                         _ = term.recv() => {}
+                        _ = hup.recv() => {}
                     }
                     INTERRUPTED.store(true, Ordering::SeqCst);
                     let groups = RUNNING.lock().map(|g| g.clone()).unwrap_or_default();
@@ -60,29 +74,54 @@ pub fn install_interrupt_handler() {
     });
 }
 
-/// A started target.
+/// Where a target's standard output and error go.
+#[derive(Debug, Clone, Copy)]
+pub enum Output<'a> {
+    /// Appended to this file.
+    Log(&'a Path),
+    /// To bookbench's own (a target run in the foreground).
+    Inherit,
+}
+
+/// A started target. Dropping it stops the target's whole process group.
 #[derive(Debug)]
 pub struct Running {
     child: Child,
     pgid: i32,
+    watchdog: Option<Child>,
+    stopped: bool,
 }
 
 impl Running {
-    /// Starts `command` with `env`, in a process group of its own, its output
-    /// appended to `log`.
-    pub fn start(command: &[String], env: &[(String, String)], log: &Path) -> Result<Self, Error> {
+    /// Starts `command` with `env`, in a process group of its own, with the
+    /// soft limit on open files raised to the hard limit (a target measured
+    /// at 3,000 connections must not stop at a shell's default of 1,024).
+    pub fn start(
+        command: &[String],
+        env: &[(String, String)],
+        output: Output<'_>,
+    ) -> Result<Self, Error> {
         use std::os::unix::process::CommandExt as _;
         let (program, args) = command
             .split_first()
             .ok_or_else(|| Error::Target("empty command".to_string()))?;
-        let out = File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .map_err(|e| Error::Io(format!("{}: {e}", log.display())))?;
-        let err = out
-            .try_clone()
-            .map_err(|e| Error::Io(format!("{}: {e}", log.display())))?;
+        let (out, err) = match output {
+            Output::Log(log) => {
+                let out = File::options()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .map_err(|e| Error::io(format!("cannot open {}", log.display()), e))?;
+                let err = out
+                    .try_clone()
+                    .map_err(|e| Error::io(format!("cannot open {}", log.display()), e))?;
+                (Stdio::from(out), Stdio::from(err))
+            }
+            Output::Inherit => (Stdio::inherit(), Stdio::inherit()),
+        };
+        // The child inherits the limit; raising it here covers every
+        // target, whatever it is written in.
+        let _ = rlimit::increase_nofile_limit(u64::MAX);
         let child = Command::new(program)
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
@@ -91,12 +130,21 @@ impl Running {
             .stderr(err)
             .process_group(0)
             .spawn()
-            .map_err(|e| Error::Target(format!("cannot start {program}: {e}")))?;
+            .map_err(|e| Error::io(format!("cannot start {program}"), e))?;
         let pgid = i32::try_from(child.id()).unwrap_or(i32::MAX);
         if let Ok(mut g) = RUNNING.lock() {
             g.push(pgid);
         }
-        Ok(Self { child, pgid })
+        let mut running = Self {
+            child,
+            pgid,
+            watchdog: None,
+            stopped: false,
+        };
+        // Dropped on error: the target is stopped, since nothing would
+        // stop it if bookbench were killed.
+        running.watchdog = Some(watchdog(pgid)?);
+        Ok(running)
     }
 
     pub fn pgid(&self) -> i32 {
@@ -104,11 +152,8 @@ impl Running {
     }
 
     /// `Some(status)` if the target has exited.
-    pub fn exited(&mut self) -> Option<String> {
-        match self.child.try_wait() {
-            Ok(Some(status)) => Some(status.to_string()),
-            _ => None,
-        }
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// Polls `url` until it answers 200, the target dies or `timeout` passes.
@@ -116,7 +161,7 @@ impl Running {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()
-            .map_err(|e| Error::Target(e.to_string()))?;
+            .map_err(|e| Error::Target(format!("cannot build an HTTP client: {e}")))?;
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.exited() {
@@ -142,12 +187,42 @@ impl Running {
         }
     }
 
+    /// Waits until the target exits by itself or the user asks bookbench to
+    /// stop (the interrupt handler then sends the group SIGTERM); `None` in
+    /// the second case.
+    pub fn wait(&mut self) -> Option<ExitStatus> {
+        loop {
+            if let Some(status) = self.exited() {
+                return Some(status);
+            }
+            if interrupted() {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// SIGTERM to the whole group, SIGKILL after 10 s, and wait until no
     /// process of the group is left.
     pub fn stop(mut self) {
+        self.stop_group();
+    }
+
+    fn stop_group(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        // The watchdog goes first: once the group is gone its id may be
+        // reused, and a late watchdog would signal a stranger.
+        if let Some(mut w) = self.watchdog.take() {
+            let wpgid = i32::try_from(w.id()).unwrap_or(i32::MAX);
+            let _ = killpg(Pid::from_raw(wpgid), Signal::SIGKILL);
+            let _ = w.wait();
+        }
         let group = Pid::from_raw(self.pgid);
         let _ = killpg(group, Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + GRACE;
         while group_alive(self.pgid) && Instant::now() < deadline {
             let _ = self.child.try_wait();
             std::thread::sleep(Duration::from_millis(50));
@@ -166,6 +241,34 @@ impl Running {
     }
 }
 
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop_group();
+    }
+}
+
+/// Starts the watchdog of the process group `pgid`: when its standard input
+/// closes, it sends the group SIGTERM, then SIGKILL after the grace time.
+fn watchdog(pgid: i32) -> Result<Child, Error> {
+    use std::os::unix::process::CommandExt as _;
+    const SCRIPT: &str = r#"cat >/dev/null; kill -TERM -- "-$1" 2>/dev/null; sleep "$2"; kill -KILL -- "-$1" 2>/dev/null"#;
+    Command::new("/bin/sh")
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg("sh")
+        .arg(pgid.to_string())
+        .arg(GRACE.as_secs().to_string())
+        // std's pipes are close-on-exec: no other child holds this one open.
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        // Its own group: a Ctrl-C at the terminal must not kill the
+        // watchdog before it has done its work.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Error::io("cannot start the target's watchdog (/bin/sh)", e))
+}
+
 /// The live (not zombie) processes of a process group, with their CPU time
 /// in clock ticks: (pid, utime + stime).
 pub fn group_processes(pgid: i32) -> Vec<(i32, u64)> {
@@ -178,4 +281,58 @@ pub fn group_processes(pgid: i32) -> Vec<(i32, u64)> {
 
 pub fn group_alive(pgid: i32) -> bool {
     !group_processes(pgid).is_empty()
+}
+
+/// Whether `program` is an executable file in a directory on PATH.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forking() -> Vec<String> {
+        ["sh", "-c", "sleep 300 & sleep 300"]
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn a_panic_inside_a_measurement_leaves_no_process_of_the_target_behind() {
+        let measured = std::thread::spawn(|| {
+            let running = Running::start(&forking(), &[], Output::Inherit).expect("starts");
+            let pgid = running.pgid();
+            // Let the shell start its child, so that there is a group.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while group_processes(pgid).len() < 2 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(group_processes(pgid).len() >= 2, "the target and its child");
+            PANICKED_GROUP.store(pgid, Ordering::SeqCst);
+            panic!("a measurement went wrong");
+        })
+        .join();
+        assert!(measured.is_err(), "the measurement panicked");
+        let pgid = PANICKED_GROUP.load(Ordering::SeqCst);
+        assert!(pgid > 0);
+        assert!(!group_alive(pgid), "the target's group outlived the panic");
+    }
+
+    static PANICKED_GROUP: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+    #[test]
+    fn a_dropped_target_stops_and_is_no_longer_listed_as_running() {
+        let running = Running::start(&forking(), &[], Output::Inherit).expect("starts");
+        let pgid = running.pgid();
+        drop(running);
+        assert!(!group_alive(pgid));
+        let listed = RUNNING.lock().map(|g| g.contains(&pgid)).unwrap_or(true);
+        assert!(
+            !listed,
+            "a stopped group is still listed for the interrupt handler"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
-use crate::results::{Point, Results};
+use crate::results::{Point, Results, flag_list};
 
 /// The point of (target, scenario) with the most requests per second.
 fn best<'a>(r: &'a Results, target: &str, scenario: &str) -> Option<&'a Point> {
@@ -147,7 +147,7 @@ pub fn summary_markdown(r: &Results) -> String {
                     p.cpu.database,
                     p.cpu.client,
                     bottleneck(r, p),
-                    p.flags.join(", ")
+                    flag_list(&p.flags)
                 );
             }
         }
@@ -407,7 +407,7 @@ pub fn html(r: &Results) -> String {
             p.db_statements_per_request
                 .map_or("-".to_string(), |x| format!("{x:.2}")),
             errors,
-            escape(&p.flags.join(", ")),
+            escape(&flag_list(&p.flags)),
         );
     }
     h.push_str("</table><h2>Targets</h2><ul>");
@@ -419,7 +419,7 @@ pub fn html(r: &Results) -> String {
             escape(&t.description),
             t.workers,
             t.cpus,
-            escape(&t.status),
+            t.status,
             t.reason
                 .as_ref()
                 .map(|x| format!(": {}", escape(x)))
@@ -449,7 +449,7 @@ pub fn write(
     ]) {
         let path = dir.join(name);
         std::fs::write(&path, body)
-            .map_err(|e| crate::Error::Io(format!("{}: {e}", path.display())))?;
+            .map_err(|e| crate::Error::io(format!("cannot write {}", path.display()), e))?;
         written.push(path);
     }
     Ok(written)

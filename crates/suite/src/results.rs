@@ -61,15 +61,13 @@ pub struct TargetOutcome {
     pub description: String,
     pub workers: u32,
     pub cpus: Vec<usize>,
-    /// `measured`, `failed` (it did not start, was not ready, failed
-    /// `verify` or died) or `skipped` (it cannot run here).
-    pub status: String,
+    pub status: TargetStatus,
     pub reason: Option<String>,
     pub notes: Vec<String>,
     pub verify: Vec<CheckResult>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Latency {
     pub p50: u64,
     pub p90: u64,
@@ -97,10 +95,8 @@ pub struct Point {
     pub cpu: Usage,
     /// Statements (or transactions) PostgreSQL ran per successful request.
     pub db_statements_per_request: Option<f64>,
-    /// `client-bound`, `errors`, `schedule-slipped`, `no-database-work`,
-    /// `target-died`, `not-settled` (the target or the database was still
-    /// busy with what an earlier load left when a repeat started).
-    pub flags: Vec<String>,
+    /// What makes the figures of this point doubtful, each once.
+    pub flags: Vec<Flag>,
     pub repeats: Vec<Repeat>,
     /// The merged latency histogram, HdrHistogram V2 + deflate, base64.
     pub histogram: String,
@@ -115,7 +111,90 @@ pub struct Repeat {
     pub cpu: Usage,
     pub db_statements: Option<u64>,
     pub client_cpu_per_request_us: f64,
-    pub flags: Vec<String>,
+    pub flags: Vec<Flag>,
+}
+
+/// What became of a target in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetStatus {
+    Measured,
+    /// It did not start, was not ready, failed `verify` or died.
+    Failed,
+    /// It cannot run here (a missing program, an environment that does not
+    /// install, a CPU this machine lacks).
+    Skipped,
+}
+
+impl TargetStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Measured => "measured",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+impl std::fmt::Display for TargetStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a point's (or a repeat's) figures are doubtful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flag {
+    /// A load generator's thread was over 90% busy: the figures measure the
+    /// client.
+    ClientBound,
+    /// Some requests failed.
+    Errors,
+    /// An open-loop run sent over 1% of its requests late or never.
+    ScheduleSlipped,
+    /// A scenario that must reach the database ran under 0.9 statements per
+    /// request.
+    NoDatabaseWork,
+    /// The target or the database was still busy with what an earlier load
+    /// left when a repeat started.
+    NotSettled,
+}
+
+impl Flag {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ClientBound => "client-bound",
+            Self::Errors => "errors",
+            Self::ScheduleSlipped => "schedule-slipped",
+            Self::NoDatabaseWork => "no-database-work",
+            Self::NotSettled => "not-settled",
+        }
+    }
+
+    /// The flags of a load generator's report.
+    pub fn of_load(flag: bookbench_load::Flag) -> Self {
+        match flag {
+            bookbench_load::Flag::ClientBound => Self::ClientBound,
+            bookbench_load::Flag::Errors => Self::Errors,
+            bookbench_load::Flag::ScheduleSlipped => Self::ScheduleSlipped,
+        }
+    }
+}
+
+impl std::fmt::Display for Flag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The flags, as a table cell: `client-bound, errors`.
+pub fn flag_list(flags: &[Flag]) -> String {
+    flags
+        .iter()
+        .map(|f| f.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Results {
@@ -124,15 +203,14 @@ impl Results {
     }
 
     pub fn from_json(text: &str) -> Result<Self, crate::Error> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| crate::Error::Results(e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(text)?;
         let version = value.get("version").and_then(serde_json::Value::as_u64);
         if version != Some(u64::from(RESULTS_VERSION)) {
             return Err(crate::Error::Results(format!(
                 "results version {version:?}; this bookbench reads version {RESULTS_VERSION}"
             )));
         }
-        serde_json::from_value(value).map_err(|e| crate::Error::Results(e.to_string()))
+        Ok(serde_json::from_value(value)?)
     }
 }
 

@@ -24,8 +24,10 @@ use bookbench_load::{IdSpace, LoadConfig, Percentiles, Report};
 use tokio_postgres::Client;
 
 use crate::cpu::{self, Usage};
-use crate::process::{self, Running};
-use crate::results::{Config, Env, Latency, Point, Repeat, Results, TargetOutcome};
+use crate::process::{self, Output, Running};
+use crate::results::{
+    Config, Env, Flag, Latency, Point, Repeat, Results, TargetOutcome, TargetStatus,
+};
 use crate::targets::{Placeholders, Target};
 use crate::{Error, report};
 
@@ -64,10 +66,15 @@ const NO_DATABASE: &[&str] = &["hello-get", "hello-post"];
 /// `config.out`.
 pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Results, Error> {
     std::fs::create_dir_all(config.out.join("logs"))
-        .map_err(|e| Error::Io(format!("cannot create {}: {e}", config.out.display())))?;
+        .map_err(|e| Error::io(format!("cannot create {}", config.out.display()), e))?;
     process::install_interrupt_handler();
     let db = connect(&config.placeholders.database_url).await?;
     let counter = StatementCounter::new(&db).await;
+    let session = Session {
+        config,
+        db,
+        counter,
+    };
 
     let mut results = Results {
         version: crate::results::RESULTS_VERSION,
@@ -91,9 +98,13 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Resu
     if let Some(first) = config.targets.first() {
         results.env.client_cpus = client_cpus(&first.cpus);
     }
-    let total = config.targets.len() * config.scenarios.len() * config.concurrency.len();
-    let mut done = 0;
-    for target in &config.targets {
+    let points = config.scenarios.len() * config.concurrency.len();
+    let mut progress = Progress {
+        observer,
+        done: 0,
+        total: config.targets.len() * points,
+    };
+    for (i, target) in config.targets.iter().enumerate() {
         if process::interrupted() {
             break;
         }
@@ -102,38 +113,26 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Resu
             description: target.description.clone(),
             workers: target.workers,
             cpus: target.cpus.clone(),
-            status: "measured".to_string(),
+            status: TargetStatus::Measured,
             reason: None,
             notes: target.notes.clone(),
             verify: Vec::new(),
         };
-        let points = config.scenarios.len() * config.concurrency.len();
-        match measure_target(
-            config,
-            target,
-            &counter,
-            &db,
-            observer,
-            &mut outcome,
-            &mut results,
-            done,
-            total,
-        )
-        .await
-        {
-            Ok(()) => observer.target(&target.name, "measured"),
+        match measure_target(&session, target, &mut outcome, &mut results, &mut progress).await {
+            Ok(()) => progress.target(&target.name, "measured"),
             Err(e) => {
                 outcome.status = if matches!(e, Error::Unavailable(_)) {
-                    "skipped"
+                    TargetStatus::Skipped
                 } else {
-                    "failed"
-                }
-                .to_string();
-                outcome.reason = Some(e.to_string());
-                observer.target(&target.name, &format!("{}: {e}", outcome.status));
+                    TargetStatus::Failed
+                };
+                let why = bookbench_errors::chain(&e);
+                progress.target(&target.name, &format!("{}: {why}", outcome.status));
+                outcome.reason = Some(why);
             }
         }
-        done += points;
+        // Points given up or never reached count as done.
+        progress.done = (i + 1) * points;
         results.targets.push(outcome);
         write_all(config, &results)?;
     }
@@ -146,137 +145,264 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Resu
     Ok(results)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn measure_target(
-    config: &RunConfig,
-    target: &Target,
-    counter: &StatementCounter,
-    db: &Client,
-    observer: &mut dyn Observer,
-    outcome: &mut TargetOutcome,
-    results: &mut Results,
+/// What every target's measurement shares: the run's settings and its
+/// connection to the database.
+struct Session<'a> {
+    config: &'a RunConfig,
+    db: Client,
+    counter: StatementCounter,
+}
+
+/// The observer, and how many points are behind.
+struct Progress<'o> {
+    observer: &'o mut dyn Observer,
     done: usize,
     total: usize,
+}
+
+impl Progress<'_> {
+    fn target(&mut self, name: &str, status: &str) {
+        self.observer.target(name, status);
+    }
+
+    fn point(&mut self, target: &str, scenario: &str, concurrency: u32) {
+        self.observer
+            .point(target, scenario, concurrency, self.done, self.total);
+        self.done += 1;
+    }
+}
+
+/// Sets the target up, measures every point of it into `results` and
+/// `outcome`, and stops it (also on an error: [`Running`] stops its target
+/// when dropped).
+async fn measure_target(
+    session: &Session<'_>,
+    target: &Target,
+    outcome: &mut TargetOutcome,
+    results: &mut Results,
+    progress: &mut Progress<'_>,
 ) -> Result<(), Error> {
-    let mut p = config.placeholders.clone();
-    p.port = free_port()?;
-    if let (Some(venv), None) = (&target.venv, target.unavailable(&p)) {
-        observer.target(&target.name, &format!("setting up its environment {venv}"));
-        crate::peers::setup(&p.home, &p.repo, venv, false).map_err(|e| {
-            Error::Unavailable(format!("its environment {venv} cannot be set up: {e}"))
-        })?;
+    let mut run = TargetRun::start(session, target, progress).await?;
+    progress.target(&target.name, "verifying");
+    outcome.verify = crate::verify::verify(&run.base).await?;
+    if let Some(failed) = outcome.verify.iter().find(|c| c.failure.is_some()) {
+        return Err(Error::Verify {
+            check: failed.name.clone(),
+            message: failed.failure.clone().unwrap_or_default(),
+        });
     }
-    if let Some(why) = target.unavailable(&p) {
-        return Err(Error::Unavailable(why));
-    }
-    let base = format!("http://127.0.0.1:{}", p.port);
-    let log = config.out.join("logs").join(format!("{}.log", target.name));
-    let env: Vec<(String, String)> = target
-        .env
-        .iter()
-        .map(|(k, v)| (k.clone(), target.expand(v, &p)))
-        .chain([
-            ("DATABASE_URL".to_string(), p.database_url.clone()),
-            ("PORT".to_string(), p.port.to_string()),
-        ])
-        .collect();
-    observer.target(&target.name, "starting");
-    let mut running = Running::start(&target.command_line(&p), &env, &log)?;
-    let result = async {
-        running
-            .wait_ready(
-                &format!("{base}{}", target.ready),
-                Duration::from_secs(target.ready_timeout_s),
-            )
+    pin_client_away_from(&target.cpus);
+    for scenario in &session.config.scenarios {
+        run.measure_scenario(scenario, outcome, results, progress)
             .await?;
-        observer.target(&target.name, "verifying");
-        outcome.verify = crate::verify::verify(&base).await?;
-        if let Some(failed) = outcome.verify.iter().find(|c| c.failure.is_some()) {
-            return Err(Error::Verify {
-                check: failed.name.clone(),
-                message: failed.failure.clone().unwrap_or_default(),
-            });
+    }
+    run.running.stop();
+    Ok(())
+}
+
+/// One target, started, and what its measurement carries from point to
+/// point.
+struct TargetRun<'a> {
+    session: &'a Session<'a>,
+    target: &'a Target,
+    /// `http://127.0.0.1:PORT`.
+    base: String,
+    ready_url: String,
+    running: Running,
+    /// A JIT's long warm-up (`min_warmup_s`) is paid once, before the
+    /// target's first point; the JIT stays warm for the points after it.
+    jit_warmup: Duration,
+}
+
+impl<'a> TargetRun<'a> {
+    /// Sets up the target's environment if it has one, starts it on a free
+    /// port and waits until it is ready.
+    async fn start(
+        session: &'a Session<'a>,
+        target: &'a Target,
+        progress: &mut Progress<'_>,
+    ) -> Result<Self, Error> {
+        let config = session.config;
+        let mut p = config.placeholders.clone();
+        p.port = free_port()?;
+        if let (Some(venv), None) = (&target.venv, target.unavailable(&p)) {
+            progress.target(&target.name, &format!("setting up its environment {venv}"));
+            crate::peers::setup(&p.home, &p.repo, venv, false).map_err(|e| {
+                Error::Unavailable(format!(
+                    "its environment {venv} cannot be set up: {}",
+                    bookbench_errors::chain(&e)
+                ))
+            })?;
         }
-        pin_client_away_from(&target.cpus);
-        // A JIT's long warm-up (min_warmup_s) is paid once, before the
-        // target's first point; the JIT stays warm for the points after it.
-        let mut jit_warmup = Duration::from_secs_f64(target.min_warmup_s.unwrap_or(0.0));
-        let mut n = done;
-        for scenario in &config.scenarios {
-            // The last point of this scenario: its concurrency and
-            // requests per second.
-            let mut last: Option<(u32, f64)> = None;
-            for (i, &concurrency) in config.concurrency.iter().enumerate() {
-                if process::interrupted() {
-                    return Err(Error::Interrupted);
+        if let Some(why) = target.unavailable(&p) {
+            return Err(Error::Unavailable(why));
+        }
+        let base = format!("http://127.0.0.1:{}", p.port);
+        let ready_url = format!("{base}{}", target.ready);
+        let log = config.out.join("logs").join(format!("{}.log", target.name));
+        progress.target(&target.name, "starting");
+        let mut running = Running::start(
+            &target.command_line(&p),
+            &target.process_env(&p),
+            Output::Log(&log),
+        )?;
+        running
+            .wait_ready(&ready_url, Duration::from_secs(target.ready_timeout_s))
+            .await?;
+        Ok(Self {
+            session,
+            target,
+            base,
+            ready_url,
+            running,
+            jit_warmup: Duration::from_secs_f64(target.min_warmup_s.unwrap_or(0.0)),
+        })
+    }
+
+    /// Every concurrency level of `scenario`, in order, until one is beyond
+    /// reach or fails.
+    async fn measure_scenario(
+        &mut self,
+        scenario: &str,
+        outcome: &mut TargetOutcome,
+        results: &mut Results,
+        progress: &mut Progress<'_>,
+    ) -> Result<(), Error> {
+        let config = self.session.config;
+        let name = &self.target.name;
+        // The last point of this scenario: its concurrency and requests per
+        // second.
+        let mut last: Option<(u32, f64)> = None;
+        for (i, &concurrency) in config.concurrency.iter().enumerate() {
+            if process::interrupted() {
+                return Err(Error::Interrupted);
+            }
+            if let Some(why) = beyond_reach(config, last, concurrency) {
+                give_up(outcome, scenario, &config.concurrency[i..], &why);
+                return Ok(());
+            }
+            progress.point(name, scenario, concurrency);
+            let fill = last.map_or(Duration::ZERO, |(_, rps)| {
+                fill_time(config, concurrency, rps)
+            });
+            let measured = self.measure_point(scenario, concurrency, fill).await;
+            self.jit_warmup = Duration::ZERO;
+            if let Some(status) = self.running.exited() {
+                return Err(Error::Target(format!(
+                    "it died during {scenario} ({status})"
+                )));
+            }
+            let point = match measured {
+                Ok(point) => point,
+                // The target lives: this scenario is given up, the rest go
+                // on.
+                Err(Error::Load(why)) => {
+                    let why = bookbench_errors::chain(&why);
+                    give_up(outcome, scenario, &config.concurrency[i..], &why);
+                    return Ok(());
                 }
-                if let Some(why) = beyond_reach(config, last, concurrency) {
-                    n += give_up(outcome, scenario, &config.concurrency[i..], &why);
-                    break;
-                }
-                observer.point(&target.name, scenario, concurrency, n, total);
-                n += 1;
-                let fill = last.map_or(Duration::ZERO, |(_, rps)| {
-                    fill_time(config, concurrency, rps)
-                });
-                let measured = measure_point(
-                    config,
-                    (&base, &target.ready),
-                    scenario,
-                    concurrency,
-                    (jit_warmup, fill),
-                    &mut running,
-                    counter,
-                    db,
-                )
-                .await;
-                jit_warmup = Duration::ZERO;
-                if let Some(status) = running.exited() {
-                    return Err(Error::Target(format!(
-                        "it died during {scenario} ({status})"
-                    )));
-                }
-                let point = match measured {
-                    Ok(point) => point,
-                    // The target lives: this scenario is given up, the rest
-                    // go on.
-                    Err(Error::Load(why)) => {
-                        n += give_up(outcome, scenario, &config.concurrency[i..], &why) - 1;
-                        break;
-                    }
-                    Err(e) => return Err(e),
-                };
-                last = Some((concurrency, point.rps));
-                let failed =
-                    point.requests == 0 || point.errors.values().sum::<u64>() * 2 > point.requests;
-                results.runs.push(Point {
-                    target: target.name.clone(),
-                    ..point
-                });
-                write_all(config, results)?;
-                if failed && i + 1 < config.concurrency.len() {
-                    let why = format!("at c={concurrency} most requests failed or none ended");
-                    n += give_up(outcome, scenario, &config.concurrency[i + 1..], &why);
-                    break;
-                }
+                Err(e) => return Err(e),
+            };
+            last = Some((concurrency, point.rps));
+            let failed =
+                point.requests == 0 || point.errors.values().sum::<u64>() * 2 > point.requests;
+            results.runs.push(Point {
+                target: name.clone(),
+                ..point
+            });
+            write_all(config, results)?;
+            if failed && i + 1 < config.concurrency.len() {
+                let why = format!("at c={concurrency} most requests failed or none ended");
+                give_up(outcome, scenario, &config.concurrency[i + 1..], &why);
+                return Ok(());
             }
         }
         Ok(())
     }
-    .await;
-    running.stop();
-    result
+
+    /// One point: the repeats, each a warm-up then a window on the same
+    /// connections, with CPU and statements counted over the window.
+    async fn measure_point(
+        &mut self,
+        scenario: &str,
+        concurrency: u32,
+        fill: Duration,
+    ) -> Result<Point, Error> {
+        let config = self.session.config;
+        let (db, counter) = (&self.session.db, &self.session.counter);
+        let mut load = LoadConfig::scenario(&self.base, scenario).map_err(Error::Load)?;
+        load.connections = concurrency;
+        load.ids = Some(config.ids);
+        load.rate = config.rate;
+        load.timeout = config.timeout;
+        let settle_limit = config.timeout + Duration::from_secs(30);
+        let mut settled = true;
+        if !self.jit_warmup.is_zero() {
+            settled &= settle(&mut self.running, &self.ready_url, db, settle_limit).await;
+            load.duration = self.jit_warmup;
+            run_load(load.clone()).await?;
+        }
+        load.duration = config.duration;
+        load.warmup = config.warmup.max(fill);
+        let mut repeats = Vec::new();
+        let mut reports = Vec::new();
+        for _ in 0..config.repeat {
+            if process::interrupted() {
+                return Err(Error::Interrupted);
+            }
+            settled &= settle(&mut self.running, &self.ready_url, db, settle_limit).await;
+            // CPU and statements are counted from the end of the warm-up,
+            // while the load runs on.
+            let warmup = load.warmup;
+            let pgid = self.running.pgid();
+            let window = async {
+                tokio::time::sleep(warmup).await;
+                let statements = counter.count(db).await;
+                (statements, cpu::sample(pgid), Instant::now())
+            };
+            let (report, (statements_before, before, started)) =
+                tokio::join!(run_load(load.clone()), window);
+            let report = report?;
+            let wall = started.elapsed().as_secs_f64();
+            let usage = cpu::usage(before, cpu::sample(pgid), wall);
+            let statements = match (statements_before, counter.count(db).await) {
+                (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+                _ => None,
+            };
+            repeats.push(Repeat {
+                rps: report.rps,
+                requests: report.requests,
+                errors: report.errors.total,
+                latency_us: latency(&report.latency_us),
+                cpu: Usage {
+                    client: report.client_cpu.busy.max(0.0) * 100.0,
+                    ..usage
+                },
+                db_statements: statements,
+                client_cpu_per_request_us: report.client_cpu.per_request_us,
+                flags: report.flags.iter().copied().map(Flag::of_load).collect(),
+            });
+            load.warmup = config
+                .warmup
+                .max(fill_time(config, concurrency, report.rps));
+            reports.push(report);
+        }
+        let mut point = summarise(scenario, concurrency, &repeats, &reports);
+        if !settled {
+            point.flags.push(Flag::NotSettled);
+        }
+        Ok(point)
+    }
 }
 
 /// Notes in the target's outcome that `levels` of `scenario` were not
-/// measured, and why; returns how many points that leaves out.
-fn give_up(outcome: &mut TargetOutcome, scenario: &str, levels: &[u32], why: &str) -> usize {
+/// measured, and why.
+fn give_up(outcome: &mut TargetOutcome, scenario: &str, levels: &[u32], why: &str) {
     let named: Vec<String> = levels.iter().map(|c| format!("c={c}")).collect();
     outcome.notes.push(format!(
         "{scenario}: {} not measured: {why}",
         named.join(", ")
     ));
-    levels.len()
 }
 
 /// How long a closed loop of `concurrency` connections takes to fill at
@@ -344,106 +470,22 @@ async fn settle(running: &mut Running, ready_url: &str, db: &Client, limit: Dura
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn measure_point(
-    config: &RunConfig,
-    (base, ready): (&str, &str),
-    scenario: &str,
-    concurrency: u32,
-    (jit_warmup, fill): (Duration, Duration),
-    running: &mut Running,
-    counter: &StatementCounter,
-    db: &Client,
-) -> Result<Point, Error> {
-    let mut load = LoadConfig::scenario(base, scenario).map_err(|e| Error::Usage(e.to_string()))?;
-    load.connections = concurrency;
-    load.ids = Some(config.ids);
-    load.rate = config.rate;
-    load.timeout = config.timeout;
-    let ready_url = format!("{base}{ready}");
-    let settle_limit = config.timeout + Duration::from_secs(30);
-    let mut settled = true;
-    if !jit_warmup.is_zero() {
-        settled &= settle(running, &ready_url, db, settle_limit).await;
-        load.duration = jit_warmup;
-        run_load(load.clone()).await?;
-    }
-    load.duration = config.duration;
-    load.warmup = config.warmup.max(fill);
-    let mut repeats = Vec::new();
-    let mut reports = Vec::new();
-    for _ in 0..config.repeat {
-        if process::interrupted() {
-            return Err(Error::Interrupted);
-        }
-        settled &= settle(running, &ready_url, db, settle_limit).await;
-        // CPU and statements are counted from the end of the warm-up,
-        // while the load runs on.
-        let warmup = load.warmup;
-        let window = async {
-            tokio::time::sleep(warmup).await;
-            let statements = counter.count(db).await;
-            (statements, cpu::sample(running.pgid()), Instant::now())
-        };
-        let (report, (statements_before, before, started)) =
-            tokio::join!(run_load(load.clone()), window);
-        let report = report?;
-        let wall = started.elapsed().as_secs_f64();
-        let usage = cpu::usage(before, cpu::sample(running.pgid()), wall);
-        let statements = match (statements_before, counter.count(db).await) {
-            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-            _ => None,
-        };
-        repeats.push(Repeat {
-            rps: report.rps,
-            requests: report.requests,
-            errors: report.errors.total,
-            latency_us: latency(&report.latency_us),
-            cpu: Usage {
-                client: report.client_cpu.busy.max(0.0) * 100.0,
-                ..usage
-            },
-            db_statements: statements,
-            client_cpu_per_request_us: report.client_cpu.per_request_us,
-            flags: report.flags.clone(),
-        });
-        load.warmup = config
-            .warmup
-            .max(fill_time(config, concurrency, report.rps));
-        reports.push(report);
-    }
-    let mut point = summarise(scenario, concurrency, &repeats, &reports, counter.label());
-    if !settled {
-        point.flags.push("not-settled".to_string());
-    }
-    Ok(point)
-}
-
 /// The load engine blocks; it runs on its own threads.
 async fn run_load(config: LoadConfig) -> Result<Report, Error> {
     tokio::task::spawn_blocking(move || bookbench_load::run(&config))
         .await
-        .map_err(|e| Error::Target(e.to_string()))?
-        .map_err(|e| Error::Load(e.to_string()))
+        .map_err(|e| Error::Target(format!("the load generator's thread failed: {e}")))?
+        .map_err(Error::Load)
 }
 
-fn summarise(
-    scenario: &str,
-    concurrency: u32,
-    repeats: &[Repeat],
-    reports: &[Report],
-    counter: &str,
-) -> Point {
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(0.0)
-    };
+fn summarise(scenario: &str, concurrency: u32, repeats: &[Repeat], reports: &[Report]) -> Point {
     let rps: Vec<f64> = repeats.iter().map(|r| r.rps).collect();
     let merged = bookbench_load::merge_histograms(reports.iter().map(|r| &r.histogram)).ok();
     let latency_us = merged
         .as_ref()
         .map(|h| latency(&Percentiles::of(h)))
-        .unwrap_or_else(|| latency(&reports[0].latency_us));
+        .or_else(|| reports.first().map(|r| latency(&r.latency_us)))
+        .unwrap_or_default();
     let histogram = merged
         .as_ref()
         .and_then(|h| bookbench_load::EncodedHistogram::encode(h).ok())
@@ -451,7 +493,7 @@ fn summarise(
         .unwrap_or_default();
     let mut errors = BTreeMap::new();
     let mut status = BTreeMap::new();
-    let mut flags: Vec<String> = Vec::new();
+    let mut flags: Vec<Flag> = Vec::new();
     let mut ok = 0;
     for r in reports {
         for (kind, n) in [
@@ -468,9 +510,10 @@ fn summarise(
         for (code, n) in &r.status {
             *status.entry(code.clone()).or_insert(0) += n;
         }
-        for f in &r.flags {
-            if !flags.contains(f) {
-                flags.push(f.clone());
+        for &f in &r.flags {
+            let f = Flag::of_load(f);
+            if !flags.contains(&f) {
+                flags.push(f);
             }
         }
         ok += r.ok;
@@ -479,9 +522,8 @@ fn summarise(
     let per_request = statements.map(|s| if ok == 0 { 0.0 } else { s as f64 / ok as f64 });
     // With no successful request there is nothing to divide by.
     if !NO_DATABASE.contains(&scenario) && ok > 0 && per_request.is_some_and(|p| p < 0.9) {
-        flags.push("no-database-work".to_string());
+        flags.push(Flag::NoDatabaseWork);
     }
-    let _ = counter;
     Point {
         target: String::new(),
         scenario: scenario.to_string(),
@@ -502,6 +544,17 @@ fn summarise(
         flags,
         repeats: repeats.to_vec(),
         histogram,
+    }
+}
+
+/// The median; of an even count, the mean of the two middle values.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match (v.get(n / 2), n.checked_sub(1).and_then(|i| v.get(i / 2))) {
+        (Some(&upper), Some(&lower)) if n.is_multiple_of(2) => f64::midpoint(lower, upper),
+        (Some(&middle), _) => middle,
+        _ => 0.0,
     }
 }
 
@@ -534,14 +587,6 @@ impl StatementCounter {
         let statements = db.batch_execute(CREATE_PGSS).await.is_ok()
             && db.query_one(COUNT_STATEMENTS, &[]).await.is_ok();
         Self { statements }
-    }
-
-    fn label(&self) -> &'static str {
-        if self.statements {
-            "statements"
-        } else {
-            "transactions"
-        }
     }
 
     async fn count(&self, db: &Client) -> Option<u64> {
@@ -579,7 +624,7 @@ pub fn client_cpus(target_cpus: &[usize]) -> Vec<usize> {
 async fn connect(url: &str) -> Result<Client, Error> {
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
-        .map_err(|e| Error::Database(e.to_string()))?;
+        .map_err(|e| Error::database("cannot connect", e))?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -590,7 +635,7 @@ fn free_port() -> Result<u16, Error> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .map_err(|e| Error::Io(format!("no free port: {e}")))
+        .map_err(|e| Error::io("no free port", e))
 }
 
 fn now() -> String {
@@ -631,6 +676,15 @@ mod tests {
             },
             env: Env::default(),
         }
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(vec![100_229.0, 90_460.0]), 95_344.5);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![7.0]), 7.0);
+        assert_eq!(median(Vec::new()), 0.0);
     }
 
     #[test]

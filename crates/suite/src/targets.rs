@@ -63,9 +63,42 @@ pub struct Placeholders {
     pub repo: PathBuf,
 }
 
-/// Parses a targets file.
+impl Placeholders {
+    /// The placeholders of this bookbench: its own binary, and the checkout
+    /// that holds the peers' code, found as the current directory when it
+    /// is the checkout, else as the one the binary was built in
+    /// (`target/*/bookbench`). `port` is set per target.
+    pub fn discover(database_url: &str, home: PathBuf) -> Result<Self, Error> {
+        let exe = std::env::current_exe()
+            .map_err(|e| Error::io("cannot find the bookbench binary", e))?;
+        let cwd = std::env::current_dir().map_err(|e| Error::io("no current directory", e))?;
+        let repo = std::iter::once(cwd.as_path())
+            .chain(exe.ancestors())
+            .find(|d| d.join("bench/targets.toml").is_file())
+            .unwrap_or(&cwd)
+            .to_path_buf();
+        Ok(Self {
+            bookbench: exe,
+            port: 0,
+            database_url: database_url.to_string(),
+            home,
+            repo,
+        })
+    }
+}
+
+/// Parses the built-in targets file.
 pub fn parse(text: &str) -> Result<Vec<Target>, Error> {
-    let file: File = toml::from_str(text).map_err(|e| Error::Targets(e.to_string()))?;
+    parse_file(text, "bench/targets.toml (built in)")
+}
+
+/// Parses a targets file; `file` names it in errors.
+fn parse_file(text: &str, file: &str) -> Result<Vec<Target>, Error> {
+    let parsed: File = toml::from_str(text).map_err(|e| Error::TargetsSyntax {
+        file: file.to_string(),
+        source: Box::new(e),
+    })?;
+    let file = parsed;
     let mut seen = std::collections::HashSet::new();
     for t in &file.target {
         if !seen.insert(t.name.as_str()) {
@@ -80,6 +113,14 @@ pub fn parse(text: &str) -> Result<Vec<Target>, Error> {
                 t.name
             )));
         }
+        // Every local user can read a command line (ps, /proc/PID/cmdline),
+        // and the URL carries the database's password.
+        if t.command.iter().any(|a| a.contains("{database_url}")) {
+            return Err(Error::Targets(format!(
+                "target '{}' has {{database_url}} in its command, where every user can read the password; it reaches the target as DATABASE_URL in its environment",
+                t.name
+            )));
+        }
     }
     Ok(file.target)
 }
@@ -87,9 +128,11 @@ pub fn parse(text: &str) -> Result<Vec<Target>, Error> {
 /// The built-in targets, or those of `path`.
 pub fn load(path: Option<&Path>) -> Result<Vec<Target>, Error> {
     match path {
-        Some(p) => parse(
-            &std::fs::read_to_string(p)
-                .map_err(|e| Error::Targets(format!("{}: {e}", p.display())))?,
+        Some(p) => parse_file(
+            &std::fs::read_to_string(p).map_err(|e| {
+                Error::io(format!("cannot read the targets file {}", p.display()), e)
+            })?,
+            &p.display().to_string(),
         ),
         None => parse(BUILTIN),
     }
@@ -133,7 +176,7 @@ impl Target {
             let found = if r.contains('/') {
                 Path::new(&r).exists()
             } else {
-                on_path(&r)
+                crate::process::on_path(&r)
             };
             (!found).then(|| format!("{r} is missing"))
         })
@@ -148,6 +191,20 @@ impl Target {
             .replace("{repo}", &p.repo.to_string_lossy())
     }
 
+    /// The target's environment: its own variables, expanded, then
+    /// `DATABASE_URL` and `PORT`, which every target takes (the URL holds a
+    /// password, so never the command line).
+    pub fn process_env(&self, p: &Placeholders) -> Vec<(String, String)> {
+        self.env
+            .iter()
+            .map(|(k, v)| (k.clone(), self.expand(v, p)))
+            .chain([
+                ("DATABASE_URL".to_string(), p.database_url.clone()),
+                ("PORT".to_string(), p.port.to_string()),
+            ])
+            .collect()
+    }
+
     /// The command line, pinned with `taskset` to the target's CPUs.
     pub fn command_line(&self, p: &Placeholders) -> Vec<String> {
         let cpus = self
@@ -160,11 +217,6 @@ impl Target {
         line.extend(self.command.iter().map(|a| self.expand(a, p)));
         line
     }
-}
-
-pub(crate) fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
 
 #[cfg(test)]
@@ -182,5 +234,43 @@ mod tests {
         let all = parse(BUILTIN).expect("parses");
         let err = select(&all, &["nope".to_string()]).expect_err("unknown");
         assert!(err.to_string().contains("targets: rust"), "{err}");
+    }
+
+    #[test]
+    fn no_target_has_the_database_url_on_its_command_line() {
+        let all = parse(BUILTIN).expect("parses");
+        let p = Placeholders {
+            bookbench: PathBuf::from("bookbench"),
+            port: 8000,
+            database_url: "postgres://bookbench:s3cret-password@127.0.0.1:5432/bookbench".into(),
+            home: PathBuf::from("home"),
+            repo: PathBuf::from("repo"),
+        };
+        for t in &all {
+            let line = t.command_line(&p).join(" ");
+            assert!(!line.contains("s3cret-password"), "{}: {line}", t.name);
+            let env = t.process_env(&p);
+            assert!(
+                env.iter()
+                    .any(|(k, v)| k == "DATABASE_URL" && v == &p.database_url),
+                "{}",
+                t.name
+            );
+        }
+    }
+
+    #[test]
+    fn a_command_that_would_show_the_database_url_is_refused() {
+        let text = r#"
+[[target]]
+name = "leaky"
+description = "puts the URL in its argv"
+command = ["server", "--db", "{database_url}"]
+workers = 1
+cpus = [0]
+ready = "/"
+"#;
+        let err = parse(text).expect_err("refused");
+        assert!(err.to_string().contains("DATABASE_URL"), "{err}");
     }
 }

@@ -1,0 +1,98 @@
+//! `bookbench compare`, `report` and `merge`: what can be done with
+//! results.json files after a run.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use bookbench_suite::results::Results;
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The baseline results.json.
+    a: PathBuf,
+    /// The results.json to compare with it.
+    b: PathBuf,
+}
+
+/// `bookbench compare A B`.
+pub fn compare(args: CompareArgs) -> Result<()> {
+    let (a, b) = (read(&args.a)?, read(&args.b)?);
+    let rows = bookbench_suite::compare::compare(&a, &b);
+    print!("{}", bookbench_suite::compare::render(&rows));
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<Results> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Results::from_json(&text).with_context(|| format!("{}", path.display()))
+}
+
+/// Writes summary.md and report.html (and results.json, when asked) into
+/// `dir`, and prints their paths.
+fn write_outputs(dir: &Path, results: &Results, with_json: bool) -> Result<()> {
+    for path in bookbench_suite::report::write(dir, results, with_json)? {
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// A results.json; summary.md and report.html are written beside it.
+    results: PathBuf,
+    /// Also write each scenario's chart to DIR/<scenario>.svg, for documents.
+    #[arg(long, value_name = "DIR")]
+    charts: Option<PathBuf>,
+}
+
+/// `bookbench report results.json`: renders the summary and the report again.
+pub fn report(args: ReportArgs) -> Result<()> {
+    let results = read(&args.results)?;
+    let dir = args.results.parent().unwrap_or(Path::new("."));
+    write_outputs(dir, &results, false)?;
+    if let Some(charts) = &args.charts {
+        std::fs::create_dir_all(charts)
+            .with_context(|| format!("cannot create {}", charts.display()))?;
+        for scenario in &results.config.scenarios {
+            if !results.runs.iter().any(|p| &p.scenario == scenario) {
+                continue;
+            }
+            let path = charts.join(format!("{scenario}.svg"));
+            let svg = bookbench_suite::report::rps_chart(&results, scenario);
+            std::fs::write(&path, svg)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("{}", path.display());
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The results.json files, each of runs of other targets (a target that
+    /// failed in one and was measured in another is taken as measured).
+    #[arg(required = true, num_args = 2..)]
+    parts: Vec<PathBuf>,
+    /// Where the merged results.json, summary.md and report.html go.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `bookbench merge A B … --out DIR`.
+pub fn merge(args: MergeArgs) -> Result<()> {
+    let parts = args
+        .parts
+        .iter()
+        .map(|p| {
+            Ok(bookbench_suite::merge::Part {
+                name: p.display().to_string(),
+                results: read(p)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let merged = bookbench_suite::merge::merge(parts)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the output directory {}", args.out.display()))?;
+    write_outputs(&args.out, &merged, true)
+}

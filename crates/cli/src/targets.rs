@@ -1,0 +1,85 @@
+//! `bookbench targets` and `bookbench target NAME`: the declared targets,
+//! and one of them in the foreground.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use bookbench_suite::process::{self, Output, Running};
+use bookbench_suite::targets::{self, Placeholders};
+
+use crate::db::{self, DatabaseArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[arg(long, value_name = "FILE")]
+    targets_file: Option<PathBuf>,
+}
+
+/// Each target, and whether it can run here.
+pub fn list(args: ListArgs) -> Result<()> {
+    let all = targets::load(args.targets_file.as_deref())?;
+    let p = Placeholders::discover("postgres://", bookbench_cluster::embedded::home_from_env())?;
+    let width = all.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    for t in &all {
+        let state = match (t.unavailable(&p), &t.venv) {
+            (Some(why), _) => format!("cannot run here: {why}"),
+            (None, Some(venv)) if !bookbench_suite::peers::is_ready(&p.home, &p.repo, venv) => {
+                format!(
+                    "ready once its environment {venv} is set up (bookbench peers setup; run does it on demand)"
+                )
+            }
+            (None, _) => "ready".to_string(),
+        };
+        println!(
+            "{:<width$}  {} (CPU {:?}) — {state}",
+            t.name, t.description, t.cpus
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The target's name (see `bookbench targets`).
+    name: String,
+    /// Where it listens: 127.0.0.1:PORT.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    listen: std::net::SocketAddr,
+    #[arg(long, value_name = "FILE")]
+    targets_file: Option<PathBuf>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+/// Runs one target in the foreground until it exits or bookbench gets
+/// SIGINT, SIGTERM or SIGHUP; then its whole process group is stopped. If
+/// bookbench is killed outright, the target's watchdog stops it.
+pub fn run(args: RunArgs) -> Result<()> {
+    let all = targets::load(args.targets_file.as_deref())?;
+    let Some(t) = all.iter().find(|t| t.name == args.name) else {
+        // select() words the error, with the valid names.
+        targets::select(&all, std::slice::from_ref(&args.name))?;
+        bail!("unknown target '{}'", args.name);
+    };
+    if !args.listen.ip().is_loopback() {
+        bail!("targets listen on 127.0.0.1 only, not {}", args.listen.ip());
+    }
+    let url = args.database.resolve()?;
+    db::block_on(db::migrate(&url))?;
+    let mut p = Placeholders::discover(&url, bookbench_cluster::embedded::home_from_env())?;
+    p.port = args.listen.port();
+    if let Some(why) = t.unavailable(&p) {
+        bail!("target '{}' cannot run here: {why}", t.name);
+    }
+    process::install_interrupt_handler();
+    let mut running = Running::start(&t.command_line(&p), &t.process_env(&p), Output::Inherit)?;
+    match running.wait() {
+        Some(status) if status.success() => Ok(()),
+        Some(status) => bail!("target '{}' exited with {status}", t.name),
+        None => {
+            running.stop();
+            eprintln!("target '{}' stopped", t.name);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Presets: the sets of defaults that `bookbench run --preset` starts from.
+//! Flags given on the command line override them one by one.
+
+use std::time::Duration;
+
+use bookbench_datagen::Scale;
+
+use crate::targets::Target;
+
+/// A named set of defaults for a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// Minutes: the blog post's main rows, six scenarios at 100k authors.
+    Quick,
+    /// The blog post's study: every target, every scenario, concurrency 1
+    /// to 200, at full scale (hours).
+    Full,
+    /// The blog post's figures in an hour and a half: every target, the
+    /// blog post's five scenarios, concurrency 10, 50 and 200, full scale.
+    Blog,
+}
+
+/// What a preset sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Defaults {
+    pub targets: Vec<String>,
+    pub scenarios: Vec<String>,
+    pub concurrency: Vec<u32>,
+    /// The measured window of each repeat.
+    pub duration: Duration,
+    /// The least warm-up before each repeat's window.
+    pub warmup: Duration,
+    pub repeat: u32,
+    /// Per request.
+    pub timeout: Duration,
+    pub scale: Scale,
+}
+
+/// The quick preset's targets: Rust, Flask under gunicorn (sync and
+/// gevent), Sanic, and FastAPI, the blog post's main rows.
+const QUICK_TARGETS: &[&str] = &[
+    "rust",
+    "flask-gunicorn-sync",
+    "flask-gunicorn-gevent",
+    "sanic-tortoise",
+    "fastapi",
+];
+
+/// Not author-offset-500k: 100k authors have no page there.
+const QUICK_SCENARIOS: &[&str] = &[
+    "hello-get",
+    "author-detail",
+    "author-list",
+    "author-offset-50k",
+    "author-keyset",
+    "mixed",
+];
+
+/// What the blog post charted.
+const BLOG_SCENARIOS: &[&str] = &[
+    "hello-get",
+    "author-detail",
+    "author-list",
+    "author-offset-50k",
+    "author-offset-500k",
+];
+
+fn owned(names: &[&str]) -> Vec<String> {
+    names.iter().map(ToString::to_string).collect()
+}
+
+impl Preset {
+    pub const ALL: [Self; 3] = [Self::Quick, Self::Full, Self::Blog];
+
+    /// The name results.json records and `--preset` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Quick => "quick",
+            Self::Full => "full",
+            Self::Blog => "blog",
+        }
+    }
+
+    /// The defaults of this preset, for the targets declared in `all`
+    /// (`full` and `blog` take every one of them, in their order).
+    pub fn defaults(self, all: &[Target]) -> Defaults {
+        let every_target = || all.iter().map(|t| t.name.clone()).collect();
+        match self {
+            Self::Quick => Defaults {
+                targets: owned(QUICK_TARGETS),
+                scenarios: owned(QUICK_SCENARIOS),
+                concurrency: vec![10, 50],
+                duration: Duration::from_secs(2),
+                warmup: Duration::from_secs(1),
+                repeat: 2,
+                timeout: Duration::from_secs(10),
+                scale: Scale::Medium,
+            },
+            Self::Full => Defaults {
+                targets: every_target(),
+                scenarios: owned(bookbench_load::SCENARIOS),
+                concurrency: vec![1, 10, 50, 100, 200],
+                duration: Duration::from_secs(10),
+                warmup: Duration::from_secs(3),
+                repeat: 3,
+                // A deep OFFSET page takes seconds under an ORM's query.
+                timeout: Duration::from_secs(30),
+                scale: Scale::Full,
+            },
+            // The full study trimmed to what the blog post charted, so that
+            // its table can be redone in one sitting: shorter points.
+            Self::Blog => Defaults {
+                targets: every_target(),
+                scenarios: owned(BLOG_SCENARIOS),
+                concurrency: vec![10, 50, 200],
+                duration: Duration::from_secs(3),
+                warmup: Duration::from_secs(2),
+                repeat: 2,
+                timeout: Duration::from_secs(30),
+                scale: Scale::Full,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_names_only_declared_targets_and_known_scenarios() {
+        let all = crate::targets::parse(crate::targets::BUILTIN).expect("the built-in targets");
+        for preset in Preset::ALL {
+            let d = preset.defaults(&all);
+            for t in &d.targets {
+                assert!(all.iter().any(|a| &a.name == t), "{}: {t}", preset.name());
+            }
+            for s in &d.scenarios {
+                assert!(
+                    bookbench_load::scenario(s).is_some(),
+                    "{}: {s}",
+                    preset.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_full_and_blog_presets_take_every_target_in_order() {
+        let all = crate::targets::parse(crate::targets::BUILTIN).expect("the built-in targets");
+        let names: Vec<String> = all.iter().map(|t| t.name.clone()).collect();
+        assert_eq!(Preset::Full.defaults(&all).targets, names);
+        assert_eq!(Preset::Blog.defaults(&all).targets, names);
+    }
+}
