@@ -22,6 +22,7 @@ pub mod process;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod stats;
 pub mod targets;
 pub mod verify;
 
