@@ -251,7 +251,8 @@ impl Drop for Running {
 /// closes, it sends the group SIGTERM, then SIGKILL after the grace time.
 fn watchdog(pgid: i32) -> Result<Child, Error> {
     use std::os::unix::process::CommandExt as _;
-    const SCRIPT: &str = r#"cat >/dev/null; kill -TERM -- "-$1" 2>/dev/null; sleep "$2"; kill -KILL -- "-$1" 2>/dev/null"#;
+    // `kill -SIG -PGID`, without `--`: dash's kill takes no `--`.
+    const SCRIPT: &str = r#"cat >/dev/null; kill -TERM "-$1" 2>/dev/null; sleep "$2"; kill -KILL "-$1" 2>/dev/null"#;
     Command::new("/bin/sh")
         .arg("-c")
         .arg(SCRIPT)
