@@ -6,6 +6,7 @@
 // a terminal shows verbatim: `<timestamp>` and `[PORT]` are meant literally.
 #![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
+mod calibrate;
 mod db;
 mod load;
 mod peers;
@@ -50,6 +51,9 @@ enum Command {
     Target(targets::RunArgs),
     /// Check a running server against the API contract.
     Verify(verify::Args),
+    /// Measure the suite's own noise (A/A) and check that it finds a known
+    /// loss: the noise threshold and the precision come from it.
+    Calibrate(calibrate::Args),
     /// Compare two results.json files, point by point.
     Compare(results::CompareArgs),
     /// Render summary.md and report.html again from a results.json.
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
         Command::Targets(args) => targets::list(args),
         Command::Target(args) => targets::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Calibrate(args) => calibrate::run(args),
         Command::Compare(args) => results::compare(args),
         Command::Report(args) => results::report(args),
         Command::Merge(args) => results::merge(args),

@@ -12,13 +12,30 @@ pub struct CompareArgs {
     a: PathBuf,
     /// The results.json to compare with it.
     b: PathBuf,
+    /// Exit non-zero when a point got significantly slower from A to B.
+    #[arg(long)]
+    fail_on_regression: bool,
 }
 
 /// `bookbench compare A B`.
 pub fn compare(args: CompareArgs) -> Result<()> {
     let (a, b) = (read(&args.a)?, read(&args.b)?);
-    let rows = bookbench_suite::compare::compare(&a, &b);
-    print!("{}", bookbench_suite::compare::render(&rows));
+    let rows = bookbench_suite::compare::compare(&a, &b)?;
+    let threshold = bookbench_suite::compare::threshold_of(&a, &b);
+    print!("{}", bookbench_suite::compare::render(&rows, threshold));
+    let slower = bookbench_suite::compare::regressions(&rows);
+    if args.fail_on_regression && !slower.is_empty() {
+        let named: Vec<String> = slower
+            .iter()
+            .map(|r| format!("{} {} c={}", r.target, r.scenario, r.concurrency))
+            .collect();
+        anyhow::bail!(
+            "{} point(s) significantly slower in {}: {}",
+            slower.len(),
+            args.b.display(),
+            named.join(", ")
+        );
+    }
     Ok(())
 }
 

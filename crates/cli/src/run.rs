@@ -1,13 +1,15 @@
 //! `bookbench run`: the suite, from a preset and the flags that override it.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use bookbench_datagen::Scale;
-use bookbench_suite::preset::Preset;
+use bookbench_suite::preset::{Defaults, Preset};
+use bookbench_suite::results::{Results, Rounds};
 use bookbench_suite::run::{Observer, RunConfig};
-use bookbench_suite::targets::{self, Placeholders};
+use bookbench_suite::targets::{self, Placeholders, Target};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::db::{self, DatabaseArgs};
@@ -41,24 +43,46 @@ pub struct Args {
     /// A set of defaults; the flags below override it.
     #[arg(long, value_enum, default_value = "quick")]
     preset: PresetArg,
-    /// Targets to measure, in order (see `bookbench targets`).
+    /// Targets to measure (see `bookbench targets`).
     #[arg(long, value_delimiter = ',')]
     targets: Option<Vec<String>>,
+    /// The target every other is compared with [default: the first].
+    #[arg(long, value_name = "NAME")]
+    baseline: Option<String>,
+    #[command(flatten)]
+    measure: Measure,
+}
+
+/// How each point is measured; shared by `run` and `calibrate`.
+#[derive(Debug, clap::Args)]
+pub struct Measure {
     /// Scenarios to run (see `bookbench load --help`).
     #[arg(long, value_delimiter = ',')]
     scenarios: Option<Vec<String>>,
     /// Connection counts to sweep.
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=10_000))]
     concurrency: Option<Vec<u32>>,
-    /// Measured time per repeat (10s, 500ms, 1m).
+    /// The measured part of each window (10s, 500ms, 1m).
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
-    /// Unmeasured load before each point.
+    /// Unmeasured load before each window, on its connections.
     #[arg(long, value_parser = parse_duration)]
     warmup: Option<Duration>,
-    /// Repeats per point; the median is reported.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
-    repeat: Option<u32>,
+    /// Rounds per point before precision is judged.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    min_rounds: Option<u32>,
+    /// Rounds per point at most.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    max_rounds: Option<u32>,
+    /// Add rounds until every ratio's 95% interval is this narrow (5%: ±5%).
+    #[arg(long, value_parser = parse_precision)]
+    precision: Option<f64>,
+    /// The longest one point may take, all targets and rounds (2m, 90s).
+    #[arg(long, value_parser = parse_duration)]
+    point_time: Option<Duration>,
+    /// Seeds the order of the targets in each round [default: random].
+    #[arg(long)]
+    seed: Option<u64>,
     /// The data set's size (seeded if the database holds another).
     #[arg(long, value_enum)]
     scale: Option<crate::seed::ScaleArg>,
@@ -82,68 +106,144 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     bookbench_load::parse_duration(s).map_err(|e| e.to_string())
 }
 
+/// `5%` or `5`: a percentage above 0 and below 100, as a fraction.
+fn parse_precision(s: &str) -> Result<f64, String> {
+    let number = s.trim().trim_end_matches('%');
+    let pct: f64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a percentage like 5%"))?;
+    if !(pct > 0.0 && pct < 100.0) {
+        return Err(format!(
+            "the precision must be above 0% and below 100%, not {s}"
+        ));
+    }
+    Ok(pct / 100.0)
+}
+
 pub fn run(args: Args) -> Result<()> {
-    let all = targets::load(args.targets_file.as_deref())?;
+    let all = targets::load(args.measure.targets_file.as_deref())?;
     let preset = Preset::from(args.preset);
     let d = preset.defaults(&all);
-    let selected = targets::select(&all, &args.targets.unwrap_or(d.targets))?;
-    let scenarios = args.scenarios.unwrap_or(d.scenarios);
-    if let Some(bad) = scenarios
-        .iter()
-        .find(|s| bookbench_load::scenario(s).is_none())
+    let selected = targets::select(&all, args.targets.as_ref().unwrap_or(&d.targets))?;
+    if let Some(b) = &args.baseline
+        && !selected.iter().any(|t| &t.name == b)
     {
         bail!(
-            "unknown scenario '{bad}'; scenarios: {}",
-            bookbench_load::SCENARIOS.join(", ")
+            "the baseline '{b}' is not among the targets measured ({}); name one of them",
+            selected
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
-    if let Some(rate) = args.rate
-        && !(rate.is_finite() && rate > 0.0)
-    {
-        bail!("--rate must be a positive number of requests per second, not {rate}");
-    }
-    let scale: Scale = args.scale.map(Into::into).unwrap_or(d.scale);
-    let out = args
-        .out
-        .unwrap_or_else(|| PathBuf::from("results").join(stamp()));
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
-    let probe = out.join(".write-test");
-    std::fs::write(&probe, b"").with_context(|| format!("{} is not writable", out.display()))?;
-    let _ = std::fs::remove_file(probe);
-
-    let url = args.database.resolve()?;
-    let (dataset, env) = db::block_on(async {
-        let mut client = db::connect(&url).await?;
-        let dataset = bookbench_suite::dataset::ensure(&mut client, scale, &mut |s| {
-            eprintln!("seeding the {} data set…", s.name());
-        })
-        .await?;
-        let env = bookbench_suite::env::capture(&client, &dataset).await?;
-        anyhow::Ok((dataset, env))
-    })?;
-    let config = RunConfig {
-        preset: preset.name().to_string(),
-        targets: selected,
-        scenarios,
-        concurrency: args.concurrency.unwrap_or(d.concurrency),
-        duration: args.duration.unwrap_or(d.duration),
-        warmup: args.warmup.unwrap_or(d.warmup),
-        repeat: args.repeat.unwrap_or(d.repeat),
-        rate: args.rate,
-        timeout: args.timeout.unwrap_or(d.timeout),
-        out: out.clone(),
-        placeholders: Placeholders::discover(&url, bookbench_cluster::embedded::home_from_env())?,
-        ids: bookbench_suite::dataset::id_space(&dataset),
-        env,
-    };
-    let mut progress = Progress::new();
-    let results = db::block_on(bookbench_suite::run::run(&config, &mut progress));
-    progress.bar.finish_and_clear();
-    let results = results?;
+    let config =
+        args.measure
+            .config(preset.name(), &d, selected, args.baseline, BTreeMap::new())?;
+    let results = execute(&config)?;
     println!("{}", bookbench_suite::report::summary_markdown(&results));
-    println!("results: {}", out.display());
+    println!("results: {}", config.out.display());
     Ok(())
+}
+
+impl Measure {
+    /// The run's configuration: these flags over the preset's defaults.
+    /// Starts the database and seeds it when needed.
+    pub fn config(
+        self,
+        preset: &str,
+        d: &Defaults,
+        targets: Vec<Target>,
+        baseline: Option<String>,
+        references: BTreeMap<String, String>,
+    ) -> Result<RunConfig> {
+        let scenarios = self.scenarios.unwrap_or_else(|| d.scenarios.clone());
+        if let Some(bad) = scenarios
+            .iter()
+            .find(|s| bookbench_load::scenario(s).is_none())
+        {
+            bail!(
+                "unknown scenario '{bad}'; scenarios: {}",
+                bookbench_load::SCENARIOS.join(", ")
+            );
+        }
+        if let Some(rate) = self.rate
+            && !(rate.is_finite() && rate > 0.0)
+        {
+            bail!("--rate must be a positive number of requests per second, not {rate}");
+        }
+        let min = self.min_rounds.unwrap_or(d.rounds.min);
+        let max = self.max_rounds.unwrap_or(d.rounds.max.max(min));
+        if max < min {
+            bail!("--max-rounds {max} is fewer than --min-rounds {min}");
+        }
+        let scale: Scale = self.scale.map(Into::into).unwrap_or(d.scale);
+        let out = self
+            .out
+            .unwrap_or_else(|| PathBuf::from("results").join(stamp()));
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+        let probe = out.join(".write-test");
+        std::fs::write(&probe, b"")
+            .with_context(|| format!("{} is not writable", out.display()))?;
+        let _ = std::fs::remove_file(probe);
+
+        let url = self.database.resolve()?;
+        let (dataset, env) = db::block_on(async {
+            let mut client = db::connect(&url).await?;
+            let dataset = bookbench_suite::dataset::ensure(&mut client, scale, &mut |s| {
+                eprintln!("seeding the {} data set…", s.name());
+            })
+            .await?;
+            let env = bookbench_suite::env::capture(&client, &dataset).await?;
+            anyhow::Ok((dataset, env))
+        })?;
+        Ok(RunConfig {
+            preset: preset.to_string(),
+            targets,
+            scenarios,
+            concurrency: self.concurrency.unwrap_or_else(|| d.concurrency.clone()),
+            duration: self.duration.unwrap_or(d.duration),
+            warmup: self.warmup.unwrap_or(d.warmup),
+            rounds: Rounds { min, max },
+            precision: self.precision.unwrap_or(d.precision),
+            point_budget: self.point_time.unwrap_or(d.point_budget),
+            baseline,
+            references,
+            noise_threshold: bookbench_suite::calibrate::NOISE_THRESHOLD,
+            steal_threshold: bookbench_suite::calibrate::STEAL_THRESHOLD,
+            seed: self.seed.unwrap_or_else(seed),
+            rate: self.rate,
+            timeout: self.timeout.unwrap_or(d.timeout),
+            out,
+            placeholders: Placeholders::discover(
+                &url,
+                bookbench_cluster::embedded::home_from_env(),
+            )?,
+            ids: bookbench_suite::dataset::id_space(&dataset),
+            env,
+        })
+    }
+
+    /// The targets file these flags name, or the built-in one.
+    pub fn targets_file(&self) -> Option<&std::path::Path> {
+        self.targets_file.as_deref()
+    }
+}
+
+/// Runs the suite with a progress display.
+pub fn execute(config: &RunConfig) -> Result<Results> {
+    let mut progress = Progress::new();
+    let results = db::block_on(bookbench_suite::run::run(config, &mut progress));
+    progress.bar.finish_and_clear();
+    Ok(results?)
+}
+
+/// A seed for a run that was given none: the clock's nanoseconds.
+fn seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// A folder name that sorts by time.
@@ -184,13 +284,18 @@ impl Observer for Progress {
         }
     }
 
-    fn point(&mut self, target: &str, scenario: &str, concurrency: u32, done: usize, total: usize) {
+    fn point(&mut self, scenario: &str, concurrency: u32, done: usize, total: usize) {
         self.bar.set_length(total as u64);
         self.bar.set_position(done as u64);
-        let what = format!("{target} {scenario} c={concurrency}");
+        let what = format!("{scenario} c={concurrency}");
         if self.lines && done < total {
             eprintln!("[{}/{total}] {what}", done + 1);
         }
         self.bar.set_message(what);
+    }
+
+    fn round(&mut self, scenario: &str, concurrency: u32, round: u32) {
+        self.bar
+            .set_message(format!("{scenario} c={concurrency}, round {}", round + 1));
     }
 }

@@ -237,7 +237,9 @@ async fn every_cpython_peer_passes_verify_and_a_run_sets_up_or_skips_peers() {
             "1s",
             "--warmup",
             "200ms",
-            "--repeat",
+            "--min-rounds",
+            "1",
+            "--max-rounds",
             "1",
         ])
         .args(["--scale", "tiny", "--database-url", db.url()])

@@ -43,11 +43,27 @@ fn results(dir: &Path) -> serde_json::Value {
 async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders() {
     let db = TestDb::new().await;
     let out = temp_dir("run");
+    // The built-in targets and a second copy of the Rust server: two
+    // targets measured in interleaved rounds, one compared with the other.
+    let builtin = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/targets.toml"),
+    )
+    .expect("targets.toml");
+    let targets = out.join("targets.toml");
+    std::fs::write(
+        &targets,
+        format!(
+            "{builtin}\n[[target]]\nname = \"rust-again\"\ndescription = \"the Rust server again\"\n\
+             command = [\"{{bookbench}}\", \"serve\", \"--listen\", \"127.0.0.1:{{port}}\"]\n\
+             workers = 1\ncpus = [0]\nready = \"/healthz\"\n"
+        ),
+    )
+    .expect("targets file");
     let run = bookbench()
         .args([
             "run",
             "--targets",
-            "rust",
+            "rust,rust-again",
             "--scenarios",
             "hello-get,author-detail",
         ])
@@ -58,10 +74,16 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
             "1s",
             "--warmup",
             "300ms",
-            "--repeat",
-            "2",
+            "--min-rounds",
+            "3",
+            "--max-rounds",
+            "3",
+            "--seed",
+            "7",
         ])
         .args(["--scale", "tiny", "--database-url", db.url()])
+        .arg("--targets-file")
+        .arg(&targets)
         .arg("--out")
         .arg(&out)
         .env("BOOKBENCH_HOME", temp_dir("home"))
@@ -70,19 +92,63 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
     ok(&run);
 
     let r = results(&out);
-    assert_eq!(r["version"], 1);
+    assert_eq!(r["version"], 2);
+    assert_eq!(r["config"]["baseline"], "rust");
+    assert_eq!(r["config"]["seed"], 7);
     assert_eq!(r["partial"], false);
     assert_eq!(r["env"]["scale"]["authors"], 1000);
     assert_eq!(r["targets"][0]["status"], "measured", "{}", r["targets"]);
     let runs = r["runs"].as_array().expect("runs");
-    assert_eq!(runs.len(), 2);
+    assert_eq!(runs.len(), 4);
     for p in runs {
-        assert_eq!(p["target"], "rust");
+        assert!(p["target"] == "rust" || p["target"] == "rust-again", "{p}");
         assert_eq!(p["concurrency"], 4);
         assert!(p["rps"].as_f64().expect("rps") > 0.0, "{p}");
         assert_eq!(p["errors"], serde_json::json!({}), "{p}");
         assert!(p["cpu"]["server"].as_f64().expect("cpu") > 0.0, "{p}");
-        assert_eq!(p["repeats"].as_array().map(Vec::len), Some(2));
+        let windows = p["windows"].as_array().expect("windows");
+        let rounds: Vec<u64> = windows.iter().filter_map(|w| w["round"].as_u64()).collect();
+        assert_eq!(rounds, [0, 1, 2], "{p}");
+        for w in windows {
+            assert!(
+                w["cpu_per_request_us"]["server"]
+                    .as_f64()
+                    .expect("server us")
+                    > 0.0,
+                "{w}"
+            );
+            assert!(!w["steal_pct"].as_array().expect("steal").is_empty(), "{w}");
+            assert!(
+                !w["histogram"].as_str().expect("histogram").is_empty(),
+                "{w}"
+            );
+        }
+        let interval = &p["rps_interval"];
+        assert!(
+            interval["low"].as_f64() <= interval["estimate"].as_f64(),
+            "{p}"
+        );
+        if p["target"] == "rust-again" {
+            let c = &p["comparison"];
+            assert_eq!(c["reference"], "rust", "{p}");
+            assert_eq!(c["rounds"], 3, "{p}");
+            let (low, high) = (
+                c["ratio"]["low"].as_f64().expect("low"),
+                c["ratio"]["high"].as_f64().expect("high"),
+            );
+            let estimate = c["ratio"]["estimate"].as_f64().expect("estimate");
+            assert!(low < estimate && estimate < high, "{c}");
+            assert!(
+                ["faster", "slower", "no-significant-difference"]
+                    .contains(&c["verdict"].as_str().unwrap_or_default()),
+                "{c}"
+            );
+        } else {
+            assert!(
+                p["comparison"].is_null(),
+                "the baseline is compared with itself: {p}"
+            );
+        }
         assert!(p["latency_us"]["p50"].as_u64().expect("p50") > 0);
         assert!(!p["histogram"].as_str().expect("histogram").is_empty());
     }
@@ -128,8 +194,21 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
         .expect("compare");
     ok(&compare);
     let table = text(&compare.stdout);
-    assert_eq!(table.matches(" 1.00 ").count(), 2, "{table}");
+    assert_eq!(table.matches(" 1.000 ").count(), 4, "{table}");
+    assert_eq!(
+        table.matches("no significant difference").count(),
+        4,
+        "a run against itself: {table}"
+    );
     assert!(table.contains("author-detail"), "{table}");
+    let gate = bookbench()
+        .arg("compare")
+        .arg(out.join("results.json"))
+        .arg(out.join("results.json"))
+        .arg("--fail-on-regression")
+        .output()
+        .expect("compare");
+    ok(&gate);
 
     std::fs::remove_file(out.join("report.html")).expect("remove the report");
     ok(&bookbench()
@@ -162,9 +241,12 @@ fn merge_joins_runs_of_other_targets_and_refuses_the_rest(real: &Path) {
     let dir = temp_dir("merge");
     let original = results(real.parent().expect("the run's folder"));
     let mut renamed = original.clone();
-    renamed["targets"][0]["name"] = "rust-again".into();
+    let suffixed = |v: &serde_json::Value| format!("{}-b", v.as_str().unwrap_or_default());
+    for t in renamed["targets"].as_array_mut().expect("targets") {
+        t["name"] = suffixed(&t["name"]).into();
+    }
     for p in renamed["runs"].as_array_mut().expect("runs") {
-        p["target"] = "rust-again".into();
+        p["target"] = suffixed(&p["target"]).into();
     }
     let renamed_path = dir.join("renamed.json");
     std::fs::write(&renamed_path, renamed.to_string()).expect("write");
@@ -190,10 +272,10 @@ fn merge_joins_runs_of_other_targets_and_refuses_the_rest(real: &Path) {
         .iter()
         .map(|t| t["name"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(names, ["rust", "rust-again"]);
-    assert_eq!(merged["runs"].as_array().map(Vec::len), Some(4));
+    assert_eq!(names, ["rust", "rust-again", "rust-b", "rust-again-b"]);
+    assert_eq!(merged["runs"].as_array().map(Vec::len), Some(8));
     let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
-    assert!(summary.contains("| rust-again |"), "{summary}");
+    assert!(summary.contains("| rust-again-b |"), "{summary}");
     assert!(out.join("report.html").is_file());
 
     for (other, expected) in [
@@ -347,7 +429,9 @@ ready = "/"
             "1",
             "--duration",
             "1s",
-            "--repeat",
+            "--min-rounds",
+            "1",
+            "--max-rounds",
             "1",
             "--scale",
             "tiny",
@@ -403,6 +487,16 @@ fn unknown_names_are_refused_with_the_valid_ones() {
             "unknown scenario 'nope'; scenarios: hello-get",
         ),
         (&["run", "--preset", "huge"][..], "quick, full"),
+        (&["run", "--precision", "0"][..], "above 0% and below 100%"),
+        (
+            &["run", "--precision", "150%"][..],
+            "above 0% and below 100%",
+        ),
+        (&["run", "--max-rounds", "0"][..], "--max-rounds"),
+        (
+            &["run", "--baseline", "nope"][..],
+            "the baseline 'nope' is not among the targets measured",
+        ),
     ] {
         let out = bookbench().args(args).output().expect("run");
         assert!(!out.status.success(), "{args:?}");
@@ -452,7 +546,9 @@ async fn ctrl_c_stops_the_targets_and_leaves_partial_results() {
             "2s",
             "--warmup",
             "200ms",
-            "--repeat",
+            "--min-rounds",
+            "3",
+            "--max-rounds",
             "3",
         ])
         .args(["--scale", "tiny", "--database-url", db.url()])
@@ -677,4 +773,37 @@ fn verify_on_a_port_that_does_not_answer_says_so_in_one_line() {
         "no checks ran: {}",
         text(&out.stdout)
     );
+}
+
+#[test]
+fn compare_refuses_two_files_that_share_no_point() {
+    let dir = temp_dir("compare-disjoint");
+    // The quick run in the docs is a version 1 file: read through its
+    // upgrade, then refused for sharing no point with its renamed copy.
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results/quick-results.json");
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&docs).expect("docs results")).expect("json");
+    let mut renamed = original.clone();
+    for p in renamed["runs"].as_array_mut().expect("runs") {
+        p["target"] = "someone-else".into();
+    }
+    let renamed_path = dir.join("renamed.json");
+    std::fs::write(&renamed_path, renamed.to_string()).expect("write");
+    let same = bookbench()
+        .arg("compare")
+        .arg(&docs)
+        .arg(&docs)
+        .output()
+        .expect("compare");
+    ok(&same);
+    let out = bookbench()
+        .arg("compare")
+        .arg(&docs)
+        .arg(&renamed_path)
+        .output()
+        .expect("compare");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("share no point"), "{err}");
 }

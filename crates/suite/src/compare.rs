@@ -1,10 +1,17 @@
-//! `bookbench compare A.json B.json`: point by point, the ratio of B to A.
+//! `bookbench compare A.json B.json`: each point of both runs judged with
+//! a test on their windows. Two runs are not paired (their rounds were
+//! minutes or days apart), so the ratio of B to A is the ratio of the
+//! geometric means of their windows, with Welch's interval: wider than a
+//! run's own paired ratios, as it should be.
 
 use std::fmt::Write as _;
 
+use crate::Error;
 use crate::results::{Point, Results};
+use crate::run::undisturbed;
+use crate::stats::{self, Interval, Verdict};
 
-/// One row of a comparison.
+/// One point of both runs.
 #[derive(Debug, Clone)]
 pub struct Row {
     pub target: String,
@@ -12,56 +19,107 @@ pub struct Row {
     pub concurrency: u32,
     pub rps_a: f64,
     pub rps_b: f64,
-    pub rps_ratio: f64,
+    /// B's requests/s over A's, with its 95% interval; `None` when either
+    /// run has fewer than two windows there.
+    pub ratio: Option<Interval>,
     pub p99_ratio: f64,
-    /// The two runs' repeat ranges do not overlap: a difference beyond the
-    /// noise the repeats showed.
-    pub significant: bool,
+    pub verdict: Verdict,
 }
 
-pub fn compare(a: &Results, b: &Results) -> Vec<Row> {
+/// The noise threshold of the comparison: the larger of the two runs'.
+fn threshold(a: &Results, b: &Results) -> f64 {
+    let t = a.config.noise_threshold.max(b.config.noise_threshold);
+    if t > 0.0 {
+        t
+    } else {
+        crate::calibrate::NOISE_THRESHOLD
+    }
+}
+
+fn rates(p: &Point) -> Vec<f64> {
+    undisturbed(&p.windows).iter().map(|w| w.rps).collect()
+}
+
+/// Every point measured in both runs; an error when they share none.
+pub fn compare(a: &Results, b: &Results) -> Result<Vec<Row>, Error> {
     let key = |p: &Point| (p.target.clone(), p.scenario.clone(), p.concurrency);
-    a.runs
+    let threshold = threshold(a, b);
+    let rows: Vec<Row> = a
+        .runs
         .iter()
         .filter_map(|pa| {
             let pb = b.runs.iter().find(|pb| key(pb) == key(pa))?;
-            let ratio = |x: f64, y: f64| if x > 0.0 { y / x } else { f64::NAN };
+            let ratio = stats::unpaired_ratio(&rates(pb), &rates(pa));
+            let p99 = |x: u64, y: u64| if x > 0 { y as f64 / x as f64 } else { f64::NAN };
             Some(Row {
                 target: pa.target.clone(),
                 scenario: pa.scenario.clone(),
                 concurrency: pa.concurrency,
                 rps_a: pa.rps,
                 rps_b: pb.rps,
-                rps_ratio: ratio(pa.rps, pb.rps),
-                p99_ratio: ratio(pa.latency_us.p99 as f64, pb.latency_us.p99 as f64),
-                significant: pb.rps_min > pa.rps_max || pb.rps_max < pa.rps_min,
+                verdict: ratio.map_or(Verdict::NoSignificantDifference, |r| {
+                    Verdict::judge(&r, threshold)
+                }),
+                ratio,
+                p99_ratio: p99(pa.latency_us.p99, pb.latency_us.p99),
             })
         })
+        .collect();
+    if rows.is_empty() {
+        return Err(Error::Usage(
+            "the two results files share no point (target, scenario and concurrency); compare runs of the same targets".to_string(),
+        ));
+    }
+    Ok(rows)
+}
+
+/// The rows that got significantly slower from A to B.
+pub fn regressions(rows: &[Row]) -> Vec<&Row> {
+    rows.iter()
+        .filter(|r| r.verdict == Verdict::Slower)
         .collect()
 }
 
 /// The comparison as a table for people.
-pub fn render(rows: &[Row]) -> String {
-    let mut out = String::from(
-        "target          scenario             c      rps A      rps B   B/A rps  B/A p99\n",
+pub fn render(rows: &[Row], threshold: f64) -> String {
+    let mut out = format!(
+        "{:<30} {:<18} {:>4} {:>10} {:>10} {:>7}  {:<15} {:>7}  verdict\n",
+        "target", "scenario", "c", "rps A", "rps B", "B/A", "95% interval", "p99 B/A"
     );
     for r in rows {
+        let (ratio, interval) = match r.ratio {
+            Some(i) => (
+                format!("{:.3}", i.estimate),
+                format!("{:.3}–{:.3}", i.low, i.high),
+            ),
+            None => (
+                format!("{:.3}", r.rps_b / r.rps_a),
+                "(< 2 windows)".to_string(),
+            ),
+        };
         let _ = writeln!(
             out,
-            "{:<15} {:<18} {:>4} {:>10.0} {:>10.0} {:>8.2}{} {:>8.2}",
+            "{:<30} {:<18} {:>4} {:>10.0} {:>10.0} {:>7}  {:<15} {:>7.2}  {}",
             r.target,
             r.scenario,
             r.concurrency,
             r.rps_a,
             r.rps_b,
-            r.rps_ratio,
-            if r.significant { "*" } else { " " },
-            r.p99_ratio
+            ratio,
+            interval,
+            r.p99_ratio,
+            r.verdict.name()
         );
     }
-    out.push_str("* the repeats' ranges do not overlap: beyond the runs' own spread\n");
-    if rows.is_empty() {
-        out.push_str("(no point is in both files)\n");
-    }
+    let _ = writeln!(
+        out,
+        "faster/slower: the 95% interval (Welch, on the windows' log requests/s) lies wholly beyond ±{:.1}%",
+        threshold * 100.0
+    );
     out
+}
+
+/// The threshold `compare` judged with, for the table's footnote.
+pub fn threshold_of(a: &Results, b: &Results) -> f64 {
+    threshold(a, b)
 }

@@ -42,23 +42,35 @@ fn read(pid: i32) -> Option<Proc> {
 /// Clock ticks per second (USER_HZ): 100 on every Linux this runs on.
 pub const TICKS_PER_SECOND: f64 = 100.0;
 
-/// CPU ticks so far of a target's process group, of PostgreSQL's processes,
-/// and of this process.
-#[derive(Debug, Clone, Copy, Default)]
+/// CPU ticks so far of each target's process group (in the order asked),
+/// of PostgreSQL's processes, and of this process.
+#[derive(Debug, Clone, Default)]
 pub struct Sample {
-    pub target: u64,
+    pub groups: Vec<u64>,
     pub database: u64,
     pub client: u64,
 }
 
+impl Sample {
+    /// The ticks of the `i`-th group asked for, 0 if it was not asked.
+    pub fn group(&self, i: usize) -> u64 {
+        self.groups.get(i).copied().unwrap_or(0)
+    }
+}
+
 /// Takes a sample. Processes that exit between two samples take their CPU
 /// time with them; targets and PostgreSQL keep their processes for a run.
-pub fn sample(target_pgid: i32) -> Sample {
+pub fn sample(groups: &[i32]) -> Sample {
     let me = i32::try_from(std::process::id()).unwrap_or(0);
-    let mut s = Sample::default();
+    let mut s = Sample {
+        groups: vec![0; groups.len()],
+        ..Sample::default()
+    };
     for p in processes() {
-        if p.pgrp == target_pgid {
-            s.target += p.ticks;
+        if let Some(i) = groups.iter().position(|&g| g == p.pgrp) {
+            if let Some(t) = s.groups.get_mut(i) {
+                *t += p.ticks;
+            }
         } else if p.comm == "postgres" || p.comm.starts_with("postgres:") {
             s.database += p.ticks;
         }
@@ -69,6 +81,68 @@ pub fn sample(target_pgid: i32) -> Sample {
     s
 }
 
+/// Percent of one core that `ticks` are over `wall_s` seconds.
+pub fn percent(ticks: u64, wall_s: f64) -> f64 {
+    if wall_s <= 0.0 {
+        0.0
+    } else {
+        ticks as f64 / TICKS_PER_SECOND / wall_s * 100.0
+    }
+}
+
+/// Each CPU's time so far, from /proc/stat, in ticks: all of it, and the
+/// share of it stolen (the 8th value of a `cpuN` line: time the hypervisor
+/// ran someone else while this machine's CPU wanted to run).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    pub total: Vec<u64>,
+    pub steal: Vec<u64>,
+}
+
+/// Reads /proc/stat; empty where it cannot be read.
+pub fn cpu_times() -> CpuTimes {
+    parse_stat(&std::fs::read_to_string("/proc/stat").unwrap_or_default())
+}
+
+fn parse_stat(text: &str) -> CpuTimes {
+    let mut t = CpuTimes::default();
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let Some(name) = fields.next() else { continue };
+        // `cpu` alone is the sum; `cpu0`, `cpu1`… are the CPUs.
+        if !(name.starts_with("cpu") && name.len() > 3) {
+            continue;
+        }
+        // user nice system idle iowait irq softirq steal (guest time is
+        // counted in user already).
+        let values: Vec<u64> = fields.take(8).filter_map(|v| v.parse().ok()).collect();
+        if values.len() < 8 {
+            continue;
+        }
+        t.total.push(values.iter().sum());
+        t.steal.push(values.get(7).copied().unwrap_or(0));
+    }
+    t
+}
+
+/// Steal time of each CPU between two readings, in percent of its time.
+pub fn steal_pct(before: &CpuTimes, after: &CpuTimes) -> Vec<f64> {
+    before
+        .total
+        .iter()
+        .zip(&after.total)
+        .zip(before.steal.iter().zip(&after.steal))
+        .map(|((t0, t1), (s0, s1))| {
+            let total = t1.saturating_sub(*t0);
+            if total == 0 {
+                0.0
+            } else {
+                s1.saturating_sub(*s0) as f64 * 100.0 / total as f64
+            }
+        })
+        .collect()
+}
+
 /// CPU use between two samples, in percent of one core.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Usage {
@@ -77,17 +151,40 @@ pub struct Usage {
     pub client: f64,
 }
 
-pub fn usage(before: Sample, after: Sample, wall_s: f64) -> Usage {
-    let pct = |a: u64, b: u64| {
-        if wall_s <= 0.0 {
-            0.0
-        } else {
-            (b.saturating_sub(a)) as f64 / TICKS_PER_SECOND / wall_s * 100.0
-        }
-    };
+/// The CPU use of the `target`-th group, the database and the client
+/// between two samples.
+pub fn usage(before: &Sample, after: &Sample, target: usize, wall_s: f64) -> Usage {
+    let pct = |a: u64, b: u64| percent(b.saturating_sub(a), wall_s);
     Usage {
-        server: pct(before.target, after.target),
+        server: pct(before.group(target), after.group(target)),
         database: pct(before.database, after.database),
         client: pct(before.client, after.client),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steal_is_read_per_cpu_from_the_eighth_value() {
+        let before = parse_stat(
+            "cpu  10 0 10 70 0 0 0 10 0 0\ncpu0 5 0 5 35 0 0 0 5 0 0\ncpu1 5 0 5 35 0 0 0 5 0 0\nintr 1\n",
+        );
+        let after = parse_stat(
+            "cpu  20 0 20 140 0 0 0 30 0 0\ncpu0 10 0 10 70 0 0 0 10 0 0\ncpu1 10 0 10 70 0 0 0 20 0 0\n",
+        );
+        assert_eq!(before.total, vec![50, 50]);
+        let steal = steal_pct(&before, &after);
+        assert_eq!(steal.len(), 2);
+        assert!((steal[0] - 10.0).abs() < 1e-9, "{steal:?}");
+        assert!((steal[1] - 15.0 / 60.0 * 100.0).abs() < 1e-9, "{steal:?}");
+    }
+
+    #[test]
+    fn this_machine_reports_its_cpus() {
+        let t = cpu_times();
+        assert!(!t.total.is_empty());
+        assert_eq!(t.total.len(), t.steal.len());
     }
 }

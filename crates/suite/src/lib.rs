@@ -11,6 +11,8 @@
 //! `{:#}` in the binary) prints the whole story on one line. A variant
 //! without a source is a judgement of the suite's own, said in full.
 
+pub mod calibrate;
+pub mod cgroup;
 pub mod compare;
 pub mod cpu;
 pub mod dataset;

@@ -138,10 +138,11 @@ fn agree(base: &Results, base_name: &str, part: &Part) -> Result<(), Error> {
     )?;
     let timing = |r: &Results| {
         format!(
-            "{} s points, {} s warm-up, {} repeats, {} s timeout, {}",
+            "{} s windows, {} s warm-up, {}–{} rounds, {} s timeout, {}",
             r.config.duration_s,
             r.config.warmup_s,
-            r.config.repeat,
+            r.config.rounds.min,
+            r.config.rounds.max,
             r.config.timeout_s.unwrap_or(10.0),
             r.config
                 .rate
@@ -181,7 +182,8 @@ mod tests {
                 })
             })
             .collect();
-        serde_json::from_value(serde_json::json!({
+        // Written as version 1, read through its upgrade.
+        let v1 = serde_json::json!({
             "version": 1, "partial": false,
             "started_at": format!("2026-01-01T00:00:0{}Z", targets.len()),
             "finished_at": "2026-01-01T01:00:00Z",
@@ -192,8 +194,8 @@ mod tests {
             "config": {"preset": preset, "scenarios": ["hello-get"], "concurrency": [10],
                        "duration_s": 1.0, "warmup_s": 1.0, "repeat": 1, "rate": null},
             "targets": outcomes, "runs": runs
-        }))
-        .expect("a valid results value")
+        });
+        Results::from_json(&v1.to_string()).expect("a valid results value")
     }
 
     fn part(name: &str, results: Results) -> Part {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bookbench_datagen::Scale;
 
+use crate::results::Rounds;
 use crate::targets::Target;
 
 /// A named set of defaults for a run.
@@ -26,11 +27,15 @@ pub struct Defaults {
     pub targets: Vec<String>,
     pub scenarios: Vec<String>,
     pub concurrency: Vec<u32>,
-    /// The measured window of each repeat.
+    /// The measured part of each window.
     pub duration: Duration,
-    /// The least warm-up before each repeat's window.
+    /// The least warm-up before each window.
     pub warmup: Duration,
-    pub repeat: u32,
+    pub rounds: Rounds,
+    /// The half-width asked of every ratio's interval (0.05: ±5%).
+    pub precision: f64,
+    /// The longest a point may take, every target and round together.
+    pub point_budget: Duration,
     /// Per request.
     pub timeout: Duration,
     pub scale: Scale,
@@ -90,9 +95,13 @@ impl Preset {
                 targets: owned(QUICK_TARGETS),
                 scenarios: owned(QUICK_SCENARIOS),
                 concurrency: vec![10, 50],
-                duration: Duration::from_secs(2),
-                warmup: Duration::from_secs(1),
-                repeat: 2,
+                // Short windows, many rounds: precision comes from pairing
+                // rounds, not from long windows (docs/method.md).
+                duration: Duration::from_secs(1),
+                warmup: Duration::from_millis(500),
+                rounds: Rounds { min: 3, max: 10 },
+                precision: 0.05,
+                point_budget: Duration::from_secs(40),
                 timeout: Duration::from_secs(10),
                 scale: Scale::Medium,
             },
@@ -100,9 +109,11 @@ impl Preset {
                 targets: every_target(),
                 scenarios: owned(bookbench_load::SCENARIOS),
                 concurrency: vec![1, 10, 50, 100, 200],
-                duration: Duration::from_secs(10),
-                warmup: Duration::from_secs(3),
-                repeat: 3,
+                duration: Duration::from_secs(5),
+                warmup: Duration::from_secs(2),
+                rounds: Rounds { min: 3, max: 12 },
+                precision: 0.03,
+                point_budget: Duration::from_secs(900),
                 // A deep OFFSET page takes seconds under an ORM's query.
                 timeout: Duration::from_secs(30),
                 scale: Scale::Full,
@@ -113,9 +124,11 @@ impl Preset {
                 targets: every_target(),
                 scenarios: owned(BLOG_SCENARIOS),
                 concurrency: vec![10, 50, 200],
-                duration: Duration::from_secs(3),
-                warmup: Duration::from_secs(2),
-                repeat: 2,
+                duration: Duration::from_secs(2),
+                warmup: Duration::from_secs(1),
+                rounds: Rounds { min: 3, max: 8 },
+                precision: 0.05,
+                point_budget: Duration::from_secs(360),
                 timeout: Duration::from_secs(30),
                 scale: Scale::Full,
             },

@@ -23,6 +23,8 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use crate::Error;
+use crate::cgroup::CpuQuota;
+use crate::targets::{Placeholders, Target};
 
 /// Process groups of the targets that run now.
 static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
@@ -90,9 +92,31 @@ pub struct Running {
     pgid: i32,
     watchdog: Option<Child>,
     stopped: bool,
+    /// Dropped after the group is stopped: a cgroup is removed empty.
+    quota: Option<CpuQuota>,
 }
 
 impl Running {
+    /// Starts a declared target: its command line pinned to its CPUs,
+    /// under its CPU quota if it has one, with its environment.
+    pub fn start_target(
+        target: &Target,
+        placeholders: &Placeholders,
+        output: Output<'_>,
+    ) -> Result<Self, Error> {
+        let mut line = target.command_line(placeholders);
+        let quota = match target.cpu_quota {
+            Some(fraction) => Some(CpuQuota::create(&target.name, fraction, target.cpus.len())?),
+            None => None,
+        };
+        if let Some(q) = &quota {
+            line = q.wrap(&line);
+        }
+        let mut running = Self::start(&line, &target.process_env(placeholders), output)?;
+        running.quota = quota;
+        Ok(running)
+    }
+
     /// Starts `command` with `env`, in a process group of its own, with the
     /// soft limit on open files raised to the hard limit (a target measured
     /// at 3,000 connections must not stop at a shell's default of 1,024).
@@ -140,6 +164,7 @@ impl Running {
             pgid,
             watchdog: None,
             stopped: false,
+            quota: None,
         };
         // Dropped on error: the target is stopped, since nothing would
         // stop it if bookbench were killed.
@@ -252,7 +277,8 @@ impl Drop for Running {
 fn watchdog(pgid: i32) -> Result<Child, Error> {
     use std::os::unix::process::CommandExt as _;
     // `kill -SIG -PGID`, without `--`: dash's kill takes no `--`.
-    const SCRIPT: &str = r#"cat >/dev/null; kill -TERM "-$1" 2>/dev/null; sleep "$2"; kill -KILL "-$1" 2>/dev/null"#;
+    const SCRIPT: &str =
+        r#"cat >/dev/null; kill -TERM "-$1" 2>/dev/null; sleep "$2"; kill -KILL "-$1" 2>/dev/null"#;
     Command::new("/bin/sh")
         .arg("-c")
         .arg(SCRIPT)

@@ -41,6 +41,10 @@ pub struct Target {
     /// on demand by `bookbench run`.
     #[serde(default)]
     pub venv: Option<String>,
+    /// The share of its CPUs it may use (0.9: 90%), through the `cpu`
+    /// cgroup controller: a known loss, for calibration.
+    #[serde(default)]
+    pub cpu_quota: Option<f64>,
 }
 
 fn default_ready_timeout() -> u64 {
@@ -113,6 +117,14 @@ fn parse_file(text: &str, file: &str) -> Result<Vec<Target>, Error> {
                 t.name
             )));
         }
+        if let Some(q) = t.cpu_quota
+            && !(q > 0.0 && q <= 1.0)
+        {
+            return Err(Error::Targets(format!(
+                "target '{}': cpu_quota must be more than 0 and at most 1, not {q}",
+                t.name
+            )));
+        }
         // Every local user can read a command line (ps, /proc/PID/cmdline),
         // and the URL carries the database's password.
         if t.command.iter().any(|a| a.contains("{database_url}")) {
@@ -165,6 +177,11 @@ impl Target {
             return Some(format!(
                 "it is pinned to CPU {cpu}, but this machine has {cores}"
             ));
+        }
+        if self.cpu_quota.is_some()
+            && let Some(why) = crate::cgroup::unavailable()
+        {
+            return Some(format!("it has a CPU quota, but {why}"));
         }
         if let Some(venv) = self.venv.as_deref()
             && let Some(why) = crate::peers::recorded_failure(&p.home, &p.repo, venv)

@@ -1,14 +1,23 @@
-//! `results.json`: versioned, one entry per target × scenario × concurrency.
+//! `results.json`: versioned, one entry per target × scenario ×
+//! concurrency, each with every window it was measured in, so that every
+//! figure of the report can be recomputed from the file.
+//!
+//! Version 2 measures in interleaved rounds and keeps each window's round;
+//! version 1 files (repeats of one target after another) are read through
+//! [`v1`], which says they were not interleaved.
+
+mod v1;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::cpu::Usage;
+use crate::stats::{Interval, Verdict};
 use crate::verify::CheckResult;
 
 /// Bumped when a field changes meaning.
-pub const RESULTS_VERSION: u32 = 1;
+pub const RESULTS_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
@@ -44,9 +53,34 @@ pub struct Config {
     pub preset: String,
     pub scenarios: Vec<String>,
     pub concurrency: Vec<u32>,
+    /// The measured window.
     pub duration_s: f64,
+    /// The least warm-up before each window, on the window's connections.
     pub warmup_s: f64,
-    pub repeat: u32,
+    /// Rounds per point: at least `min`, and more until `precision` is
+    /// reached, `max` rounds are done, or the point's time is spent.
+    pub rounds: Rounds,
+    /// The half-width asked of every ratio's 95% interval, as a fraction
+    /// (0.05: ±5%).
+    pub precision: f64,
+    /// Seconds a point may take, all targets and rounds together.
+    pub point_budget_s: f64,
+    /// The target every other is compared with.
+    pub baseline: Option<String>,
+    /// Which target each is compared with, when not the baseline (the
+    /// calibration compares each copy with its own original).
+    #[serde(default)]
+    pub references: BTreeMap<String, String>,
+    /// A ratio is judged faster or slower only when its interval lies
+    /// wholly beyond this fraction (from `bookbench calibrate`).
+    pub noise_threshold: f64,
+    /// A window with more steal than this (percent of a CPU) is disturbed.
+    pub steal_threshold: f64,
+    /// Seeds each round's order of targets.
+    pub seed: u64,
+    /// Whether targets were measured in rounds, interleaved: only then are
+    /// two targets' windows of one round a pair.
+    pub interleaved: bool,
     /// Open loop at this rate, when set.
     pub rate: Option<f64>,
     /// The per-request timeout (absent in results written before it was
@@ -77,41 +111,96 @@ pub struct Latency {
     pub mean: f64,
 }
 
+/// The rounds of a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rounds {
+    pub min: u32,
+    pub max: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Point {
     pub target: String,
     pub scenario: String,
     pub concurrency: u32,
-    /// The median of the repeats' successful requests per second.
+    /// The median of the undisturbed windows' successful requests per
+    /// second (of all windows when fewer than two are undisturbed).
     pub rps: f64,
+    /// The median's 95% interval (distribution-free).
+    pub rps_interval: Option<Interval>,
     pub rps_min: f64,
     pub rps_max: f64,
-    /// Over all repeats, from the merged histogram (microseconds).
+    /// Over all windows, from the merged histogram (microseconds).
     pub latency_us: Latency,
     pub requests: u64,
     pub errors: BTreeMap<String, u64>,
     pub status: BTreeMap<String, u64>,
-    /// Percent of one core, medians over the repeats.
+    /// Percent of one core, medians over the windows.
     pub cpu: Usage,
     /// Statements (or transactions) PostgreSQL ran per successful request.
     pub db_statements_per_request: Option<f64>,
     /// What makes the figures of this point doubtful, each once.
     pub flags: Vec<Flag>,
-    pub repeats: Vec<Repeat>,
+    /// Against the reference target, over the rounds both were measured
+    /// in; absent for the reference itself.
+    pub comparison: Option<Comparison>,
+    pub windows: Vec<Window>,
     /// The merged latency histogram, HdrHistogram V2 + deflate, base64.
     pub histogram: String,
 }
 
+/// A target against its reference at one point.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Repeat {
+pub struct Comparison {
+    pub reference: String,
+    /// This target's requests per second over the reference's: the
+    /// geometric mean of the per-round ratios, with its 95% interval.
+    pub ratio: Interval,
+    pub verdict: Verdict,
+    /// Rounds that paired an undisturbed window of each.
+    pub rounds: u32,
+}
+
+/// One measured window: a target's load at one point in one round.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Window {
+    /// From 0; two targets' windows of one round were measured minutes
+    /// apart at most, so drift of the machine falls on both.
+    pub round: u32,
+    /// Its place in the round's shuffled order, from 0.
+    pub position: u32,
     pub rps: f64,
     pub requests: u64,
     pub errors: u64,
     pub latency_us: Latency,
+    /// Percent of one core over the window.
     pub cpu: Usage,
+    /// CPU time per finished request, in microseconds.
+    pub cpu_per_request_us: Usage,
     pub db_statements: Option<u64>,
+    /// The load generator's user plus system time per request.
     pub client_cpu_per_request_us: f64,
+    /// Of which system time (on loopback it pays the receiver's softirq
+    /// work too; see docs/method.md).
+    pub client_system_per_request_us: f64,
+    /// Steal time of each CPU, in percent of the window: time the
+    /// hypervisor gave this machine's CPU to someone else.
+    pub steal_pct: Vec<f64>,
+    /// The busiest other target's CPU over the window, in percent of one
+    /// core: they should all be idle.
+    pub others_cpu: f64,
     pub flags: Vec<Flag>,
+    /// This window's latency histogram (base64), to merge exactly.
+    pub histogram: String,
+}
+
+impl Window {
+    /// Whether something outside the target disturbed this window: it is
+    /// kept and shown, but not counted in the statistics, and its round is
+    /// made up for.
+    pub fn disturbed(&self) -> bool {
+        self.flags.iter().any(|f| f.disturbs())
+    }
 }
 
 /// What became of a target in a run.
@@ -157,8 +246,14 @@ pub enum Flag {
     /// request.
     NoDatabaseWork,
     /// The target or the database was still busy with what an earlier load
-    /// left when a repeat started.
+    /// left when a window started.
     NotSettled,
+    /// Steal time on a CPU passed the threshold during the window.
+    Steal,
+    /// Another target, not under load, used CPU during the window.
+    NeighbourBusy,
+    /// Connections were refused or timed out.
+    ConnectErrors,
 }
 
 impl Flag {
@@ -169,7 +264,15 @@ impl Flag {
             Self::ScheduleSlipped => "schedule-slipped",
             Self::NoDatabaseWork => "no-database-work",
             Self::NotSettled => "not-settled",
+            Self::Steal => "steal",
+            Self::NeighbourBusy => "neighbour-busy",
+            Self::ConnectErrors => "connect-errors",
         }
+    }
+
+    /// Whether the flag says the machine, not the target, spoilt a window.
+    pub fn disturbs(self) -> bool {
+        matches!(self, Self::NotSettled | Self::Steal | Self::NeighbourBusy)
     }
 
     /// The flags of a load generator's report.
@@ -202,13 +305,19 @@ impl Results {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
 
+    /// Reads a results.json of this version or of version 1.
     pub fn from_json(text: &str) -> Result<Self, crate::Error> {
-        let value: serde_json::Value = serde_json::from_str(text)?;
+        let mut value: serde_json::Value = serde_json::from_str(text)?;
         let version = value.get("version").and_then(serde_json::Value::as_u64);
-        if version != Some(u64::from(RESULTS_VERSION)) {
-            return Err(crate::Error::Results(format!(
-                "results version {version:?}; this bookbench reads version {RESULTS_VERSION}"
-            )));
+        match version {
+            Some(1) => v1::upgrade(&mut value),
+            Some(v) if v == u64::from(RESULTS_VERSION) => {}
+            _ => {
+                let found = version.map_or("none".to_string(), |v| v.to_string());
+                return Err(crate::Error::Results(format!(
+                    "results version {found}; this bookbench reads versions 1 and {RESULTS_VERSION}"
+                )));
+            }
         }
         Ok(serde_json::from_value(value)?)
     }

@@ -1,0 +1,223 @@
+//! `summary.md`: the run's tables, for a terminal or a document.
+
+use std::fmt::Write as _;
+
+use super::{
+    best, bottleneck, comparison_cell, pm, precision, rounds_line, scale_line, target_names,
+};
+use crate::results::{Results, flag_list};
+
+/// The Markdown summary.
+pub fn summary_markdown(r: &Results) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# bookbench results{}\n",
+        if r.partial { " (partial)" } else { "" }
+    );
+    let _ = writeln!(
+        md,
+        "Started {}; preset `{}`; {}; {} s windows after at least {} s of warm-up, {}–{} rounds per point, medians reported; {}.\n",
+        r.started_at,
+        r.config.preset,
+        rounds_line(r),
+        r.config.duration_s,
+        r.config.warmup_s,
+        r.config.rounds.min,
+        r.config.rounds.max,
+        if let Some(rate) = r.config.rate {
+            format!("open loop at {rate} requests/s")
+        } else {
+            "closed loop".to_string()
+        }
+    );
+    let _ = writeln!(
+        md,
+        "Machine: {} ({} cores), kernel {}; {}; data: {}. Load generator on CPU(s) {:?}; PostgreSQL unpinned.\n",
+        r.env.cpu_model,
+        r.env.cores,
+        r.env.kernel,
+        r.env.postgres_version,
+        scale_line(r),
+        r.env.client_cpus
+    );
+    let names = target_names(r);
+    comparisons(&mut md, r);
+    let _ = writeln!(
+        md,
+        "## Requests per second\n\nThe best concurrency of each scenario (median of the windows, ± the half-width of its 95% interval); `-` not measured.\n"
+    );
+    let _ = write!(md, "| target |");
+    for s in &r.config.scenarios {
+        let _ = write!(md, " {s} |");
+    }
+    let _ = write!(md, "\n|---|");
+    for _ in &r.config.scenarios {
+        let _ = write!(md, "---:|");
+    }
+    md.push('\n');
+    for t in &names {
+        let _ = write!(md, "| {t} |");
+        for s in &r.config.scenarios {
+            match best(r, t, s) {
+                Some(p) => {
+                    let _ = write!(md, " {}{} (c={}) |", fmt_rps(p.rps), pm(p), p.concurrency);
+                }
+                None => md.push_str(" - |"),
+            }
+        }
+        md.push('\n');
+    }
+    let _ = writeln!(
+        md,
+        "\n## Bottleneck\n\nAt the best concurrency: the busiest party against the cores it had (CPU in % of one core: server / database / client).\n"
+    );
+    let _ = writeln!(
+        md,
+        "| target | scenario | requests/s | p99 (ms) | CPU server / db / client | bottleneck | flags |\n|---|---|---:|---:|---|---|---|"
+    );
+    for t in &names {
+        for s in &r.config.scenarios {
+            if let Some(p) = best(r, t, s) {
+                let _ = writeln!(
+                    md,
+                    "| {t} | {s} | {:.0} | {:.1} | {:.0}% / {:.0}% / {:.0}% | {} | {} |",
+                    p.rps,
+                    p.latency_us.p99 as f64 / 1000.0,
+                    p.cpu.server,
+                    p.cpu.database,
+                    p.cpu.client,
+                    bottleneck(r, p),
+                    flag_list(&p.flags)
+                );
+            }
+        }
+    }
+    precision_section(&mut md, r);
+    let _ = writeln!(md, "\n## Targets\n");
+    for t in &r.targets {
+        let _ = writeln!(
+            md,
+            "- **{}** ({}; {} worker(s) on CPU {:?}): {}{}",
+            t.name,
+            t.description,
+            t.workers,
+            t.cpus,
+            t.status,
+            t.reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+        for n in &t.notes {
+            let _ = writeln!(md, "  - {n}");
+        }
+    }
+    md
+}
+
+fn fmt_rps(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+/// Each point: every target against the baseline, with the interval and
+/// the verdict, fastest first.
+fn comparisons(md: &mut String, r: &Results) {
+    if !r.runs.iter().any(|p| p.comparison.is_some()) {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## Against the baseline\n\nEach target's requests per second over its reference's ({}), round by round: the geometric mean of the per-round ratios with its 95% interval. `faster` and `slower` only where the whole interval lies beyond ±{:.1}% (the noise threshold); otherwise `no significant difference`.\n",
+        r.config
+            .baseline
+            .as_deref()
+            .map_or("the first target".to_string(), |b| format!("`{b}`")),
+        r.config.noise_threshold * 100.0
+    );
+    let _ = writeln!(
+        md,
+        "| scenario | c | target | requests/s | × reference | 95% interval | verdict | rounds |\n|---|---:|---|---:|---:|---|---|---:|"
+    );
+    for s in &r.config.scenarios {
+        for &c in &r.config.concurrency {
+            let mut here: Vec<_> = r
+                .runs
+                .iter()
+                .filter(|p| &p.scenario == s && p.concurrency == c)
+                .collect();
+            here.sort_by(|a, b| b.rps.total_cmp(&a.rps));
+            for p in here {
+                let (ratio, interval, verdict, rounds) = comparison_cell(p);
+                let _ = writeln!(
+                    md,
+                    "| {s} | {c} | {} | {}{} | {ratio} | {interval} | {verdict} | {rounds} |",
+                    p.target,
+                    fmt_rps(p.rps),
+                    pm(p)
+                );
+            }
+        }
+    }
+    md.push('\n');
+}
+
+/// How precise the run was, and which windows were disturbed.
+fn precision_section(md: &mut String, r: &Results) {
+    let p = precision(r);
+    let _ = writeln!(md, "\n## Precision\n");
+    if !r.config.interleaved {
+        let _ = writeln!(
+            md,
+            "This run measured each target on its own (a results file of version 1): its ratios are not paired, and carry no interval.\n"
+        );
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "Asked: every ratio's 95% interval within ±{:.1}%, in {}–{} rounds and {:.0} s per point. Reached at {} of {} points; the widest interval is ±{:.1}%{}.\n",
+        r.config.precision * 100.0,
+        r.config.rounds.min,
+        r.config.rounds.max,
+        r.config.point_budget_s,
+        p.reached,
+        p.points,
+        p.widest * 100.0,
+        p.widest_at
+            .as_ref()
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        md,
+        "{} of {} windows were disturbed (steal above {:.0}% of a CPU, another target busy, or the target or database still busy when the window began). They are kept here and in results.json but left out of the figures, and their rounds were made up for where the point's rounds and time allowed.\n",
+        p.flagged.len(),
+        p.windows,
+        r.config.steal_threshold
+    );
+    if !p.flagged.is_empty() {
+        let _ = writeln!(
+            md,
+            "| target | scenario | c | round | requests/s | flags | steal % (per CPU) | busiest other target % |\n|---|---|---:|---:|---:|---|---|---:|"
+        );
+        for (point, w) in &p.flagged {
+            let steal: Vec<String> = w.steal_pct.iter().map(|s| format!("{s:.0}")).collect();
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+                point.target,
+                point.scenario,
+                point.concurrency,
+                w.round,
+                fmt_rps(w.rps),
+                flag_list(&w.flags),
+                steal.join(" / "),
+                w.others_cpu
+            );
+        }
+    }
+}

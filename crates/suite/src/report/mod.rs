@@ -1,0 +1,221 @@
+//! `summary.md` and `report.html` from the results: the blog post's tables
+//! and charts, every throughput with its interval and every comparison
+//! with its verdict. The HTML page is self-contained: inline CSS, SVG and
+//! a few lines of script that only show and hide lines (the page reads the
+//! same without it); nothing is fetched.
+
+mod chart;
+mod html;
+mod markdown;
+
+use crate::results::{Point, Results, Window};
+use crate::stats::Verdict;
+
+pub use self::chart::rps_chart;
+pub use self::html::html;
+pub use self::markdown::summary_markdown;
+
+/// The point of (target, scenario) with the most requests per second.
+pub(crate) fn best<'a>(r: &'a Results, target: &str, scenario: &str) -> Option<&'a Point> {
+    r.runs
+        .iter()
+        .filter(|p| p.target == target && p.scenario == scenario)
+        .max_by(|a, b| a.rps.total_cmp(&b.rps))
+}
+
+/// What limited a point: the busiest of server, database and client, each
+/// against the cores it had.
+pub fn bottleneck(r: &Results, p: &Point) -> String {
+    let server_cores = r
+        .targets
+        .iter()
+        .find(|t| t.name == p.target)
+        .map_or(1, |t| t.cpus.len().max(1));
+    let client_cores = r.env.client_cpus.len().max(1);
+    let candidates = [
+        ("server", p.cpu.server, server_cores),
+        ("database", p.cpu.database, r.env.cores.max(1)),
+        ("client", p.cpu.client, client_cores),
+    ];
+    let (name, pct, cores) = candidates
+        .iter()
+        .max_by(|a, b| (a.1 / a.2 as f64).total_cmp(&(b.1 / b.2 as f64)))
+        .copied()
+        .unwrap_or(("server", 0.0, 1));
+    format!(
+        "{name} ({pct:.0}% of {cores} core{})",
+        if cores == 1 { "" } else { "s" }
+    )
+}
+
+pub(crate) fn target_names(r: &Results) -> Vec<String> {
+    let mut names: Vec<String> = r.targets.iter().map(|t| t.name.clone()).collect();
+    for p in &r.runs {
+        if !names.contains(&p.target) {
+            names.push(p.target.clone());
+        }
+    }
+    names
+}
+
+pub(crate) fn scale_line(r: &Results) -> String {
+    let get = |k: &str| {
+        r.env
+            .scale
+            .get(k)
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    };
+    format!(
+        "{} authors, {} books (seed {}, scale {})",
+        get("authors"),
+        get("books"),
+        get("seed"),
+        get("scale").trim_matches('"')
+    )
+}
+
+/// How the run was measured: interleaved rounds against a baseline, or
+/// (version 1 files) one target after another.
+pub(crate) fn rounds_line(r: &Results) -> String {
+    if !r.config.interleaved {
+        return "targets measured one after another (not interleaved: no paired ratios)"
+            .to_string();
+    }
+    format!(
+        "interleaved rounds against `{}`, precision asked ±{:.1}%, noise threshold {:.1}%",
+        r.config.baseline.as_deref().unwrap_or("-"),
+        r.config.precision * 100.0,
+        r.config.noise_threshold * 100.0
+    )
+}
+
+/// ` ± 3%`: the half-width of the median's interval, when it has one.
+pub(crate) fn pm(p: &Point) -> String {
+    p.rps_interval
+        .filter(|i| i.high.is_finite() && i.low > 0.0 && p.windows.len() > 1)
+        .map(|i| format!(" ± {:.0}%", i.relative_half_width() * 100.0))
+        .unwrap_or_default()
+}
+
+/// A point's comparison as table cells: the ratio, its interval, the
+/// verdict and the rounds; dashes for the reference itself.
+pub(crate) fn comparison_cell(p: &Point) -> (String, String, String, String) {
+    match &p.comparison {
+        None => (
+            "reference".to_string(),
+            "-".to_string(),
+            "-".to_string(),
+            p.windows.len().to_string(),
+        ),
+        Some(c) => (
+            format!("{:.3}", c.ratio.estimate),
+            if c.ratio.high.is_finite() {
+                format!("{:.3}–{:.3}", c.ratio.low, c.ratio.high)
+            } else {
+                "(one round)".to_string()
+            },
+            match c.verdict {
+                Verdict::Faster => {
+                    format!("**faster** ({:+.1}%)", (c.ratio.estimate - 1.0) * 100.0)
+                }
+                Verdict::Slower => {
+                    format!("**slower** ({:+.1}%)", (c.ratio.estimate - 1.0) * 100.0)
+                }
+                Verdict::NoSignificantDifference => c.verdict.name().to_string(),
+            },
+            c.rounds.to_string(),
+        ),
+    }
+}
+
+/// What the run reached against what it asked.
+pub(crate) struct Precision<'a> {
+    pub(crate) points: usize,
+    pub(crate) reached: usize,
+    /// The widest ratio interval's half-width, and where.
+    pub(crate) widest: f64,
+    pub(crate) widest_at: Option<String>,
+    pub(crate) windows: usize,
+    pub(crate) flagged: Vec<(&'a Point, &'a Window)>,
+}
+
+pub(crate) fn precision(r: &Results) -> Precision<'_> {
+    let mut keys: Vec<(&str, u32)> = r
+        .runs
+        .iter()
+        .map(|p| (p.scenario.as_str(), p.concurrency))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut reached = 0;
+    let mut widest = 0.0f64;
+    let mut widest_at = None;
+    for (s, c) in &keys {
+        let mut point_widest = 0.0f64;
+        for p in r
+            .runs
+            .iter()
+            .filter(|p| p.scenario == *s && p.concurrency == *c)
+        {
+            if let Some(cmp) = &p.comparison {
+                let w = cmp.ratio.relative_half_width();
+                let w = if w.is_finite() { w } else { f64::INFINITY };
+                point_widest = point_widest.max(w);
+                if w > widest {
+                    widest = w;
+                    widest_at = Some(format!("{} {s} c={c}", p.target));
+                }
+            }
+        }
+        if point_widest <= r.config.precision {
+            reached += 1;
+        }
+    }
+    let flagged: Vec<(&Point, &Window)> = r
+        .runs
+        .iter()
+        .flat_map(|p| {
+            p.windows
+                .iter()
+                .filter(|w| w.disturbed())
+                .map(move |w| (p, w))
+        })
+        .collect();
+    Precision {
+        points: keys.len(),
+        reached,
+        widest,
+        widest_at,
+        windows: r.runs.iter().map(|p| p.windows.len()).sum(),
+        flagged,
+    }
+}
+
+pub(crate) fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Writes `summary.md` and `report.html` (and `results.json` when
+/// `with_json`) into `dir`; returns their paths.
+pub fn write(
+    dir: &std::path::Path,
+    r: &Results,
+    with_json: bool,
+) -> Result<Vec<std::path::PathBuf>, crate::Error> {
+    let json = with_json.then(|| ("results.json", r.to_json()));
+    let mut written = Vec::new();
+    for (name, body) in json.into_iter().chain([
+        ("summary.md", summary_markdown(r)),
+        ("report.html", html(r)),
+    ]) {
+        let path = dir.join(name);
+        std::fs::write(&path, body)
+            .map_err(|e| crate::Error::io(format!("cannot write {}", path.display()), e))?;
+        written.push(path);
+    }
+    Ok(written)
+}

@@ -1,0 +1,458 @@
+//! The flow of `bookbench run`: start every target pinned and verify it,
+//! then for each scenario and concurrency measure the targets in
+//! interleaved rounds ([`point`]), each window a warm-up then a
+//! measurement on the same connections, attributing CPU time; stop every
+//! target and its whole process group. Results are written after every
+//! round, so an interrupted run leaves what it measured, marked partial.
+//!
+//! Targets stay started for the whole run, idle while the others are
+//! measured: a target's CPU during another's window is recorded, and a
+//! window during which a neighbour was busy is flagged.
+//!
+//! Slow points are where a naive harness lies:
+//! - A window shorter than the time a response takes counts nothing. In a
+//!   closed loop a response takes connections / throughput on average
+//!   (Little's law), so each window's warm-up lasts that long, from the
+//!   target's last throughput, and its window starts in a steady state.
+//! - When a load stops, the target still serves what it had accepted, and
+//!   the database still runs those queries: each window waits until the
+//!   target answers its readiness path and the database is idle.
+//! - A concurrency at which responses would wait past the timeout is not
+//!   measured (the report says why) rather than measured as timeouts.
+
+mod counter;
+mod point;
+mod target;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bookbench_load::{IdSpace, LoadConfig, Percentiles, Report};
+use tokio_postgres::Client;
+
+use self::counter::StatementCounter;
+use self::target::TargetRun;
+use crate::results::{Config, Env, Latency, Results, Rounds, TargetOutcome, TargetStatus};
+use crate::targets::{Placeholders, Target};
+use crate::{Error, process, report};
+
+pub use self::point::undisturbed;
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub preset: String,
+    pub targets: Vec<Target>,
+    pub scenarios: Vec<String>,
+    pub concurrency: Vec<u32>,
+    /// The measured part of each window.
+    pub duration: Duration,
+    /// The least warm-up before each window, on the same connections.
+    pub warmup: Duration,
+    pub rounds: Rounds,
+    /// The half-width asked of every ratio's interval (0.05: ±5%).
+    pub precision: f64,
+    /// The longest a point may take, all targets and rounds together.
+    pub point_budget: Duration,
+    /// The target every other is compared with (the first when `None`).
+    pub baseline: Option<String>,
+    /// Targets compared with another than the baseline.
+    pub references: BTreeMap<String, String>,
+    /// A ratio is faster or slower only beyond this fraction.
+    pub noise_threshold: f64,
+    /// A window with more steal than this (percent of a CPU) is disturbed.
+    pub steal_threshold: f64,
+    /// Seeds each round's order.
+    pub seed: u64,
+    pub rate: Option<f64>,
+    /// Per request: a slower answer is a timeout error.
+    pub timeout: Duration,
+    pub out: PathBuf,
+    /// `{port}` is chosen per target.
+    pub placeholders: Placeholders,
+    pub ids: IdSpace,
+    pub env: Env,
+}
+
+impl RunConfig {
+    /// The baseline's name: the one asked for, else the first target.
+    pub fn baseline_name(&self) -> Option<&str> {
+        self.baseline
+            .as_deref()
+            .or_else(|| self.targets.first().map(|t| t.name.as_str()))
+    }
+
+    /// Which target `name` is compared with.
+    pub fn reference_of(&self, name: &str) -> Option<&str> {
+        self.references
+            .get(name)
+            .map(String::as_str)
+            .or_else(|| self.baseline_name())
+    }
+}
+
+/// Told what the run does now.
+pub trait Observer {
+    fn target(&mut self, name: &str, status: &str);
+    /// A point starts: `done` of `total` points are behind.
+    fn point(&mut self, scenario: &str, concurrency: u32, done: usize, total: usize);
+    /// A round of the current point starts (from 0).
+    fn round(&mut self, scenario: &str, concurrency: u32, round: u32);
+}
+
+/// Scenarios that touch no data: everything else must reach the database.
+const NO_DATABASE: &[&str] = &["hello-get", "hello-post"];
+
+/// Runs the suite, writing `results.json`, `summary.md` and `report.html` to
+/// `config.out`.
+pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Results, Error> {
+    std::fs::create_dir_all(config.out.join("logs"))
+        .map_err(|e| Error::io(format!("cannot create {}", config.out.display()), e))?;
+    process::install_interrupt_handler();
+    let db = connect(&config.placeholders.database_url).await?;
+    let counter = StatementCounter::new(&db).await;
+    let session = Session {
+        config,
+        db,
+        counter,
+    };
+    let mut results = Results {
+        version: crate::results::RESULTS_VERSION,
+        partial: true,
+        started_at: now(),
+        finished_at: None,
+        env: config.env.clone(),
+        config: Config {
+            preset: config.preset.clone(),
+            scenarios: config.scenarios.clone(),
+            concurrency: config.concurrency.clone(),
+            duration_s: config.duration.as_secs_f64(),
+            warmup_s: config.warmup.as_secs_f64(),
+            rounds: config.rounds,
+            precision: config.precision,
+            point_budget_s: config.point_budget.as_secs_f64(),
+            baseline: config.baseline_name().map(str::to_string),
+            references: config.references.clone(),
+            noise_threshold: config.noise_threshold,
+            steal_threshold: config.steal_threshold,
+            seed: config.seed,
+            interleaved: true,
+            rate: config.rate,
+            timeout_s: Some(config.timeout.as_secs_f64()),
+        },
+        targets: Vec::new(),
+        runs: Vec::new(),
+    };
+    let mut progress = Progress {
+        observer,
+        done: 0,
+        total: config.scenarios.len() * config.concurrency.len(),
+    };
+    let measured = measure_all(&session, &mut results, &mut progress).await;
+    results.partial = process::interrupted() || measured.is_err();
+    results.finished_at = Some(now());
+    write_all(config, &results)?;
+    measured?;
+    if process::interrupted() {
+        return Err(Error::Interrupted);
+    }
+    Ok(results)
+}
+
+/// Starts every target, then measures every point on those that started.
+/// The targets stop when this returns, whatever it returns.
+async fn measure_all(
+    session: &Session<'_>,
+    results: &mut Results,
+    progress: &mut Progress<'_>,
+) -> Result<(), Error> {
+    let config = session.config;
+    let mut live: Vec<TargetRun<'_>> = Vec::new();
+    for (index, target) in config.targets.iter().enumerate() {
+        if process::interrupted() {
+            return Err(Error::Interrupted);
+        }
+        let mut outcome = TargetOutcome {
+            name: target.name.clone(),
+            description: target.description.clone(),
+            workers: target.workers,
+            cpus: target.cpus.clone(),
+            status: TargetStatus::Measured,
+            reason: None,
+            notes: target.notes.clone(),
+            verify: Vec::new(),
+        };
+        match TargetRun::start(session, target, index, progress, &mut outcome.verify).await {
+            Ok(run) => {
+                progress.target(&target.name, "ready");
+                live.push(run);
+            }
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
+            Err(e) => {
+                outcome.status = if matches!(e, Error::Unavailable(_)) {
+                    TargetStatus::Skipped
+                } else {
+                    TargetStatus::Failed
+                };
+                let why = bookbench_errors::chain(&e);
+                progress.target(&target.name, &format!("{}: {why}", outcome.status));
+                outcome.reason = Some(why);
+            }
+        }
+        results.targets.push(outcome);
+        write_all(config, results)?;
+    }
+    let target_cpus: Vec<usize> = live.iter().flat_map(|t| t.target.cpus.clone()).collect();
+    results.env.client_cpus = client_cpus(&target_cpus);
+    pin_client_away_from(&target_cpus);
+    for scenario in &config.scenarios {
+        for t in &mut live {
+            t.last = None;
+            t.given_up = false;
+        }
+        for &concurrency in &config.concurrency {
+            progress.point(scenario, concurrency);
+            if live.iter().all(|t| t.dead || t.given_up) {
+                continue;
+            }
+            point::measure(&mut live, scenario, concurrency, results, progress).await?;
+        }
+    }
+    for t in live {
+        let name = t.target.name.clone();
+        t.running.stop();
+        if !t.dead {
+            progress.target(&name, "measured");
+        }
+    }
+    Ok(())
+}
+
+/// What every target's measurement shares: the run's settings and its
+/// connection to the database.
+struct Session<'a> {
+    config: &'a RunConfig,
+    db: Client,
+    counter: StatementCounter,
+}
+
+/// The observer, and how many points are behind.
+struct Progress<'o> {
+    observer: &'o mut dyn Observer,
+    done: usize,
+    total: usize,
+}
+
+impl Progress<'_> {
+    fn target(&mut self, name: &str, status: &str) {
+        self.observer.target(name, status);
+    }
+
+    fn point(&mut self, scenario: &str, concurrency: u32) {
+        self.observer
+            .point(scenario, concurrency, self.done, self.total);
+        self.done += 1;
+    }
+
+    fn round(&mut self, scenario: &str, concurrency: u32, round: u32) {
+        self.observer.round(scenario, concurrency, round);
+    }
+}
+
+/// Notes in the target's outcome that `levels` of `scenario` were not
+/// measured, and why.
+fn give_up(results: &mut Results, index: usize, scenario: &str, levels: &[u32], why: &str) {
+    let named: Vec<String> = levels.iter().map(|c| format!("c={c}")).collect();
+    if let Some(outcome) = results.targets.get_mut(index) {
+        outcome.notes.push(format!(
+            "{scenario}: {} not measured: {why}",
+            named.join(", ")
+        ));
+    }
+}
+
+/// How long a closed loop of `concurrency` connections takes to fill at
+/// `rps`: the mean response time (Little's law), at most the timeout.
+fn fill_time(config: &RunConfig, concurrency: u32, rps: f64) -> Duration {
+    if config.rate.is_some() {
+        return Duration::ZERO;
+    }
+    if rps <= 0.0 {
+        return config.timeout;
+    }
+    Duration::from_secs_f64((f64::from(concurrency) / rps).min(config.timeout.as_secs_f64()))
+}
+
+/// Why a point at `concurrency` would only measure timeouts, judged from
+/// the scenario's last point: once the target is saturated, a closed loop's
+/// mean response time is connections / throughput.
+fn beyond_reach(config: &RunConfig, last: Option<(u32, f64)>, concurrency: u32) -> Option<String> {
+    let (c, rps) = last?;
+    if config.rate.is_some() || concurrency <= c {
+        return None;
+    }
+    if rps <= 0.0 {
+        return Some(format!("at c={c} no request ended within the window"));
+    }
+    // That is the mean; queued behind a saturated worker, a good share of
+    // responses take twice as long, so half the timeout is the limit.
+    let expected = f64::from(concurrency) / rps;
+    (expected * 2.0 > config.timeout.as_secs_f64()).then(|| {
+        format!(
+            "at c={c} the target served {rps:.1} requests/s, so at c={concurrency} a response would take about {expected:.0} s on average, more than half the {:.0} s timeout",
+            config.timeout.as_secs_f64()
+        )
+    })
+}
+
+/// The median; of an even count, the mean of the two middle values.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match (v.get(n / 2), n.checked_sub(1).and_then(|i| v.get(i / 2))) {
+        (Some(&upper), Some(&lower)) if n.is_multiple_of(2) => f64::midpoint(lower, upper),
+        (Some(&middle), _) => middle,
+        _ => 0.0,
+    }
+}
+
+fn latency(p: &Percentiles) -> Latency {
+    Latency {
+        p50: p.p50,
+        p90: p.p90,
+        p99: p.p99,
+        p999: p.p999,
+        max: p.max,
+        mean: p.mean,
+    }
+}
+
+/// The load engine blocks; it runs on its own threads.
+async fn run_load(config: LoadConfig) -> Result<Report, Error> {
+    tokio::task::spawn_blocking(move || bookbench_load::run(&config))
+        .await
+        .map_err(|e| Error::Target(format!("the load generator's thread failed: {e}")))?
+        .map_err(Error::Load)
+}
+
+/// Pins this process's load threads to the cores the target does not use.
+fn pin_client_away_from(target_cpus: &[usize]) {
+    use nix::sched::{CpuSet, sched_setaffinity};
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut set = CpuSet::new();
+    let mut any = false;
+    for c in (0..cores).filter(|c| !target_cpus.contains(c)) {
+        any |= set.set(c).is_ok();
+    }
+    if any {
+        // Threads started after this (the load workers) inherit it.
+        let _ = sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+    }
+}
+
+/// The cores the client uses when the target has `target_cpus`.
+pub fn client_cpus(target_cpus: &[usize]) -> Vec<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (0..cores).filter(|c| !target_cpus.contains(c)).collect()
+}
+
+async fn connect(url: &str) -> Result<Client, Error> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| Error::database("cannot connect", e))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(client)
+}
+
+fn free_port() -> Result<u16, Error> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| Error::io("no free port", e))
+}
+
+fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn write_all(config: &RunConfig, results: &Results) -> Result<(), Error> {
+    report::write(&config.out, results, true).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(rate: Option<f64>) -> RunConfig {
+        RunConfig {
+            preset: "test".into(),
+            targets: Vec::new(),
+            scenarios: Vec::new(),
+            concurrency: vec![10, 50, 200],
+            duration: Duration::from_secs(3),
+            warmup: Duration::from_secs(2),
+            rounds: Rounds { min: 2, max: 4 },
+            precision: 0.05,
+            point_budget: Duration::from_secs(60),
+            baseline: None,
+            references: BTreeMap::new(),
+            noise_threshold: 0.02,
+            steal_threshold: 20.0,
+            seed: 1,
+            rate,
+            timeout: Duration::from_secs(30),
+            out: PathBuf::new(),
+            placeholders: Placeholders {
+                bookbench: PathBuf::new(),
+                port: 0,
+                database_url: String::new(),
+                home: PathBuf::new(),
+                repo: PathBuf::new(),
+            },
+            ids: IdSpace {
+                seed: 0,
+                authors: 1,
+                books: 1,
+            },
+            env: Env::default(),
+        }
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(vec![100_229.0, 90_460.0]), 95_344.5);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![7.0]), 7.0);
+        assert_eq!(median(Vec::new()), 0.0);
+    }
+
+    #[test]
+    fn a_closed_loop_fills_in_connections_over_throughput_at_most_the_timeout() {
+        let c = config(None);
+        assert_eq!(fill_time(&c, 50, 10.0), Duration::from_secs(5));
+        assert_eq!(fill_time(&c, 200, 2.0), Duration::from_secs(30));
+        assert_eq!(fill_time(&c, 10, 0.0), Duration::from_secs(30));
+        assert_eq!(fill_time(&config(Some(100.0)), 10, 1.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_concurrency_whose_responses_would_wait_past_the_timeout_is_not_measured() {
+        let c = config(None);
+        assert_eq!(beyond_reach(&c, None, 10), None);
+        // 50 connections at 5 requests/s: 10 s each, within half of 30 s.
+        assert_eq!(beyond_reach(&c, Some((10, 5.0)), 50), None);
+        let why = beyond_reach(&c, Some((10, 2.0)), 50).unwrap_or_default();
+        assert!(
+            why.contains("about 25 s on average, more than half the 30 s timeout"),
+            "{why}"
+        );
+        let why = beyond_reach(&c, Some((10, 0.0)), 50).unwrap_or_default();
+        assert!(why.contains("no request ended"), "{why}");
+        // An open loop's latency does not grow with connections that way.
+        assert_eq!(beyond_reach(&config(Some(5.0)), Some((50, 5.0)), 200), None);
+    }
+}

@@ -1,0 +1,384 @@
+//! One point (a scenario at one concurrency), measured in rounds: in each
+//! round every target of the point gets one window, in an order shuffled
+//! from the run's seed, so that slow drift of the machine falls on every
+//! target alike and cancels in their per-round ratios. Rounds go on until
+//! every ratio's interval is as narrow as asked, the point's rounds or
+//! time are spent.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bookbench_load::{Percentiles, Report};
+
+use super::target::{Measured, TargetRun};
+use super::{NO_DATABASE, Progress, fill_time, latency, median};
+use crate::cpu::Usage;
+use crate::results::{Comparison, Flag, Point, Results, TargetStatus, Window};
+use crate::stats::{self, Verdict};
+use crate::{Error, process};
+
+/// What a target measured at the point so far.
+struct Measurement {
+    /// Index into the run's live targets.
+    live: usize,
+    windows: Vec<Window>,
+    reports: Vec<Report>,
+}
+
+/// Measures `scenario` at `concurrency` on the live targets that still
+/// take it, writing the point's figures into `results` after every round.
+/// A target that dies is marked failed in `outcomes` and left out from
+/// then on; one the load generator cannot load gives up the scenario.
+pub(super) async fn measure(
+    live: &mut [TargetRun<'_>],
+    scenario: &str,
+    concurrency: u32,
+    results: &mut Results,
+    progress: &mut Progress<'_>,
+) -> Result<(), Error> {
+    let config = live
+        .first()
+        .map(|t| t.session().config)
+        .ok_or_else(|| Error::Usage("no target to measure".to_string()))?;
+    let started = Instant::now();
+    let budget = config.point_budget;
+    let mut taking: Vec<Measurement> = Vec::new();
+    for (i, t) in live.iter_mut().enumerate() {
+        if t.given_up || t.dead {
+            continue;
+        }
+        if let Some(why) = super::beyond_reach(config, t.last, concurrency) {
+            let levels: Vec<u32> = config
+                .concurrency
+                .iter()
+                .copied()
+                .filter(|&c| c >= concurrency)
+                .collect();
+            super::give_up(results, t.index, scenario, &levels, &why);
+            t.given_up = true;
+            continue;
+        }
+        taking.push(Measurement {
+            live: i,
+            windows: Vec::new(),
+            reports: Vec::new(),
+        });
+    }
+    if taking.is_empty() {
+        return Ok(());
+    }
+    // The seed of this point's orders, from the run's seed and the point,
+    // so that a rerun with the same seed measures in the same order.
+    let point_seed = config.seed ^ fnv(scenario) ^ u64::from(concurrency).rotate_left(32);
+    let mut rng = fastrand::Rng::with_seed(point_seed);
+    let mut round: u32 = 0;
+    let mut longest_round = Duration::ZERO;
+    loop {
+        if process::interrupted() {
+            return Err(Error::Interrupted);
+        }
+        let round_started = Instant::now();
+        let mut order: Vec<usize> = (0..taking.len()).collect();
+        rng.shuffle(&mut order);
+        let groups: Vec<i32> = live.iter().map(|t| t.running.pgid()).collect();
+        progress.round(scenario, concurrency, round);
+        for (position, &m) in order.iter().enumerate() {
+            let Some(measurement) = taking.get_mut(m) else {
+                continue;
+            };
+            let Some(t) = live.get_mut(measurement.live) else {
+                continue;
+            };
+            if t.given_up || t.dead {
+                continue;
+            }
+            let fill = t.last.map_or(Duration::ZERO, |(_, rps)| {
+                fill_time(config, concurrency, rps)
+            });
+            let measured = t
+                .measure_window(
+                    scenario,
+                    concurrency,
+                    (round, u32::try_from(position).unwrap_or(u32::MAX)),
+                    fill,
+                    (&groups, measurement.live),
+                )
+                .await;
+            if let Some(status) = t.running.exited() {
+                t.dead = true;
+                if let Some(outcome) = results.targets.get_mut(t.index) {
+                    outcome.status = TargetStatus::Failed;
+                    outcome.reason = Some(format!("it died during {scenario} ({status})"));
+                }
+                progress.target(
+                    &t.target.name,
+                    &format!("failed: it died during {scenario}"),
+                );
+                continue;
+            }
+            match measured {
+                Ok(Measured { window, report }) => {
+                    measurement.windows.push(window);
+                    measurement.reports.push(report);
+                }
+                // The target lives: this scenario is given up for it, the
+                // rest go on.
+                Err(Error::Load(why)) => {
+                    let levels: Vec<u32> = config
+                        .concurrency
+                        .iter()
+                        .copied()
+                        .filter(|&c| c >= concurrency)
+                        .collect();
+                    let why = bookbench_errors::chain(&why);
+                    super::give_up(results, t.index, scenario, &levels, &why);
+                    t.given_up = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        round += 1;
+        longest_round = longest_round.max(round_started.elapsed());
+        let points = summarise_all(live, &taking, scenario, concurrency, config);
+        record(results, scenario, concurrency, points);
+        super::write_all(config, results)?;
+
+        let counted = taking
+            .iter()
+            .filter(|m| live.get(m.live).is_some_and(|t| !t.dead && !t.given_up))
+            .map(|m| undisturbed(&m.windows).len())
+            .min()
+            .unwrap_or(0);
+        if counted < config.rounds.min as usize && round < config.rounds.max {
+            continue;
+        }
+        let widest = widest_interval(results, scenario, concurrency);
+        let precise = widest.is_none_or(|w| w <= config.precision);
+        let out_of_time = started.elapsed() + longest_round > budget;
+        if precise || round >= config.rounds.max || out_of_time {
+            break;
+        }
+    }
+    // What the next concurrency's warm-up and reach are judged from.
+    for m in &taking {
+        if let Some(t) = live.get_mut(m.live)
+            && let Some(p) = results.runs.iter().find(|p| {
+                p.target == t.target.name && p.scenario == scenario && p.concurrency == concurrency
+            })
+        {
+            t.last = Some((concurrency, p.rps));
+            let failed = p.requests == 0 || p.errors.values().sum::<u64>() * 2 > p.requests;
+            let higher: Vec<u32> = config
+                .concurrency
+                .iter()
+                .copied()
+                .filter(|&c| c > concurrency)
+                .collect();
+            if failed && !higher.is_empty() {
+                let why = format!("at c={concurrency} most requests failed or none ended");
+                super::give_up(results, t.index, scenario, &higher, &why);
+                t.given_up = true;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The widest ratio interval of the point, as a relative half-width; `None`
+/// when the point has no comparison.
+fn widest_interval(results: &Results, scenario: &str, concurrency: u32) -> Option<f64> {
+    results
+        .runs
+        .iter()
+        .filter(|p| p.scenario == scenario && p.concurrency == concurrency)
+        .filter_map(|p| p.comparison.as_ref())
+        .map(|c| {
+            if c.rounds < 2 {
+                f64::INFINITY
+            } else {
+                c.ratio.relative_half_width()
+            }
+        })
+        .reduce(f64::max)
+}
+
+/// Replaces the point's entries in `results` with `points`.
+fn record(results: &mut Results, scenario: &str, concurrency: u32, points: Vec<Point>) {
+    results.runs.retain(|p| {
+        !(p.scenario == scenario
+            && p.concurrency == concurrency
+            && points.iter().any(|q| q.target == p.target))
+    });
+    results.runs.extend(points);
+}
+
+fn summarise_all(
+    live: &[TargetRun<'_>],
+    taking: &[Measurement],
+    scenario: &str,
+    concurrency: u32,
+    config: &super::RunConfig,
+) -> Vec<Point> {
+    let mut points: Vec<Point> = taking
+        .iter()
+        .filter(|m| !m.windows.is_empty())
+        .filter_map(|m| {
+            let t = live.get(m.live)?;
+            Some(summarise(
+                &t.target.name,
+                scenario,
+                concurrency,
+                &m.windows,
+                &m.reports,
+            ))
+        })
+        .collect();
+    let windows: BTreeMap<String, Vec<Window>> = points
+        .iter()
+        .map(|p| (p.target.clone(), p.windows.clone()))
+        .collect();
+    for p in &mut points {
+        let reference = config.reference_of(&p.target);
+        if reference == Some(p.target.as_str()) {
+            continue;
+        }
+        p.comparison = reference.and_then(|r| {
+            let theirs = windows.get(r)?;
+            compare(&p.windows, theirs, r, config.noise_threshold)
+        });
+    }
+    points
+}
+
+/// The undisturbed windows, or all of them when fewer than two are (a
+/// figure from disturbed windows, flagged, beats no figure).
+pub fn undisturbed(windows: &[Window]) -> Vec<&Window> {
+    let clean: Vec<&Window> = windows.iter().filter(|w| !w.disturbed()).collect();
+    if clean.len() >= 2 {
+        clean
+    } else {
+        windows.iter().collect()
+    }
+}
+
+/// This target's windows against the reference's, round by round.
+fn compare(
+    mine: &[Window],
+    theirs: &[Window],
+    reference: &str,
+    noise_threshold: f64,
+) -> Option<Comparison> {
+    let (a, b): (Vec<f64>, Vec<f64>) = mine
+        .iter()
+        .filter(|w| !w.disturbed())
+        .filter_map(|w| {
+            let other = theirs
+                .iter()
+                .find(|o| o.round == w.round && !o.disturbed())?;
+            Some((w.rps, other.rps))
+        })
+        .unzip();
+    let rounds = u32::try_from(a.len()).unwrap_or(u32::MAX);
+    let ratio = stats::paired_ratio(&a, &b).or_else(|| {
+        // One round: the ratio without an interval.
+        let (&x, &y) = (a.first()?, b.first()?);
+        (x > 0.0 && y > 0.0).then(|| stats::Interval {
+            estimate: x / y,
+            low: 0.0,
+            high: f64::INFINITY,
+        })
+    })?;
+    Some(Comparison {
+        reference: reference.to_string(),
+        verdict: Verdict::judge(&ratio, noise_threshold),
+        ratio,
+        rounds,
+    })
+}
+
+/// A target's point from its windows.
+fn summarise(
+    target: &str,
+    scenario: &str,
+    concurrency: u32,
+    windows: &[Window],
+    reports: &[Report],
+) -> Point {
+    let counted = undisturbed(windows);
+    let rps: Vec<f64> = counted.iter().map(|w| w.rps).collect();
+    let merged = bookbench_load::merge_histograms(reports.iter().map(|r| &r.histogram)).ok();
+    let latency_us = merged
+        .as_ref()
+        .map(|h| latency(&Percentiles::of(h)))
+        .or_else(|| reports.first().map(|r| latency(&r.latency_us)))
+        .unwrap_or_default();
+    let histogram = merged
+        .as_ref()
+        .and_then(|h| bookbench_load::EncodedHistogram::encode(h).ok())
+        .map(|e| e.data)
+        .unwrap_or_default();
+    let mut errors = BTreeMap::new();
+    let mut status = BTreeMap::new();
+    let mut ok = 0;
+    for r in reports {
+        for (kind, n) in [
+            ("connect", r.errors.connect),
+            ("timeout", r.errors.timeout),
+            ("read", r.errors.read),
+            ("status", r.errors.status),
+            ("body", r.errors.body),
+        ] {
+            if n > 0 {
+                *errors.entry(kind.to_string()).or_insert(0) += n;
+            }
+        }
+        for (code, n) in &r.status {
+            *status.entry(code.clone()).or_insert(0) += n;
+        }
+        ok += r.ok;
+    }
+    let mut flags: Vec<Flag> = Vec::new();
+    for w in windows {
+        for &f in &w.flags {
+            if !flags.contains(&f) {
+                flags.push(f);
+            }
+        }
+    }
+    let statements: Option<u64> = windows.iter().map(|w| w.db_statements).sum();
+    let per_request = statements.map(|s| if ok == 0 { 0.0 } else { s as f64 / ok as f64 });
+    // With no successful request there is nothing to divide by.
+    if !NO_DATABASE.contains(&scenario) && ok > 0 && per_request.is_some_and(|p| p < 0.9) {
+        flags.push(Flag::NoDatabaseWork);
+    }
+    Point {
+        target: target.to_string(),
+        scenario: scenario.to_string(),
+        concurrency,
+        rps: median(rps.clone()),
+        rps_interval: stats::median_interval(&rps),
+        rps_min: rps.iter().copied().fold(f64::INFINITY, f64::min),
+        rps_max: rps.iter().copied().fold(0.0, f64::max),
+        latency_us,
+        requests: reports.iter().map(|r| r.requests).sum(),
+        errors,
+        status,
+        cpu: Usage {
+            server: median(counted.iter().map(|w| w.cpu.server).collect()),
+            database: median(counted.iter().map(|w| w.cpu.database).collect()),
+            client: median(counted.iter().map(|w| w.cpu.client).collect()),
+        },
+        db_statements_per_request: per_request,
+        flags,
+        comparison: None,
+        windows: windows.to_vec(),
+        histogram,
+    }
+}
+
+/// FNV-1a of a name: a stable seed for it.
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}

@@ -1,0 +1,241 @@
+//! One target of a run: started once, verified, then measured one window
+//! at a time, in whatever order the rounds put it.
+
+use std::time::{Duration, Instant};
+
+use bookbench_load::{LoadConfig, Report};
+use tokio_postgres::Client;
+
+use super::{Progress, Session, latency};
+use crate::Error;
+use crate::cpu::{self, Usage};
+use crate::process::{self, Output, Running};
+use crate::results::{Flag, Window};
+use crate::targets::Target;
+
+/// Another target using more than this share of a core (percent) during a
+/// window was not idle: it competed for the machine.
+pub(super) const NEIGHBOUR_BUSY_PCT: f64 = 5.0;
+
+/// A started target, and what its measurement carries from window to
+/// window.
+pub(super) struct TargetRun<'a> {
+    session: &'a Session<'a>,
+    pub(super) target: &'a Target,
+    /// Its index in the run's targets (and outcomes).
+    pub(super) index: usize,
+    /// `http://127.0.0.1:PORT`.
+    pub(super) base: String,
+    ready_url: String,
+    pub(super) running: Running,
+    /// A JIT's long warm-up (`min_warmup_s`) is paid once, before the
+    /// target's first window; the JIT stays warm after it.
+    jit_warmup: Duration,
+    /// The scenario's last concurrency measured and its requests/s.
+    pub(super) last: Option<(u32, f64)>,
+    /// No more windows of the current scenario: why is in the notes.
+    pub(super) given_up: bool,
+    /// It exited during the run: no more windows at all.
+    pub(super) dead: bool,
+}
+
+/// What one window gave: the record, and the load generator's report (for
+/// the point's errors by kind and status codes).
+pub(super) struct Measured {
+    pub(super) window: Window,
+    pub(super) report: Report,
+}
+
+impl<'a> TargetRun<'a> {
+    /// Sets up the target's environment if it has one, starts it on a free
+    /// port, waits until it is ready and verifies it.
+    pub(super) async fn start(
+        session: &'a Session<'a>,
+        target: &'a Target,
+        index: usize,
+        progress: &mut Progress<'_>,
+        verify: &mut Vec<crate::verify::CheckResult>,
+    ) -> Result<Self, Error> {
+        let config = session.config;
+        let mut p = config.placeholders.clone();
+        p.port = super::free_port()?;
+        if let (Some(venv), None) = (&target.venv, target.unavailable(&p)) {
+            progress.target(&target.name, &format!("setting up its environment {venv}"));
+            crate::peers::setup(&p.home, &p.repo, venv, false).map_err(|e| {
+                Error::Unavailable(format!(
+                    "its environment {venv} cannot be set up: {}",
+                    bookbench_errors::chain(&e)
+                ))
+            })?;
+        }
+        if let Some(why) = target.unavailable(&p) {
+            return Err(Error::Unavailable(why));
+        }
+        let base = format!("http://127.0.0.1:{}", p.port);
+        let ready_url = format!("{base}{}", target.ready);
+        let log = config.out.join("logs").join(format!("{}.log", target.name));
+        progress.target(&target.name, "starting");
+        let mut running = Running::start_target(target, &p, Output::Log(&log))?;
+        running
+            .wait_ready(&ready_url, Duration::from_secs(target.ready_timeout_s))
+            .await?;
+        progress.target(&target.name, "verifying");
+        *verify = crate::verify::verify(&base).await?;
+        if let Some(failed) = verify.iter().find(|c| c.failure.is_some()) {
+            return Err(Error::Verify {
+                check: failed.name.clone(),
+                message: failed.failure.clone().unwrap_or_default(),
+            });
+        }
+        Ok(Self {
+            session,
+            target,
+            index,
+            base,
+            ready_url,
+            running,
+            jit_warmup: Duration::from_secs_f64(target.min_warmup_s.unwrap_or(0.0)),
+            last: None,
+            given_up: false,
+            dead: false,
+        })
+    }
+
+    pub(super) fn session(&self) -> &'a Session<'a> {
+        self.session
+    }
+
+    /// One window: settle, warm up on the window's connections, then
+    /// measure, with the CPU of every target (`groups`, this one at
+    /// `me`), the database, the client, and each CPU's steal time counted
+    /// over the window alone.
+    pub(super) async fn measure_window(
+        &mut self,
+        scenario: &str,
+        concurrency: u32,
+        (round, position): (u32, u32),
+        fill: Duration,
+        (groups, me): (&[i32], usize),
+    ) -> Result<Measured, Error> {
+        let config = self.session.config;
+        let (db, counter) = (&self.session.db, &self.session.counter);
+        let mut load = LoadConfig::scenario(&self.base, scenario).map_err(Error::Load)?;
+        load.connections = concurrency;
+        load.ids = Some(config.ids);
+        load.rate = config.rate;
+        load.timeout = config.timeout;
+        let settle_limit = config.timeout + Duration::from_secs(30);
+        let mut settled = true;
+        if !self.jit_warmup.is_zero() {
+            settled &= settle(&mut self.running, &self.ready_url, db, settle_limit).await;
+            load.duration = self.jit_warmup;
+            super::run_load(load.clone()).await?;
+            self.jit_warmup = Duration::ZERO;
+        }
+        load.duration = config.duration;
+        load.warmup = config.warmup.max(fill);
+        settled &= settle(&mut self.running, &self.ready_url, db, settle_limit).await;
+        // Counted from the end of the warm-up, while the load runs on.
+        let warmup = load.warmup;
+        let window = async {
+            tokio::time::sleep(warmup).await;
+            let statements = counter.count(db).await;
+            (
+                statements,
+                cpu::sample(groups),
+                cpu::cpu_times(),
+                Instant::now(),
+            )
+        };
+        let (report, (statements_before, before, times_before, started)) =
+            tokio::join!(super::run_load(load), window);
+        let report = report?;
+        let wall = started.elapsed().as_secs_f64();
+        let after = cpu::sample(groups);
+        let steal_pct = cpu::steal_pct(&times_before, &cpu::cpu_times());
+        let statements = match (statements_before, counter.count(db).await) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+            _ => None,
+        };
+        let usage = cpu::usage(&before, &after, me, wall);
+        let others_cpu = (0..groups.len())
+            .filter(|&i| i != me)
+            .map(|i| cpu::percent(after.group(i).saturating_sub(before.group(i)), wall))
+            .fold(0.0, f64::max);
+        let finished = report.requests.max(1) as f64;
+        let per_request = |ticks: u64| ticks as f64 / cpu::TICKS_PER_SECOND * 1e6 / finished;
+        let cpu_per_request_us = Usage {
+            server: per_request(after.group(me).saturating_sub(before.group(me))),
+            database: per_request(after.database.saturating_sub(before.database)),
+            client: report.client_cpu.per_request_us,
+        };
+        let mut flags: Vec<Flag> = report.flags.iter().copied().map(Flag::of_load).collect();
+        if !settled {
+            flags.push(Flag::NotSettled);
+        }
+        if steal_pct.iter().any(|&s| s > config.steal_threshold) {
+            flags.push(Flag::Steal);
+        }
+        if others_cpu > NEIGHBOUR_BUSY_PCT {
+            flags.push(Flag::NeighbourBusy);
+        }
+        if report.errors.connect > 0 {
+            flags.push(Flag::ConnectErrors);
+        }
+        let window = Window {
+            round,
+            position,
+            rps: report.rps,
+            requests: report.requests,
+            errors: report.errors.total,
+            latency_us: latency(&report.latency_us),
+            cpu: Usage {
+                // The load generator's busiest thread: the share of its
+                // core that bounds it.
+                client: report.client_cpu.busy.max(0.0) * 100.0,
+                ..usage
+            },
+            cpu_per_request_us,
+            db_statements: statements,
+            client_cpu_per_request_us: report.client_cpu.per_request_us,
+            client_system_per_request_us: report.client_cpu.system_s * 1e6 / finished,
+            steal_pct,
+            others_cpu,
+            flags,
+            histogram: report.histogram.data.clone(),
+        };
+        Ok(Measured { window, report })
+    }
+}
+
+/// Sessions of the database, other than this one, that are running a query.
+const BUSY_BACKENDS: &str = "SELECT count(*) FROM pg_stat_activity \
+     WHERE datname = current_database() AND backend_type = 'client backend' \
+     AND state = 'active' AND pid <> pg_backend_pid()";
+
+/// Waits until the target has served what the last load left it: it answers
+/// its readiness path, and no other session of the database is busy three
+/// polls in a row (a sync worker's database is idle for an instant between
+/// two requests). False if that did not happen within `limit`.
+async fn settle(running: &mut Running, ready_url: &str, db: &Client, limit: Duration) -> bool {
+    let until = Instant::now() + limit;
+    if running.wait_ready(ready_url, limit).await.is_err() {
+        return false;
+    }
+    let mut idle = 0;
+    loop {
+        let busy: i64 = match db.query_one(BUSY_BACKENDS, &[]).await {
+            Ok(row) => row.get(0),
+            Err(_) => return true,
+        };
+        idle = if busy == 0 { idle + 1 } else { 0 };
+        if idle >= 3 {
+            return true;
+        }
+        if Instant::now() >= until || process::interrupted() {
+            return false;
+        }
+        // Short: a run has hundreds of windows, each settled first.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
