@@ -39,6 +39,33 @@ fn read(pid: i32) -> Option<Proc> {
     })
 }
 
+/// The resident memory of a process group's live processes, in
+/// kibibytes (from `/proc/<pid>/statm`, pages of 4 KiB).
+pub fn group_rss_kib(pgid: i32) -> u64 {
+    processes()
+        .iter()
+        .filter(|p| p.pgrp == pgid && p.state != 'Z')
+        .filter_map(|p| {
+            let statm = std::fs::read_to_string(format!("/proc/{}/statm", p.pid)).ok()?;
+            statm.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .sum::<u64>()
+        * 4
+}
+
+/// TCP sockets in TIME_WAIT now, from `/proc/net/sockstat` (`TCP: … tw N`).
+pub fn time_wait() -> u64 {
+    let text = std::fs::read_to_string("/proc/net/sockstat").unwrap_or_default();
+    parse_time_wait(&text).unwrap_or(0)
+}
+
+fn parse_time_wait(text: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with("TCP:"))?;
+    let mut fields = line.split_whitespace();
+    fields.find(|&f| f == "tw")?;
+    fields.next()?.parse().ok()
+}
+
 /// Clock ticks per second (USER_HZ): 100 on every Linux this runs on.
 pub const TICKS_PER_SECOND: f64 = 100.0;
 
@@ -179,6 +206,14 @@ mod tests {
         assert_eq!(steal.len(), 2);
         assert!((steal[0] - 10.0).abs() < 1e-9, "{steal:?}");
         assert!((steal[1] - 15.0 / 60.0 * 100.0).abs() < 1e-9, "{steal:?}");
+    }
+
+    #[test]
+    fn time_wait_is_read_from_sockstat() {
+        let text =
+            "sockets: used 120\nTCP: inuse 5 orphan 0 tw 11154 alloc 9 mem 1\nUDP: inuse 0 mem 0\n";
+        assert_eq!(parse_time_wait(text), Some(11154));
+        assert_eq!(parse_time_wait("UDP: inuse 0\n"), None);
     }
 
     #[test]

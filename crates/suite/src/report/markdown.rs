@@ -95,14 +95,23 @@ pub fn summary_markdown(r: &Results) -> String {
     }
     precision_section(&mut md, r);
     let _ = writeln!(md, "\n## Targets\n");
+    if let Some(n) = r.env.database_connections {
+        let _ = writeln!(
+            md,
+            "Every target stayed started for the whole run, idle while the others were measured; together they held {n} connections to the database.\n"
+        );
+    }
     for t in &r.targets {
         let _ = writeln!(
             md,
-            "- **{}** ({}; {} worker(s) on CPU {:?}): {}{}",
+            "- **{}** ({}; {} worker(s) on CPU {:?}{}): {}{}",
             t.name,
             t.description,
             t.workers,
             t.cpus,
+            t.rss_kib
+                .map(|k| format!("; {:.0} MiB resident", k as f64 / 1024.0))
+                .unwrap_or_default(),
             t.status,
             t.reason
                 .as_ref()
@@ -179,14 +188,18 @@ fn precision_section(md: &mut String, r: &Results) {
     }
     let _ = writeln!(
         md,
-        "Asked: every ratio's 95% interval within ±{:.1}%, in {}–{} rounds and {:.0} s per point. Reached at {} of {} points; the widest interval is ±{:.1}%{}.\n",
+        "Asked: every ratio's 95% interval within ±{:.1}%, in {}–{} rounds and {:.0} s per point. Reached at {} of {} points; the widest interval is {}{}.\n",
         r.config.precision * 100.0,
         r.config.rounds.min,
         r.config.rounds.max,
         r.config.point_budget_s,
         p.reached,
         p.points,
-        p.widest * 100.0,
+        if p.widest.is_finite() {
+            format!("±{:.1}%", p.widest * 100.0)
+        } else {
+            "unbounded (a comparison of one round)".to_string()
+        },
         p.widest_at
             .as_ref()
             .map(|w| format!(" ({w})"))

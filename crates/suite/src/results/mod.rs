@@ -46,6 +46,10 @@ pub struct Env {
     pub client_cpus: Vec<usize>,
     /// Where PostgreSQL ran (unpinned: every core).
     pub database_cpus: String,
+    /// Connections to the database once every target had started: the
+    /// targets' pools, held for the whole run.
+    #[serde(default)]
+    pub database_connections: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,6 +103,10 @@ pub struct TargetOutcome {
     pub reason: Option<String>,
     pub notes: Vec<String>,
     pub verify: Vec<CheckResult>,
+    /// The resident memory of its whole process group once it was ready
+    /// (kibibytes): what keeping it started for the whole run costs.
+    #[serde(default)]
+    pub rss_kib: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -189,6 +197,11 @@ pub struct Window {
     /// The busiest other target's CPU over the window, in percent of one
     /// core: they should all be idle.
     pub others_cpu: f64,
+    /// TCP sockets in TIME_WAIT on the machine when the window began
+    /// (`/proc/net/sockstat`): what earlier loads of `Connection: close`
+    /// left, which a `connect()` must work around.
+    #[serde(default)]
+    pub time_wait: u64,
     pub flags: Vec<Flag>,
     /// This window's latency histogram (base64), to merge exactly.
     pub histogram: String,
@@ -254,6 +267,9 @@ pub enum Flag {
     NeighbourBusy,
     /// Connections were refused or timed out.
     ConnectErrors,
+    /// The window served far below the target's median with the target
+    /// far below its median CPU: it waited on something no party shows.
+    Stalled,
 }
 
 impl Flag {
@@ -267,12 +283,16 @@ impl Flag {
             Self::Steal => "steal",
             Self::NeighbourBusy => "neighbour-busy",
             Self::ConnectErrors => "connect-errors",
+            Self::Stalled => "stalled",
         }
     }
 
     /// Whether the flag says the machine, not the target, spoilt a window.
     pub fn disturbs(self) -> bool {
-        matches!(self, Self::NotSettled | Self::Steal | Self::NeighbourBusy)
+        matches!(
+            self,
+            Self::NotSettled | Self::Steal | Self::NeighbourBusy | Self::Stalled
+        )
     }
 
     /// The flags of a load generator's report.

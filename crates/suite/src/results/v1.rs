@@ -61,6 +61,7 @@ fn window(round: usize, repeat: &Value) -> Value {
         "client_system_per_request_us": 0.0,
         "steal_pct": [],
         "others_cpu": 0.0,
+        "time_wait": 0,
         "flags": repeat.get("flags").cloned().unwrap_or_else(|| json!([])),
         "histogram": "",
     })

@@ -182,10 +182,12 @@ async fn measure_all(
             reason: None,
             notes: target.notes.clone(),
             verify: Vec::new(),
+            rss_kib: None,
         };
         match TargetRun::start(session, target, index, progress, &mut outcome.verify).await {
             Ok(run) => {
                 progress.target(&target.name, "ready");
+                outcome.rss_kib = Some(crate::cpu::group_rss_kib(run.running.pgid()));
                 live.push(run);
             }
             Err(Error::Interrupted) => return Err(Error::Interrupted),
@@ -203,6 +205,12 @@ async fn measure_all(
         results.targets.push(outcome);
         write_all(config, results)?;
     }
+    results.env.database_connections = session
+        .db
+        .query_one(CONNECTIONS, &[])
+        .await
+        .ok()
+        .map(|row| row.get(0));
     let target_cpus: Vec<usize> = live.iter().flat_map(|t| t.target.cpus.clone()).collect();
     results.env.client_cpus = client_cpus(&target_cpus);
     pin_client_away_from(&target_cpus);
@@ -228,6 +236,10 @@ async fn measure_all(
     }
     Ok(())
 }
+
+/// Client connections to the database, this one included.
+const CONNECTIONS: &str =
+    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'";
 
 /// What every target's measurement shares: the run's settings and its
 /// connection to the database.

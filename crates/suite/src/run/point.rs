@@ -224,11 +224,16 @@ fn summarise_all(
         .filter(|m| !m.windows.is_empty())
         .filter_map(|m| {
             let t = live.get(m.live)?;
+            let mut windows = m.windows.clone();
+            // An open loop's target idles by design between requests.
+            if config.rate.is_none() {
+                flag_stalls(&mut windows);
+            }
             Some(summarise(
                 &t.target.name,
                 scenario,
                 concurrency,
-                &m.windows,
+                &windows,
                 &m.reports,
             ))
         })
@@ -294,6 +299,31 @@ fn compare(
         ratio,
         rounds,
     })
+}
+
+/// A window that served under this share of the target's median
+/// throughput while its target used under [`STALLED_CPU`] of its median
+/// CPU was waiting, not working.
+const STALLED_RPS: f64 = 0.6;
+const STALLED_CPU: f64 = 0.7;
+
+/// Flags the windows in which the target stalled: far below its own
+/// median throughput at the point, and far below its own median CPU, so
+/// that no work of its explains the loss. Judged again as windows come in. Seen here
+/// with `Connection: close` targets: whole windows at a third of the
+/// throughput with every party idle (docs/method.md).
+fn flag_stalls(windows: &mut [Window]) {
+    if windows.len() < 3 {
+        return;
+    }
+    let rps = median(windows.iter().map(|w| w.rps).collect());
+    let cpu = median(windows.iter().map(|w| w.cpu.server).collect());
+    for w in windows.iter_mut() {
+        let stalled = w.rps < STALLED_RPS * rps && w.cpu.server < STALLED_CPU * cpu;
+        if stalled && !w.flags.contains(&Flag::Stalled) {
+            w.flags.push(Flag::Stalled);
+        }
+    }
 }
 
 /// A target's point from its windows.
@@ -381,4 +411,107 @@ fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(round: u32, rps: f64, flags: &[Flag]) -> Window {
+        Window {
+            round,
+            position: 0,
+            rps,
+            requests: 100,
+            errors: 0,
+            latency_us: crate::results::Latency::default(),
+            cpu: Usage::default(),
+            cpu_per_request_us: Usage::default(),
+            db_statements: None,
+            client_cpu_per_request_us: 0.0,
+            client_system_per_request_us: 0.0,
+            steal_pct: Vec::new(),
+            others_cpu: 0.0,
+            time_wait: 0,
+            flags: flags.to_vec(),
+            histogram: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_window_that_served_a_third_with_its_target_idle_is_flagged_stalled() {
+        let mut windows: Vec<Window> = [2000.0, 2100.0, 700.0, 1900.0]
+            .iter()
+            .zip(0u32..)
+            .map(|(&rps, r)| window(r, rps, &[]))
+            .collect();
+        for (w, cpu) in windows.iter_mut().zip([97.0, 96.0, 40.0, 95.0]) {
+            w.cpu.server = cpu;
+        }
+        flag_stalls(&mut windows);
+        let p = summarise("t", "hello-get", 10, &windows, &[]);
+        let stalled: Vec<u32> = p
+            .windows
+            .iter()
+            .filter(|w| w.flags.contains(&Flag::Stalled))
+            .map(|w| w.round)
+            .collect();
+        assert_eq!(stalled, [2]);
+        assert_eq!(p.rps, 2000.0, "the stalled window is not counted");
+    }
+
+    #[test]
+    fn a_slow_window_with_a_busy_target_is_not_a_stall() {
+        let mut windows: Vec<Window> = [2000.0, 2100.0, 700.0, 1900.0]
+            .iter()
+            .zip(0u32..)
+            .map(|(&rps, r)| window(r, rps, &[]))
+            .collect();
+        for w in &mut windows {
+            w.cpu.server = 97.0;
+        }
+        flag_stalls(&mut windows);
+        let p = summarise("t", "hello-get", 10, &windows, &[]);
+        assert!(p.windows.iter().all(|w| w.flags.is_empty()));
+    }
+
+    #[test]
+    fn drift_shared_by_a_round_cancels_in_the_ratio() {
+        // The machine gets 1.7 times slower and back; the target is always
+        // 10% faster than the reference in the same round.
+        let drift = [1000.0, 1700.0, 1200.0, 1000.0, 1500.0];
+        let reference: Vec<Window> = (0u32..)
+            .zip(drift)
+            .map(|(r, d)| window(r, d, &[]))
+            .collect();
+        let mine: Vec<Window> = (0u32..)
+            .zip(drift)
+            .map(|(r, d)| window(r, d * 1.1, &[]))
+            .collect();
+        let c = compare(&mine, &reference, "ref", 0.02).expect("a comparison");
+        assert_eq!(c.rounds, 5);
+        assert!((c.ratio.estimate - 1.1).abs() < 1e-9, "{:?}", c.ratio);
+        assert_eq!(c.verdict, Verdict::Faster);
+    }
+
+    #[test]
+    fn a_disturbed_window_is_left_out_of_the_ratio_and_of_the_median() {
+        let reference = vec![
+            window(0, 100.0, &[]),
+            window(1, 100.0, &[]),
+            window(2, 100.0, &[]),
+        ];
+        let mine = vec![
+            window(0, 100.0, &[]),
+            window(1, 30.0, &[Flag::Steal]),
+            window(2, 100.0, &[]),
+        ];
+        let c = compare(&mine, &reference, "ref", 0.02).expect("a comparison");
+        assert_eq!(c.rounds, 2);
+        assert!((c.ratio.estimate - 1.0).abs() < 1e-9);
+        let p = summarise("t", "hello-get", 10, &mine, &[]);
+        assert_eq!(p.rps, 100.0);
+        assert_eq!(p.windows.len(), 3, "the disturbed window is kept");
+        assert!(p.flags.contains(&Flag::Steal));
+    }
 }

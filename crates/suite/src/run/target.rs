@@ -135,6 +135,7 @@ impl<'a> TargetRun<'a> {
         load.duration = config.duration;
         load.warmup = config.warmup.max(fill);
         settled &= settle(&mut self.running, &self.ready_url, db, settle_limit).await;
+        let time_wait = cpu::time_wait();
         // Counted from the end of the warm-up, while the load runs on.
         let warmup = load.warmup;
         let window = async {
@@ -201,6 +202,7 @@ impl<'a> TargetRun<'a> {
             client_system_per_request_us: report.client_cpu.system_s * 1e6 / finished,
             steal_pct,
             others_cpu,
+            time_wait,
             flags,
             histogram: report.histogram.data.clone(),
         };
