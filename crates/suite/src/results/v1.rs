@@ -72,7 +72,7 @@ mod tests {
     use crate::results::Results;
 
     /// The quick run published in docs/results.md, written by version 1.
-    const PUBLISHED: &str = include_str!("../../../../docs/results/quick-results.json");
+    const PUBLISHED: &str = include_str!("../../../../docs/results/2026-11-26-quick-results.json");
 
     #[test]
     fn a_version_1_file_is_read_with_its_repeats_as_windows_and_marked_not_interleaved() {

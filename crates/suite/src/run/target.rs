@@ -135,6 +135,7 @@ impl<'a> TargetRun<'a> {
         load.duration = config.duration;
         load.warmup = config.warmup.max(fill);
         settled &= settle(&mut self.running, &self.ready_url, db, settle_limit).await;
+        settled &= neighbours_idle((groups, me), settle_limit).await;
         let time_wait = cpu::time_wait();
         // Counted from the end of the warm-up, while the load runs on.
         let warmup = load.warmup;
@@ -207,6 +208,36 @@ impl<'a> TargetRun<'a> {
             histogram: report.histogram.data.clone(),
         };
         Ok(Measured { window, report })
+    }
+}
+
+/// Waits until no other target uses CPU: a target that was loaded at high
+/// concurrency goes on serving the requests it had queued after its load
+/// stopped, and would compete with the next window. False if one was
+/// still busy at `limit`.
+async fn neighbours_idle((groups, me): (&[i32], usize), limit: Duration) -> bool {
+    const PROBE: Duration = Duration::from_millis(100);
+    let until = Instant::now() + limit;
+    loop {
+        let before = cpu::sample(groups);
+        tokio::time::sleep(PROBE).await;
+        let after = cpu::sample(groups);
+        let busiest = (0..groups.len())
+            .filter(|&i| i != me)
+            .map(|i| {
+                cpu::percent(
+                    after.group(i).saturating_sub(before.group(i)),
+                    PROBE.as_secs_f64(),
+                )
+            })
+            .fold(0.0, f64::max);
+        // Clock ticks are 10 ms: one tick in 100 ms reads as 10%.
+        if busiest <= 10.0 {
+            return true;
+        }
+        if Instant::now() >= until || process::interrupted() {
+            return false;
+        }
     }
 }
 
