@@ -780,7 +780,8 @@ fn compare_refuses_two_files_that_share_no_point() {
     let dir = temp_dir("compare-disjoint");
     // The quick run in the docs is a version 1 file: read through its
     // upgrade, then refused for sharing no point with its renamed copy.
-    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results/2026-11-26-quick-results.json");
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/results/2026-11-26-quick-results.json");
     let original: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&docs).expect("docs results")).expect("json");
     let mut renamed = original.clone();
