@@ -228,8 +228,13 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
         .output()
         .expect("report --charts"));
     for scenario in ["hello-get", "author-detail"] {
-        let svg = std::fs::read_to_string(charts.join(format!("{scenario}.svg"))).expect("chart");
-        assert!(svg.starts_with("<svg") && svg.contains("rust"), "{svg}");
+        for file in [format!("{scenario}.svg"), format!("{scenario}-bars.svg")] {
+            let svg = std::fs::read_to_string(charts.join(&file)).expect("chart");
+            assert!(
+                svg.starts_with("<svg") && svg.contains("rust"),
+                "{file}: {svg}"
+            );
+        }
     }
 
     merge_joins_runs_of_other_targets_and_refuses_the_rest(&out.join("results.json"));
