@@ -58,7 +58,9 @@ fn write_outputs(dir: &Path, results: &Results, with_json: bool) -> Result<()> {
 pub struct ReportArgs {
     /// A results.json; summary.md and report.html are written beside it.
     results: PathBuf,
-    /// Also write each scenario's chart to DIR/<scenario>.svg, for documents.
+    /// Also write each scenario's charts, for documents: requests/s against
+    /// concurrency to DIR/<scenario>.svg, each target at its best
+    /// concurrency to DIR/<scenario>-bars.svg.
     #[arg(long, value_name = "DIR")]
     charts: Option<PathBuf>,
 }
@@ -75,11 +77,21 @@ pub fn report(args: ReportArgs) -> Result<()> {
             if !results.runs.iter().any(|p| &p.scenario == scenario) {
                 continue;
             }
-            let path = charts.join(format!("{scenario}.svg"));
-            let svg = bookbench_suite::report::rps_chart(&results, scenario);
-            std::fs::write(&path, svg)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("{}", path.display());
+            for (name, svg) in [
+                (
+                    format!("{scenario}.svg"),
+                    bookbench_suite::report::rps_chart(&results, scenario),
+                ),
+                (
+                    format!("{scenario}-bars.svg"),
+                    bookbench_suite::report::bars_chart(&results, scenario),
+                ),
+            ] {
+                let path = charts.join(name);
+                std::fs::write(&path, svg)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                println!("{}", path.display());
+            }
         }
     }
     Ok(())

@@ -2,13 +2,37 @@
 
 use std::fmt::Write as _;
 
-use super::{escape, rounds_line, rps_chart, scale_line};
+use super::{
+    bars_chart, comparison_cell, escape, pm, precision, rounds_line, rps_chart, scale_line,
+};
 use crate::results::{Results, flag_list};
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}\
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;padding:0 12px;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}\
 th:first-child,td:first-child{text-align:left}.bar{display:inline-block;height:10px}\
-.charts{display:flex;flex-wrap:wrap;gap:12px}.flag{color:#b00}";
+.wide{overflow-x:auto}.wide td{white-space:nowrap}.wide td:nth-child(2),.wide th:nth-child(2){text-align:left}figure{margin:0 0 1.5em}figure svg{max-width:100%;height:auto}\
+figcaption{font-size:.9em;color:#444}figcaption button{margin-right:.8em}\
+.legend-entry{cursor:pointer}.legend-entry.off{opacity:.3}.flag{color:#b00}td small{color:#555}";
+
+/// Hides and shows a line when its name in the legend is clicked. It only
+/// hides what it showed: with scripts off every line stays drawn. The
+/// caption that says so, and its "hide all" button, are made by the script
+/// itself, so that a page without scripts promises no click that does
+/// nothing.
+const SCRIPT: &str = "(function(){\
+function show(e,on){e.classList.toggle('off',!on);var t=e.getAttribute('data-target');\
+e.closest('svg').querySelectorAll('.series').forEach(function(s){\
+if(s.getAttribute('data-target')===t){s.style.display=on?'':'none';}});}\
+document.querySelectorAll('figure.lines').forEach(function(f){\
+var entries=f.querySelectorAll('.legend-entry');\
+entries.forEach(function(e){e.addEventListener('click',function(){show(e,e.classList.contains('off'));});});\
+var b=document.createElement('button');b.type='button';b.textContent='hide all';\
+b.addEventListener('click',function(){var on=b.textContent!=='hide all';\
+entries.forEach(function(e){show(e,on);});b.textContent=on?'hide all':'show all';});\
+var c=document.createElement('figcaption');c.appendChild(b);\
+c.appendChild(document.createTextNode('A click on a name in the legend hides or shows its line.'));\
+f.appendChild(c);});\
+})();";
 
 /// The self-contained HTML report.
 pub fn html(r: &Results) -> String {
@@ -37,52 +61,46 @@ pub fn html(r: &Results) -> String {
         escape(&r.env.postgres_version),
         escape(&scale_line(r)),
     );
+    let whiskers = if r.runs.iter().any(|p| p.rps_interval.is_some()) {
+        ", the whisker the 95% interval of the median"
+    } else {
+        ""
+    };
+    let verdicts = if r.runs.iter().any(|p| p.comparison.is_some()) {
+        format!(
+            ", and at the bar's end its verdict against {} at the bar's concurrency (≈: no significant difference)",
+            r.config
+                .baseline
+                .as_deref()
+                .map_or("its reference".to_string(), |b| format!(
+                    "the baseline <code>{}</code>",
+                    escape(b)
+                ))
+        )
+    } else {
+        String::new()
+    };
     let _ = write!(
         h,
-        "<h2>Requests per second against concurrency</h2><div class=\"charts\">"
+        "<h2>Requests per second</h2><p>For each scenario: first every target at its best concurrency, fastest first, coloured by the kind of server{whiskers}{verdicts}; then requests/s against concurrency, one line per target.</p>",
     );
     for s in &r.config.scenarios {
         if r.runs.iter().any(|p| &p.scenario == s) {
-            let _ = write!(h, "<figure>{}</figure>", rps_chart(r, s));
+            let _ = write!(
+                h,
+                "<section id=\"{}\"><h3>{}</h3><figure class=\"bars\">{}</figure><figure class=\"lines\">{}</figure></section>",
+                escape(&format!("scenario-{s}")),
+                escape(s),
+                bars_chart(r, s),
+                rps_chart(r, s)
+            );
         }
     }
-    h.push_str("</div>");
 
-    let _ = write!(
-        h,
-        "<h2>Latency and CPU attribution</h2><p>Latency in milliseconds over all repeats; CPU in percent of one core (server / database / client).</p><table><tr><th>target</th><th>scenario</th><th>c</th><th>requests/s</th><th>spread</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>CPU server</th><th>CPU db</th><th>CPU client</th><th>statements/request</th><th>errors</th><th>flags</th></tr>"
-    );
-    for p in &r.runs {
-        let errors: u64 = p.errors.values().sum();
-        let bar = |pct: f64, color: &str| {
-            format!(
-                "{pct:.0}% <span class=\"bar\" style=\"width:{:.0}px;background:{color}\"></span>",
-                pct.clamp(0.0, 400.0) / 4.0
-            )
-        };
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.0}–{:.0}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"flag\">{}</td></tr>",
-            escape(&p.target),
-            escape(&p.scenario),
-            p.concurrency,
-            p.rps,
-            p.rps_min,
-            p.rps_max,
-            p.latency_us.p50 as f64 / 1000.0,
-            p.latency_us.p90 as f64 / 1000.0,
-            p.latency_us.p99 as f64 / 1000.0,
-            p.latency_us.max as f64 / 1000.0,
-            bar(p.cpu.server, "#1f77b4"),
-            bar(p.cpu.database, "#2ca02c"),
-            bar(p.cpu.client, "#ff7f0e"),
-            p.db_statements_per_request
-                .map_or("-".to_string(), |x| format!("{x:.2}")),
-            errors,
-            escape(&flag_list(&p.flags)),
-        );
-    }
-    h.push_str("</table><h2>Targets</h2><ul>");
+    attribution(&mut h, r);
+    precision_section(&mut h, r);
+
+    h.push_str("<h2>Targets</h2><ul>");
     for t in &r.targets {
         let _ = write!(
             h,
@@ -102,6 +120,221 @@ pub fn html(r: &Results) -> String {
         }
         h.push_str("</li>");
     }
-    h.push_str("</ul></body></html>\n");
+    let _ = writeln!(h, "</ul><script>{SCRIPT}</script></body></html>");
     h
+}
+
+/// Escapes `md` and sets its `**bold**` in bold: the verdicts of
+/// [`comparison_cell`] are written for Markdown.
+fn emphasis(md: &str) -> String {
+    let escaped = escape(md);
+    let mut out = String::new();
+    for (i, part) in escaped.split("**").enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<b>{part}</b>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+/// Every point: its median with the interval, against the baseline, and
+/// its latency and CPU.
+fn attribution(h: &mut String, r: &Results) {
+    let compared = r.runs.iter().any(|p| p.comparison.is_some());
+    let _ = write!(
+        h,
+        "<h2>Latency and CPU attribution</h2><p>Requests/s: the median of the undisturbed windows, ± the half-width of its 95% interval. × baseline: the geometric mean of the per-round ratios with its 95% interval. Latency in milliseconds over all windows; CPU in percent of one core (server / database / client).</p><div class=\"wide\"><table><tr><th>target</th><th>scenario</th><th>c</th><th>requests/s</th><th>95% interval</th><th>× baseline</th><th>verdict</th><th>windows</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>CPU server</th><th>CPU db</th><th>CPU client</th><th>statements/request</th><th>errors</th><th>flags</th></tr>"
+    );
+    for p in &r.runs {
+        let errors: u64 = p.errors.values().sum();
+        let bar = |pct: f64, color: &str| {
+            format!(
+                "{pct:.0}% <span class=\"bar\" style=\"width:{:.0}px;background:{color}\"></span>",
+                pct.clamp(0.0, 400.0) / 4.0
+            )
+        };
+        let interval = p
+            .rps_interval
+            .filter(|i| i.low.is_finite() && i.high.is_finite())
+            .map_or("-".to_string(), |i| format!("{:.0}–{:.0}", i.low, i.high));
+        let (ratio, verdict) = if compared {
+            let (ratio, ratio_interval, verdict, _rounds) = comparison_cell(p);
+            let ratio = if p.comparison.is_some() {
+                format!(
+                    "{} <small>({})</small>",
+                    escape(&ratio),
+                    escape(&ratio_interval)
+                )
+            } else {
+                escape(&ratio)
+            };
+            (ratio, emphasis(&verdict))
+        } else {
+            ("-".to_string(), "-".to_string())
+        };
+        let disturbed = p.windows.iter().filter(|w| w.disturbed()).count();
+        let windows = if disturbed > 0 {
+            format!("{} <small>({disturbed} disturbed)</small>", p.windows.len())
+        } else {
+            p.windows.len().to_string()
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.0}{}</td><td>{interval}</td><td>{ratio}</td><td>{verdict}</td><td>{windows}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"flag\">{}</td></tr>",
+            escape(&p.target),
+            escape(&p.scenario),
+            p.concurrency,
+            p.rps,
+            escape(&pm(p)),
+            p.latency_us.p50 as f64 / 1000.0,
+            p.latency_us.p90 as f64 / 1000.0,
+            p.latency_us.p99 as f64 / 1000.0,
+            p.latency_us.max as f64 / 1000.0,
+            bar(p.cpu.server, "#1f77b4"),
+            bar(p.cpu.database, "#2ca02c"),
+            bar(p.cpu.client, "#ff7f0e"),
+            p.db_statements_per_request
+                .map_or("-".to_string(), |x| format!("{x:.2}")),
+            errors,
+            escape(&flag_list(&p.flags)),
+        );
+    }
+    h.push_str("</table></div>");
+}
+
+/// How precise the run was, and which windows were disturbed: the
+/// summary's section of the same name.
+fn precision_section(h: &mut String, r: &Results) {
+    let p = precision(r);
+    h.push_str("<h2>Precision</h2>");
+    if !r.config.interleaved {
+        h.push_str("<p>This run measured each target on its own (a results file of version 1): its ratios are not paired, and carry no interval.</p>");
+        return;
+    }
+    let _ = write!(
+        h,
+        "<p>Asked: every ratio's 95% interval within ±{:.1}%, in {}–{} rounds and {:.0} s per point. Reached at {} of {} points; the widest interval is ±{:.1}%{}.</p>",
+        r.config.precision * 100.0,
+        r.config.rounds.min,
+        r.config.rounds.max,
+        r.config.point_budget_s,
+        p.reached,
+        p.points,
+        p.widest * 100.0,
+        p.widest_at
+            .as_ref()
+            .map(|w| format!(" ({})", escape(w)))
+            .unwrap_or_default()
+    );
+    let _ = write!(
+        h,
+        "<p>{} of {} windows were disturbed (steal above {:.0}% of a CPU, another target busy, or the target or database still busy when the window began). They are kept here and in results.json but left out of the figures, and their rounds were made up for where the point's rounds and time allowed.</p>",
+        p.flagged.len(),
+        p.windows,
+        r.config.steal_threshold
+    );
+    if p.flagged.is_empty() {
+        return;
+    }
+    h.push_str("<div class=\"wide\"><table><tr><th>target</th><th>scenario</th><th>c</th><th>round</th><th>requests/s</th><th>flags</th><th>steal % (per CPU)</th><th>busiest other target %</th></tr>");
+    for (point, w) in &p.flagged {
+        let steal: Vec<String> = w.steal_pct.iter().map(|s| format!("{s:.0}")).collect();
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td class=\"flag\">{}</td><td>{}</td><td>{:.0}</td></tr>",
+            escape(&point.target),
+            escape(&point.scenario),
+            point.concurrency,
+            w.round,
+            w.rps,
+            escape(&flag_list(&w.flags)),
+            steal.join(" / "),
+            w.others_cpu
+        );
+    }
+    h.push_str("</table></div>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SCRIPT, emphasis, html};
+    use crate::report::tests::{compare, fixture};
+    use crate::results::Flag;
+    use crate::stats::Verdict;
+
+    #[test]
+    fn the_page_has_the_toggle_script_and_every_line_without_it() {
+        let r = fixture(&[
+            ("rust", 90_000.0),
+            ("flask-dev", 300.0),
+            ("fastapi", 2_000.0),
+        ]);
+        let page = html(&r);
+        assert!(page.contains(&format!("<script>{SCRIPT}</script>")));
+        let lines_start = page.find("<figure class=\"lines\">").expect("a line chart");
+        let lines = page.get(lines_start..).unwrap_or_default();
+        for t in ["rust", "flask-dev", "fastapi"] {
+            assert!(
+                lines.contains(&format!("<g class=\"series\" data-target=\"{t}\">")),
+                "{t}"
+            );
+        }
+        let without_script = page.replace(SCRIPT, "");
+        assert!(
+            !without_script.contains("display:none") && !without_script.contains("hidden"),
+            "something starts hidden"
+        );
+        // Self-contained: the only address is the SVG namespace, a name.
+        let addresses = page.replace("http://www.w3.org/2000/svg", "");
+        assert!(!addresses.contains("http://") && !addresses.contains("https://"));
+        assert!(!page.contains(" src=") && !page.contains(" href="));
+    }
+
+    #[test]
+    fn the_attribution_table_has_the_interval_the_ratio_the_verdict_and_the_windows() {
+        let mut r = fixture(&[("rust", 1000.0), ("fastapi", 2_000.0)]);
+        r.config.baseline = Some("rust".to_string());
+        compare(&mut r, "fastapi", 2.0, Verdict::Faster);
+        let page = html(&r);
+        assert!(page.contains("<th>95% interval</th>") && !page.contains("<th>spread</th>"));
+        assert!(
+            page.contains("<td>2000 ± 3%</td><td>1940–2060</td>"),
+            "{page}"
+        );
+        assert!(page.contains("<td>2.000 <small>(1.960–2.040)</small></td><td><b>faster</b> (+100.0%)</td><td>5</td>"), "{page}");
+        assert!(
+            page.contains("<td>reference</td><td>-</td><td>5</td>"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn the_precision_section_lists_the_disturbed_windows() {
+        let mut r = fixture(&[("rust", 1000.0), ("fast<api>", 2_000.0)]);
+        if let Some(w) = r
+            .runs
+            .iter_mut()
+            .find(|p| p.target == "fast<api>")
+            .and_then(|p| p.windows.first_mut())
+        {
+            w.flags.push(Flag::Steal);
+        }
+        let page = html(&r);
+        assert!(page.contains("<h2>Precision</h2>"));
+        assert!(page.contains("1 of 20 windows were disturbed"), "{page}");
+        assert!(
+            page.contains("<td>fast&lt;api&gt;</td><td>hello-get</td><td>10</td><td>0</td>"),
+            "{page}"
+        );
+        assert!(page.contains("5 <small>(1 disturbed)</small>"));
+        assert!(!page.contains("fast<api>"));
+    }
+
+    #[test]
+    fn markdown_bold_becomes_html_bold_and_the_rest_is_escaped() {
+        assert_eq!(emphasis("**faster** (+3%)"), "<b>faster</b> (+3%)");
+        assert_eq!(emphasis("a<b"), "a&lt;b");
+    }
 }

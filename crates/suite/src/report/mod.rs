@@ -4,14 +4,19 @@
 //! a few lines of script that only show and hide lines (the page reads the
 //! same without it); nothing is fetched.
 
+mod bars;
 mod chart;
+mod family;
 mod html;
 mod markdown;
+mod svg;
 
 use crate::results::{Point, Results, Window};
 use crate::stats::Verdict;
 
+pub use self::bars::bars_chart;
 pub use self::chart::rps_chart;
+pub use self::family::{Family, family};
 pub use self::html::html;
 pub use self::markdown::summary_markdown;
 
@@ -218,4 +223,128 @@ pub fn write(
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeMap;
+
+    use crate::cpu::Usage;
+    use crate::results::{
+        Comparison, Config, Env, Latency, Point, Results, Rounds, TargetOutcome, TargetStatus,
+        Window,
+    };
+    use crate::stats::{Interval, Verdict};
+
+    fn window(round: u32, rps: f64) -> Window {
+        Window {
+            round,
+            position: 0,
+            rps,
+            requests: 0,
+            errors: 0,
+            latency_us: Latency::default(),
+            cpu: Usage::default(),
+            cpu_per_request_us: Usage::default(),
+            db_statements: None,
+            client_cpu_per_request_us: 0.0,
+            client_system_per_request_us: 0.0,
+            steal_pct: vec![0.0],
+            others_cpu: 0.0,
+            time_wait: 0,
+            flags: Vec::new(),
+            histogram: String::new(),
+        }
+    }
+
+    fn point(target: &str, concurrency: u32, rps: f64) -> Point {
+        Point {
+            target: target.to_string(),
+            scenario: "hello-get".to_string(),
+            concurrency,
+            rps,
+            rps_interval: Some(Interval {
+                estimate: rps,
+                low: rps * 0.97,
+                high: rps * 1.03,
+            }),
+            rps_min: rps * 0.96,
+            rps_max: rps * 1.04,
+            latency_us: Latency::default(),
+            requests: 0,
+            errors: BTreeMap::new(),
+            status: BTreeMap::new(),
+            cpu: Usage::default(),
+            db_statements_per_request: None,
+            flags: Vec::new(),
+            comparison: None,
+            windows: (0..5).map(|round| window(round, rps)).collect(),
+            histogram: String::new(),
+        }
+    }
+
+    /// A run of `targets` (name, requests/s at its best) on one scenario at
+    /// c=10 and c=50, 50 being each target's best; no baseline.
+    pub(crate) fn fixture(targets: &[(&str, f64)]) -> Results {
+        Results {
+            version: crate::results::RESULTS_VERSION,
+            partial: false,
+            started_at: "2026-01-01T00:00:00Z".to_string(),
+            finished_at: None,
+            env: Env::default(),
+            config: Config {
+                preset: "test".to_string(),
+                scenarios: vec!["hello-get".to_string()],
+                concurrency: vec![10, 50],
+                duration_s: 1.0,
+                warmup_s: 1.0,
+                rounds: Rounds { min: 5, max: 5 },
+                precision: 0.05,
+                point_budget_s: 60.0,
+                baseline: None,
+                references: BTreeMap::new(),
+                noise_threshold: 0.02,
+                steal_threshold: 10.0,
+                seed: 1,
+                interleaved: true,
+                rate: None,
+                timeout_s: None,
+            },
+            targets: targets
+                .iter()
+                .map(|(name, _)| TargetOutcome {
+                    name: (*name).to_string(),
+                    description: String::new(),
+                    workers: 1,
+                    cpus: vec![0],
+                    status: TargetStatus::Measured,
+                    reason: None,
+                    notes: Vec::new(),
+                    verify: Vec::new(),
+                    rss_kib: None,
+                })
+                .collect(),
+            runs: targets
+                .iter()
+                .flat_map(|(name, rps)| [point(name, 10, rps * 0.6), point(name, 50, *rps)])
+                .collect(),
+        }
+    }
+
+    /// Gives every point of `target` a comparison with the baseline.
+    pub(crate) fn compare(r: &mut Results, target: &str, ratio: f64, verdict: Verdict) {
+        let reference = r.config.baseline.clone().unwrap_or_default();
+        for p in r.runs.iter_mut().filter(|p| p.target == target) {
+            p.comparison = Some(Comparison {
+                reference: reference.clone(),
+                ratio: Interval {
+                    estimate: ratio,
+                    low: ratio * 0.98,
+                    high: ratio * 1.02,
+                },
+                verdict,
+                rounds: 5,
+            });
+        }
+    }
 }

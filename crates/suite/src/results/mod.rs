@@ -4,7 +4,7 @@
 //!
 //! Version 2 measures in interleaved rounds and keeps each window's round;
 //! version 1 files (repeats of one target after another) are read through
-//! [`v1`], which says they were not interleaved.
+//! `v1`, which says they were not interleaved.
 
 mod v1;
 

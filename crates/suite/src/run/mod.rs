@@ -1,6 +1,6 @@
 //! The flow of `bookbench run`: start every target pinned and verify it,
 //! then for each scenario and concurrency measure the targets in
-//! interleaved rounds ([`point`]), each window a warm-up then a
+//! interleaved rounds (`point`), each window a warm-up then a
 //! measurement on the same connections, attributing CPU time; stop every
 //! target and its whole process group. Results are written after every
 //! round, so an interrupted run leaves what it measured, marked partial.
