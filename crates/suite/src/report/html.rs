@@ -47,7 +47,8 @@ pub fn html(r: &Results) -> String {
         if r.partial { " (partial)" } else { "" },
         escape(&r.started_at),
         escape(&r.config.preset),
-        escape(&rounds_line(r)),
+        // The line is Markdown; its code spans are plain names here.
+        escape(&rounds_line(r).replace('`', "")),
         r.config.duration_s,
         r.config.warmup_s,
         r.config.rounds.min,
