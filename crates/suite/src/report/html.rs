@@ -214,21 +214,7 @@ fn precision_section(h: &mut String, r: &Results) {
         h.push_str("<p>This run measured each target on its own (a results file of version 1): its ratios are not paired, and carry no interval.</p>");
         return;
     }
-    let _ = write!(
-        h,
-        "<p>Asked: every ratio's 95% interval within ±{:.1}%, in {}–{} rounds and {:.0} s per point. Reached at {} of {} points; the widest interval is ±{:.1}%{}.</p>",
-        r.config.precision * 100.0,
-        r.config.rounds.min,
-        r.config.rounds.max,
-        r.config.point_budget_s,
-        p.reached,
-        p.points,
-        p.widest * 100.0,
-        p.widest_at
-            .as_ref()
-            .map(|w| format!(" ({})", escape(w)))
-            .unwrap_or_default()
-    );
+    let _ = write!(h, "<p>{}</p>", escape(&p.sentence(r)));
     let _ = write!(
         h,
         "<p>{} of {} windows were disturbed (steal above {:.0}% of a CPU, another target busy, or the target or database still busy when the window began). They are kept here and in results.json but left out of the figures, and their rounds were made up for where the point's rounds and time allowed.</p>",

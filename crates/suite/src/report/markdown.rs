@@ -186,25 +186,7 @@ fn precision_section(md: &mut String, r: &Results) {
         );
         return;
     }
-    let _ = writeln!(
-        md,
-        "Asked: every ratio's 95% interval within ±{:.1}%, in {}–{} rounds and {:.0} s per point. Reached at {} of {} points; the widest interval is {}{}.\n",
-        r.config.precision * 100.0,
-        r.config.rounds.min,
-        r.config.rounds.max,
-        r.config.point_budget_s,
-        p.reached,
-        p.points,
-        if p.widest.is_finite() {
-            format!("±{:.1}%", p.widest * 100.0)
-        } else {
-            "unbounded (a comparison of one round)".to_string()
-        },
-        p.widest_at
-            .as_ref()
-            .map(|w| format!(" ({w})"))
-            .unwrap_or_default()
-    );
+    let _ = writeln!(md, "{}\n", p.sentence(r));
     let _ = writeln!(
         md,
         "{} of {} windows were disturbed (steal above {:.0}% of a CPU, another target busy, or the target or database still busy when the window began). They are kept here and in results.json but left out of the figures, and their rounds were made up for where the point's rounds and time allowed.\n",

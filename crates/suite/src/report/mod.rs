@@ -145,6 +145,30 @@ pub(crate) struct Precision<'a> {
     pub(crate) flagged: Vec<(&'a Point, &'a Window)>,
 }
 
+impl Precision<'_> {
+    /// What was asked and what was reached, in one sentence.
+    pub(crate) fn sentence(&self, r: &Results) -> String {
+        format!(
+            "Asked: every ratio's 95% interval within ±{:.1}%, in {}–{} rounds and {:.0} s per point. Reached at {} of {} points; the widest interval is {}{}.",
+            r.config.precision * 100.0,
+            r.config.rounds.min,
+            r.config.rounds.max,
+            r.config.point_budget_s,
+            self.reached,
+            self.points,
+            if self.widest.is_finite() {
+                format!("±{:.1}%", self.widest * 100.0)
+            } else {
+                "unbounded (a comparison of one round)".to_string()
+            },
+            self.widest_at
+                .as_ref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default()
+        )
+    }
+}
+
 pub(crate) fn precision(r: &Results) -> Precision<'_> {
     let mut keys: Vec<(&str, u32)> = r
         .runs
