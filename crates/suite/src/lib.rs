@@ -27,6 +27,7 @@ pub mod run;
 pub mod stats;
 pub mod targets;
 pub mod verify;
+pub mod which;
 
 use bookbench_load::LoadError;
 

@@ -22,7 +22,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::Error;
-use crate::process::on_path;
+use crate::which::on_path;
 
 /// One virtual environment.
 #[derive(Debug, Clone, Copy)]

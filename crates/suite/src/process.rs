@@ -310,12 +310,6 @@ pub fn group_alive(pgid: i32) -> bool {
     !group_processes(pgid).is_empty()
 }
 
-/// Whether `program` is an executable file in a directory on PATH.
-pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

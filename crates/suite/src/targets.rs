@@ -193,7 +193,7 @@ impl Target {
             let found = if r.contains('/') {
                 Path::new(&r).exists()
             } else {
-                crate::process::on_path(&r)
+                crate::which::on_path(&r)
             };
             (!found).then(|| format!("{r} is missing"))
         })
