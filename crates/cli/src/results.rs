@@ -21,7 +21,7 @@ pub struct CompareArgs {
 pub fn compare(args: CompareArgs) -> Result<()> {
     let (a, b) = (read(&args.a)?, read(&args.b)?);
     let rows = bookbench_suite::compare::compare(&a, &b)?;
-    let threshold = bookbench_suite::compare::threshold_of(&a, &b);
+    let threshold = bookbench_suite::compare::threshold(&a, &b);
     print!("{}", bookbench_suite::compare::render(&rows, threshold));
     let slower = bookbench_suite::compare::regressions(&rows);
     if args.fail_on_regression && !slower.is_empty() {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use bookbench_suite::process::{self, Output, Running};
 use bookbench_suite::targets::{self, Placeholders};
 
@@ -56,11 +56,11 @@ pub struct RunArgs {
 /// bookbench is killed outright, the target's watchdog stops it.
 pub fn run(args: RunArgs) -> Result<()> {
     let all = targets::load(args.targets_file.as_deref())?;
-    let Some(t) = all.iter().find(|t| t.name == args.name) else {
-        // select() words the error, with the valid names.
-        targets::select(&all, std::slice::from_ref(&args.name))?;
-        bail!("unknown target '{}'", args.name);
-    };
+    // select() words the error for an unknown name, with the valid ones.
+    let t = targets::select(&all, std::slice::from_ref(&args.name))?
+        .into_iter()
+        .next()
+        .with_context(|| format!("unknown target '{}'", args.name))?;
     if !args.listen.ip().is_loopback() {
         bail!("targets listen on 127.0.0.1 only, not {}", args.listen.ip());
     }
@@ -72,7 +72,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         bail!("target '{}' cannot run here: {why}", t.name);
     }
     process::install_interrupt_handler();
-    let mut running = Running::start_target(t, &p, Output::Inherit)?;
+    let mut running = Running::start_target(&t, &p, Output::Inherit)?;
     match running.wait() {
         Some(status) if status.success() => Ok(()),
         Some(status) => bail!("target '{}' exited with {status}", t.name),

@@ -26,8 +26,9 @@ pub struct Row {
     pub verdict: Verdict,
 }
 
-/// The noise threshold of the comparison: the larger of the two runs'.
-fn threshold(a: &Results, b: &Results) -> f64 {
+/// The noise threshold of the comparison: the larger of the two runs'
+/// (the calibrated default for files that recorded none).
+pub fn threshold(a: &Results, b: &Results) -> f64 {
     let t = a.config.noise_threshold.max(b.config.noise_threshold);
     if t > 0.0 {
         t
@@ -117,9 +118,4 @@ pub fn render(rows: &[Row], threshold: f64) -> String {
         threshold * 100.0
     );
     out
-}
-
-/// The threshold `compare` judged with, for the table's footnote.
-pub fn threshold_of(a: &Results, b: &Results) -> f64 {
-    threshold(a, b)
 }

@@ -48,12 +48,7 @@ pub(super) async fn measure(
             continue;
         }
         if let Some(why) = super::beyond_reach(config, t.last, concurrency) {
-            let levels: Vec<u32> = config
-                .concurrency
-                .iter()
-                .copied()
-                .filter(|&c| c >= concurrency)
-                .collect();
+            let levels = levels(config, |c| c >= concurrency);
             super::give_up(results, t.index, scenario, &levels, &why);
             t.given_up = true;
             continue;
@@ -124,12 +119,7 @@ pub(super) async fn measure(
                 // The target lives: this scenario is given up for it, the
                 // rest go on.
                 Err(Error::Load(why)) => {
-                    let levels: Vec<u32> = config
-                        .concurrency
-                        .iter()
-                        .copied()
-                        .filter(|&c| c >= concurrency)
-                        .collect();
+                    let levels = levels(config, |c| c >= concurrency);
                     let why = bookbench_errors::chain(&why);
                     super::give_up(results, t.index, scenario, &levels, &why);
                     t.given_up = true;
@@ -168,12 +158,7 @@ pub(super) async fn measure(
         {
             t.last = Some((concurrency, p.rps));
             let failed = p.requests == 0 || p.errors.values().sum::<u64>() * 2 > p.requests;
-            let higher: Vec<u32> = config
-                .concurrency
-                .iter()
-                .copied()
-                .filter(|&c| c > concurrency)
-                .collect();
+            let higher = levels(config, |c| c > concurrency);
             if failed && !higher.is_empty() {
                 let why = format!("at c={concurrency} most requests failed or none ended");
                 super::give_up(results, t.index, scenario, &higher, &why);
@@ -182,6 +167,16 @@ pub(super) async fn measure(
         }
     }
     Ok(())
+}
+
+/// The run's concurrency levels that `keep` keeps, in order.
+fn levels(config: &super::RunConfig, keep: impl Fn(u32) -> bool) -> Vec<u32> {
+    config
+        .concurrency
+        .iter()
+        .copied()
+        .filter(|&c| keep(c))
+        .collect()
 }
 
 /// The widest ratio interval of the point, as a relative half-width; `None`
