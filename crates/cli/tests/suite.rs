@@ -616,6 +616,8 @@ async fn ctrl_c_stops_the_targets_and_leaves_partial_results() {
     let r = results(&out);
     assert_eq!(r["partial"], true);
     assert!(!r["runs"].as_array().expect("runs").is_empty());
+    // The interrupt stopped the target: that is not the target dying.
+    assert_eq!(r["targets"][0]["status"], "measured", "{}", r["targets"]);
     assert_eq!(
         processes_tagged(&tag),
         Vec::<u32>::new(),

@@ -100,6 +100,10 @@ pub(super) async fn measure(
                 )
                 .await;
             if let Some(status) = t.running.exited() {
+                // An interrupt stops every target: that is no death.
+                if process::interrupted() {
+                    return Err(Error::Interrupted);
+                }
                 t.dead = true;
                 if let Some(outcome) = results.targets.get_mut(t.index) {
                     outcome.status = TargetStatus::Failed;
@@ -139,13 +143,11 @@ pub(super) async fn measure(
             .map(|m| undisturbed(&m.windows).len())
             .min()
             .unwrap_or(0);
-        if counted < config.rounds.min as usize && round < config.rounds.max {
-            continue;
-        }
-        let widest = widest_interval(results, scenario, concurrency);
-        let precise = widest.is_none_or(|w| w <= config.precision);
         let out_of_time = started.elapsed() + longest_round > budget;
-        if precise || round >= config.rounds.max || out_of_time {
+        let precise = || {
+            widest_interval(results, scenario, concurrency).is_none_or(|w| w <= config.precision)
+        };
+        if !another_round(config.rounds, round, counted, out_of_time, precise) {
             break;
         }
     }
@@ -170,6 +172,30 @@ pub(super) async fn measure(
 }
 
 /// The run's concurrency levels that `keep` keeps, in order.
+/// Whether a point takes another round, after `done` rounds of which the
+/// target with the fewest undisturbed windows has `counted`.
+///
+/// The least rounds always run; rounds that only replace disturbed windows
+/// run while the point's time lasts (or a slow point whose windows keep
+/// being disturbed would run to the most rounds); past that, rounds go on
+/// until every ratio is as precise as asked, the most rounds are done, or
+/// the time is spent. `precise` is asked only when it decides.
+fn another_round(
+    rounds: crate::results::Rounds,
+    done: u32,
+    counted: usize,
+    out_of_time: bool,
+    precise: impl FnOnce() -> bool,
+) -> bool {
+    if done < rounds.min {
+        return true;
+    }
+    if done >= rounds.max || out_of_time {
+        return false;
+    }
+    counted < rounds.min as usize || !precise()
+}
+
 fn levels(config: &super::RunConfig, keep: impl Fn(u32) -> bool) -> Vec<u32> {
     config
         .concurrency
@@ -431,6 +457,23 @@ mod tests {
             flags: flags.to_vec(),
             histogram: String::new(),
         }
+    }
+
+    #[test]
+    fn rounds_that_replace_disturbed_windows_stop_when_the_point_is_out_of_time() {
+        let rounds = crate::results::Rounds { min: 3, max: 8 };
+        let never = || -> bool { panic!("precision is not asked here") };
+        // The least rounds run whatever the clock says.
+        assert!(another_round(rounds, 2, 0, true, never));
+        // Too few undisturbed windows: another round while there is time...
+        assert!(another_round(rounds, 3, 2, false, || true));
+        // ...and none once it is spent, nor past the most rounds.
+        assert!(!another_round(rounds, 3, 2, true, never));
+        assert!(!another_round(rounds, 8, 2, false, never));
+        // Enough windows: precision decides, within time and rounds.
+        assert!(!another_round(rounds, 4, 4, false, || true));
+        assert!(another_round(rounds, 4, 4, false, || false));
+        assert!(!another_round(rounds, 4, 4, true, never));
     }
 
     #[test]
