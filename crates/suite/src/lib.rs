@@ -36,13 +36,12 @@ pub enum Error {
     /// A request that cannot be carried out as asked.
     #[error("{0}")]
     Usage(String),
-    #[error("targets file: {0}")]
-    Targets(String),
-    #[error("targets file {file}")]
-    TargetsSyntax {
+    /// A targets file that cannot be used, with the line at fault.
+    #[error("{file}, line {line}: {message}")]
+    TargetsFile {
         file: String,
-        #[source]
-        source: Box<toml::de::Error>,
+        line: usize,
+        message: String,
     },
     #[error("it cannot run here: {0}")]
     Unavailable(String),

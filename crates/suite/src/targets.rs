@@ -54,7 +54,7 @@ fn default_ready_timeout() -> u64 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
-    target: Vec<Target>,
+    target: Vec<toml::Spanned<Target>>,
 }
 
 /// What the placeholders stand for.
@@ -96,45 +96,57 @@ pub fn parse(text: &str) -> Result<Vec<Target>, Error> {
     parse_file(text, "bench/targets.toml (built in)")
 }
 
-/// Parses a targets file; `file` names it in errors.
+/// Parses a targets file; `file` names it in errors, each with its line.
 fn parse_file(text: &str, file: &str) -> Result<Vec<Target>, Error> {
-    let parsed: File = toml::from_str(text).map_err(|e| Error::TargetsSyntax {
+    let at = |span: Option<std::ops::Range<usize>>, message: String| Error::TargetsFile {
         file: file.to_string(),
-        source: Box::new(e),
-    })?;
-    let file = parsed;
+        line: line_of(text, span.map_or(0, |s| s.start)),
+        message,
+    };
+    let parsed: File = toml::from_str(text).map_err(|e| at(e.span(), e.message().to_string()))?;
     let mut seen = std::collections::HashSet::new();
-    for t in &file.target {
+    for spanned in &parsed.target {
+        let t = spanned.get_ref();
+        let fail = |why: String| {
+            Err(at(
+                Some(spanned.span()),
+                format!("target '{}' {why}", t.name),
+            ))
+        };
         if !seen.insert(t.name.as_str()) {
-            return Err(Error::Targets(format!(
-                "target '{}' is declared twice",
-                t.name
-            )));
+            return fail("is declared twice".into());
         }
         if t.command.is_empty() || t.cpus.is_empty() || t.workers == 0 {
-            return Err(Error::Targets(format!(
-                "target '{}' needs a command, at least one CPU and one worker",
-                t.name
-            )));
+            return fail("needs a command, at least one CPU and one worker".into());
         }
         if let Some(q) = t.cpu_quota
             && !(q > 0.0 && q <= 1.0)
         {
-            return Err(Error::Targets(format!(
-                "target '{}': cpu_quota must be more than 0 and at most 1, not {q}",
-                t.name
-            )));
+            return fail(format!(
+                "has cpu_quota {q}; it must be more than 0 and at most 1"
+            ));
         }
         // Every local user can read a command line (ps, /proc/PID/cmdline),
         // and the URL carries the database's password.
         if t.command.iter().any(|a| a.contains("{database_url}")) {
-            return Err(Error::Targets(format!(
-                "target '{}' has {{database_url}} in its command, where every user can read the password; it reaches the target as DATABASE_URL in its environment",
-                t.name
-            )));
+            return fail(
+                "has {database_url} in its command, where every user can read the password; \
+                 it reaches the target as DATABASE_URL in its environment"
+                    .into(),
+            );
         }
     }
-    Ok(file.target)
+    Ok(parsed
+        .target
+        .into_iter()
+        .map(toml::Spanned::into_inner)
+        .collect())
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    let before = text.as_bytes().get(..offset).unwrap_or(text.as_bytes());
+    before.iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 /// The built-in targets, or those of `path`.
@@ -289,5 +301,33 @@ ready = "/"
 "#;
         let err = parse(text).expect_err("refused");
         assert!(err.to_string().contains("DATABASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_targets_file_is_refused_in_one_line_with_its_file_and_line() {
+        let unknown_field = "[[target]]\nname = \"x\"\ndescription = \"d\"\ncommand = [\"a\"]\n\
+                             workers = 1\ncpus = [0]\nready = \"/\"\ncolour = \"red\"\n";
+        let err = parse_file(unknown_field, "mine.toml").expect_err("refused");
+        let line = err.to_string();
+        assert!(
+            line.starts_with("mine.toml, line 8: unknown field `colour`"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'), "{line}");
+
+        let no_command = "# two targets\n[[target]]\nname = \"a\"\ndescription = \"d\"\n\
+                          command = [\"a\"]\nworkers = 1\ncpus = [0]\nready = \"/\"\n\n\
+                          [[target]]\nname = \"b\"\ndescription = \"d\"\ncommand = []\n\
+                          workers = 1\ncpus = [0]\nready = \"/\"\n";
+        let err = parse_file(no_command, "mine.toml").expect_err("refused");
+        let line = err.to_string();
+        assert!(
+            line.starts_with("mine.toml, line 10: target 'b' needs a command"),
+            "{line}"
+        );
+
+        let missing = "[[target]]\nname = \"x\"\ndescription = \"d\"\nworkers = 1\ncpus = [0]\nready = \"/\"\n";
+        let err = parse_file(missing, "mine.toml").expect_err("refused");
+        assert!(err.to_string().contains("missing field `command`"), "{err}");
     }
 }
