@@ -92,6 +92,21 @@ fn seed(url: &str) {
     ok(&out, "seed");
 }
 
+/// The results.json of a run's output directory.
+fn results_in(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).expect("results.json"))
+        .expect("results.json is JSON")
+}
+
+/// A target's outcome in a run's results.
+fn outcome(results: &serde_json::Value, name: &str) -> serde_json::Value {
+    results["targets"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["name"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} is not in {}", results["targets"]))
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -250,17 +265,8 @@ async fn every_cpython_peer_passes_verify_and_a_run_sets_up_or_skips_peers() {
         .output()
         .expect("run");
     ok(&run, "bookbench run");
-    let results: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("results.json")).expect("results.json"),
-    )
-    .expect("results.json is JSON");
-    let target = |name: &str| {
-        results["targets"]
-            .as_array()
-            .and_then(|ts| ts.iter().find(|t| t["name"] == name))
-            .cloned()
-            .unwrap_or_else(|| panic!("{name} is not in {}", results["targets"]))
-    };
+    let results = results_in(&out);
+    let target = |name: &str| outcome(&results, name);
     assert_eq!(
         target("fastapi")["status"],
         "measured",
@@ -306,4 +312,76 @@ async fn pypy_peers_pass_verify_where_they_install() {
             eprintln!("skipped {name}: its environment {venv} did not install");
         }
     }
+}
+
+/// docs/targets.md's worked example: the Node.js target of examples/node,
+/// declared in its own targets file and put beside the built-in ones as
+/// the page says, is verified and then measured against the Rust server.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worked_example_of_a_target_in_another_language_is_verified_and_measured() {
+    if !(on_path("node") && on_path("npm"))
+        && skip_without("node or npm", "scripts/setup --tests installs them")
+    {
+        return;
+    }
+    let example = repo().join("examples/node");
+    // What docs/targets.md tells a user to run first: the lock file's
+    // packages, exactly.
+    let npm = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&example)
+        .output()
+        .expect("npm ci");
+    ok(&npm, "npm ci in examples/node");
+
+    let db = TestDb::new().await;
+    let dir = std::env::temp_dir().join(format!("bookbench-node-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let builtin = std::fs::read_to_string(repo().join("bench/targets.toml")).expect("targets.toml");
+    let mine =
+        std::fs::read_to_string(example.join("targets.toml")).expect("the example's targets");
+    let targets = dir.join("targets.toml");
+    std::fs::write(&targets, format!("{builtin}\n{mine}")).expect("write targets");
+    let out = dir.join("out");
+    let run = bookbench()
+        .args(["run", "--targets", "node,rust", "--baseline", "rust"])
+        .args(["--scenarios", "hello-get,author-detail,author-list"])
+        .args([
+            "--concurrency",
+            "4",
+            "--duration",
+            "1s",
+            "--warmup",
+            "200ms",
+        ])
+        .args(["--min-rounds", "3", "--max-rounds", "3", "--scale", "tiny"])
+        .args(["--database-url", db.url()])
+        .arg("--targets-file")
+        .arg(&targets)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    ok(&run, "bookbench run with the example target");
+
+    let results = results_in(&out);
+    let node = outcome(&results, "node");
+    assert_eq!(node["status"], "measured", "{node}");
+    let checks = node["verify"].as_array().expect("verify checks");
+    assert_eq!(checks.len(), 20, "{node}");
+    assert!(checks.iter().all(|c| c["failure"].is_null()), "{node}");
+    let points: Vec<&serde_json::Value> = results["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter(|p| p["target"] == "node")
+        .collect();
+    assert_eq!(points.len(), 3, "{results}");
+    for p in points {
+        assert!(p["rps"].as_f64().is_some_and(|r| r > 0.0), "{p}");
+        assert_eq!(p["errors"], serde_json::json!({}), "{p}");
+        assert_eq!(p["comparison"]["reference"], "rust", "{p}");
+        assert_eq!(p["windows"].as_array().map(Vec::len), Some(3), "{p}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
