@@ -92,6 +92,36 @@ fn seed(url: &str) {
     ok(&out, "seed");
 }
 
+/// What docs/targets.md tells a user to do: the built-in targets file with
+/// `extra` declarations after it, given to `bookbench run` (with `args`,
+/// on a tiny data set in `url`). The run must succeed; its results, and the
+/// directory to remove afterwards.
+fn run_beside_the_builtin_targets(
+    name: &str,
+    extra: &str,
+    url: &str,
+    args: impl FnOnce(&mut Command),
+) -> (serde_json::Value, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("bookbench-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let builtin = std::fs::read_to_string(repo().join("bench/targets.toml")).expect("targets.toml");
+    let targets = dir.join("targets.toml");
+    std::fs::write(&targets, format!("{builtin}\n{extra}")).expect("write targets");
+    let out = dir.join("out");
+    let mut run = bookbench();
+    args(&mut run);
+    let run = run
+        .args(["--scale", "tiny", "--database-url", url])
+        .arg("--targets-file")
+        .arg(&targets)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    ok(&run, &format!("bookbench run ({name})"));
+    (results_in(&out), dir)
+}
+
 /// The results.json of a run's output directory.
 fn results_in(out: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).expect("results.json"))
@@ -223,22 +253,11 @@ async fn every_cpython_peer_passes_verify_and_a_run_sets_up_or_skips_peers() {
 
     // A run sets up (here: finds) a peer's environment on demand, and skips
     // a peer whose environment cannot be set up, with the reason.
-    let dir = std::env::temp_dir().join(format!("bookbench-peers-run-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let builtin = std::fs::read_to_string(repo().join("bench/targets.toml")).expect("targets.toml");
-    let targets = dir.join("targets.toml");
-    std::fs::write(
-        &targets,
-        format!(
-            "{builtin}\n[[target]]\nname = \"no-such-peer\"\ndescription = \"a peer whose environment is unknown\"\n\
-             command = [\"python3\", \"-c\", \"pass\"]\nworkers = 1\ncpus = [0]\nready = \"/\"\n\
-             requires = [\"python3\"]\nvenv = \"no-such-venv\"\n"
-        ),
-    )
-    .expect("write targets");
-    let out = dir.join("out");
-    let run = bookbench()
-        .args([
+    let extra = "[[target]]\nname = \"no-such-peer\"\ndescription = \"a peer whose environment is unknown\"\n\
+                 command = [\"python3\", \"-c\", \"pass\"]\nworkers = 1\ncpus = [0]\nready = \"/\"\n\
+                 requires = [\"python3\"]\nvenv = \"no-such-venv\"\n";
+    let (results, dir) = run_beside_the_builtin_targets("peers-run", extra, db.url(), |run| {
+        run.args([
             "run",
             "--targets",
             "fastapi,no-such-peer",
@@ -256,16 +275,8 @@ async fn every_cpython_peer_passes_verify_and_a_run_sets_up_or_skips_peers() {
             "1",
             "--max-rounds",
             "1",
-        ])
-        .args(["--scale", "tiny", "--database-url", db.url()])
-        .arg("--targets-file")
-        .arg(&targets)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run");
-    ok(&run, "bookbench run");
-    let results = results_in(&out);
+        ]);
+    });
     let target = |name: &str| outcome(&results, name);
     assert_eq!(
         target("fastapi")["status"],
@@ -335,36 +346,21 @@ async fn the_worked_example_of_a_target_in_another_language_is_verified_and_meas
     ok(&npm, "npm ci in examples/node");
 
     let db = TestDb::new().await;
-    let dir = std::env::temp_dir().join(format!("bookbench-node-run-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let builtin = std::fs::read_to_string(repo().join("bench/targets.toml")).expect("targets.toml");
     let mine =
         std::fs::read_to_string(example.join("targets.toml")).expect("the example's targets");
-    let targets = dir.join("targets.toml");
-    std::fs::write(&targets, format!("{builtin}\n{mine}")).expect("write targets");
-    let out = dir.join("out");
-    let run = bookbench()
-        .args(["run", "--targets", "node,rust", "--baseline", "rust"])
-        .args(["--scenarios", "hello-get,author-detail,author-list"])
-        .args([
-            "--concurrency",
-            "4",
-            "--duration",
-            "1s",
-            "--warmup",
-            "200ms",
-        ])
-        .args(["--min-rounds", "3", "--max-rounds", "3", "--scale", "tiny"])
-        .args(["--database-url", db.url()])
-        .arg("--targets-file")
-        .arg(&targets)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run");
-    ok(&run, "bookbench run with the example target");
-
-    let results = results_in(&out);
+    let (results, dir) = run_beside_the_builtin_targets("node-run", &mine, db.url(), |run| {
+        run.args(["run", "--targets", "node,rust", "--baseline", "rust"])
+            .args(["--scenarios", "hello-get,author-detail,author-list"])
+            .args([
+                "--concurrency",
+                "4",
+                "--duration",
+                "1s",
+                "--warmup",
+                "200ms",
+            ])
+            .args(["--min-rounds", "3", "--max-rounds", "3"]);
+    });
     let node = outcome(&results, "node");
     assert_eq!(node["status"], "measured", "{node}");
     let checks = node["verify"].as_array().expect("verify checks");
