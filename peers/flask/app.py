@@ -115,7 +115,9 @@ def json_object(body):
     """The body as a JSON object, or a 400."""
     try:
         value = json.loads(body, parse_constant=_reject_constant)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: a body of nested `[` under the size limit nests
+        # deeper than the parser recurses.
         raise ApiError(400, "the request body is not valid JSON") from None
     if not isinstance(value, dict):
         raise ApiError(400, "the request body must be a JSON object")

@@ -30,5 +30,22 @@ pub(super) async fn garbage_never_5xx(ctx: &Ctx) -> Outcome {
         .await?;
     ensure(r.status.is_client_error(), || {
         format!("POST /author with invalid UTF-8 answered {}", r.status)
-    })
+    })?;
+    // Under the size limit, nested deeper than a recursive parser goes.
+    for (what, body) in [
+        ("nested arrays", "[".repeat(60_000)),
+        ("nested objects", r#"{"a":"#.repeat(10_000)),
+    ] {
+        let r = ctx
+            .send(
+                Method::POST,
+                "/author",
+                Some(("application/json", body.into_bytes())),
+            )
+            .await?;
+        ensure(r.status.is_client_error(), || {
+            format!("POST /author with 60 KiB of {what} answered {}", r.status)
+        })?;
+    }
+    Ok(())
 }
