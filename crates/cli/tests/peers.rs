@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use bookbench_testdb::TestDb;
 
-const CPYTHON_VENVS: &str = "flask-cpython,flask-cpython-eventlet,sanic-cpython,fastapi-cpython";
+const CPYTHON_VENVS: &str =
+    "flask-cpython,flask-cpython-eventlet,sanic-cpython,fastapi-cpython,django-cpython";
 const CPYTHON_TARGETS: &[&str] = &[
     "flask-dev",
     "flask-dev-pg8000",
@@ -22,8 +23,22 @@ const CPYTHON_TARGETS: &[&str] = &[
     "flask-gunicorn-gevent-pg8000",
     "flask-gunicorn-eventlet",
     "flask-gunicorn-eventlet-pg8000",
+    "flask-granian",
     "sanic-tortoise",
     "fastapi",
+    "fastapi-granian",
+    "django-gunicorn-sync",
+    "django-gunicorn-gthread",
+    "django-granian",
+];
+/// The Django peer's targets and Granian's: a run must verify and measure
+/// each.
+const DJANGO_AND_GRANIAN: &[&str] = &[
+    "django-gunicorn-sync",
+    "django-gunicorn-gthread",
+    "django-granian",
+    "flask-granian",
+    "fastapi-granian",
 ];
 const PYPY_VENVS: &[&str] = &["flask-pypy", "flask-pypy-eventlet"];
 const PYPY_TARGETS: &[(&str, &str)] = &[
@@ -242,7 +257,7 @@ async fn every_cpython_peer_passes_verify_and_a_run_sets_up_or_skips_peers() {
     ok(&again, "peers setup, again");
     assert_eq!(
         text(&again.stdout).matches(": up to date").count(),
-        4,
+        CPYTHON_VENVS.split(',').count(),
         "{}",
         text(&again.stdout)
     );
@@ -256,11 +271,14 @@ async fn every_cpython_peer_passes_verify_and_a_run_sets_up_or_skips_peers() {
     let extra = "[[target]]\nname = \"no-such-peer\"\ndescription = \"a peer whose environment is unknown\"\n\
                  command = [\"python3\", \"-c\", \"pass\"]\nworkers = 1\ncpus = [0]\nready = \"/\"\n\
                  requires = [\"python3\"]\nvenv = \"no-such-venv\"\n";
+    let targets = format!("{},no-such-peer", DJANGO_AND_GRANIAN.join(","));
     let (results, dir) = run_beside_the_builtin_targets("peers-run", extra, db.url(), |run| {
         run.args([
             "run",
             "--targets",
-            "fastapi,no-such-peer",
+            &targets,
+            "--baseline",
+            "flask-granian",
             "--scenarios",
             "hello-get,author-detail",
         ])
@@ -278,12 +296,14 @@ async fn every_cpython_peer_passes_verify_and_a_run_sets_up_or_skips_peers() {
         ]);
     });
     let target = |name: &str| outcome(&results, name);
-    assert_eq!(
-        target("fastapi")["status"],
-        "measured",
-        "{}",
-        results["targets"]
-    );
+    for name in DJANGO_AND_GRANIAN {
+        assert_eq!(
+            target(name)["status"],
+            "measured",
+            "{name}: {}",
+            results["targets"]
+        );
+    }
     let skipped = target("no-such-peer");
     assert_eq!(skipped["status"], "skipped", "{skipped}");
     assert!(

@@ -66,6 +66,11 @@ pub const VENVS: &[Venv] = &[
         interpreter: "python3",
         requirements: "peers/fastapi/requirements-cpython.txt",
     },
+    Venv {
+        name: "django-cpython",
+        interpreter: "python3",
+        requirements: "peers/django/requirements-cpython.txt",
+    },
 ];
 
 const STAMP: &str = ".bookbench-stamp";

@@ -1,5 +1,5 @@
 //! The kind of server a target is: the charts colour by it, so that a study
-//! of nineteen targets reads as a handful of kinds, each in one colour,
+//! of two dozen targets reads as a handful of kinds, each in one colour,
 //! rather than nineteen colours no legend can tell apart.
 
 /// A kind of server, as the charts colour it.
@@ -13,12 +13,15 @@ pub enum Family {
     PyPy,
     Sanic,
     FastApi,
+    Django,
+    /// Granian in front of any of the Python apps.
+    Granian,
     Other,
 }
 
 impl Family {
     /// In the order the legends list them.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::Rust,
         Self::FlaskDev,
         Self::FlaskGunicornSync,
@@ -26,6 +29,8 @@ impl Family {
         Self::PyPy,
         Self::Sanic,
         Self::FastApi,
+        Self::Django,
+        Self::Granian,
         Self::Other,
     ];
 
@@ -39,6 +44,8 @@ impl Family {
             Self::PyPy => "PyPy",
             Self::Sanic => "Sanic",
             Self::FastApi => "FastAPI",
+            Self::Django => "Django",
+            Self::Granian => "Granian",
             Self::Other => "Other",
         }
     }
@@ -55,18 +62,24 @@ impl Family {
             Self::PyPy => "#cc79a7",
             Self::Sanic => "#e69f00",
             Self::FastApi => "#6a3d9a",
+            Self::Django => "#000000",
+            Self::Granian => "#8c564b",
             Self::Other => "#777777",
         }
     }
 }
 
-/// The family of a target, by the start of its name: variants (`-pg8000`,
-/// `~aa`, `~q90`) keep their family.
+/// The family of a target, by the start of its name (or, for Granian, the
+/// server it names): variants (`-pg8000`, `~aa`, `~q90`) keep their family.
 pub fn family(name: &str) -> Family {
+    // The server is what a Granian target is about, whichever app it runs.
+    if name.contains("-granian") {
+        return Family::Granian;
+    }
     // `pypy-flask-dev` must not be taken for a Flask dev server: every
     // prefix below starts where a name starts, and none is the start of
     // another family's.
-    const PREFIXES: [(&str, Family); 8] = [
+    const PREFIXES: [(&str, Family); 9] = [
         ("rust", Family::Rust),
         ("flask-dev", Family::FlaskDev),
         ("flask-gunicorn-sync", Family::FlaskGunicornSync),
@@ -75,6 +88,7 @@ pub fn family(name: &str) -> Family {
         ("pypy-", Family::PyPy),
         ("sanic", Family::Sanic),
         ("fastapi", Family::FastApi),
+        ("django", Family::Django),
     ];
     PREFIXES
         .iter()
@@ -99,6 +113,7 @@ mod tests {
             ("flask-gunicorn-sync-pg8000", Family::FlaskGunicornSync),
             ("flask-gunicorn-gevent-pg8000", Family::FlaskAsync),
             ("flask-gunicorn-eventlet-pg8000", Family::FlaskAsync),
+            ("flask-granian", Family::Granian),
             ("pypy-flask-dev", Family::PyPy),
             ("pypy-flask-gunicorn-sync", Family::PyPy),
             ("pypy-flask-gunicorn-gevent", Family::PyPy),
@@ -109,6 +124,10 @@ mod tests {
             ("pypy-flask-gunicorn-eventlet-pg8000", Family::PyPy),
             ("sanic-tortoise", Family::Sanic),
             ("fastapi", Family::FastApi),
+            ("fastapi-granian", Family::Granian),
+            ("django-gunicorn-sync", Family::Django),
+            ("django-gunicorn-gthread", Family::Django),
+            ("django-granian", Family::Granian),
         ];
         let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
         let listed: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
@@ -126,7 +145,8 @@ mod tests {
         assert_eq!(family("rust~aa"), Family::Rust);
         assert_eq!(family("flask-gunicorn-sync~q90"), Family::FlaskGunicornSync);
         assert_eq!(family("pypy-flask-dev~aa"), Family::PyPy);
-        assert_eq!(family("django"), Family::Other);
+        assert_eq!(family("django-granian~aa"), Family::Granian);
+        assert_eq!(family("node"), Family::Other);
         assert_eq!(family(""), Family::Other);
     }
 
