@@ -1,10 +1,10 @@
 //! The engine: worker threads, each a current-thread runtime running one task
-//! per virtual user, each user on its own keep-alive connection.
+//! per virtual user, each user on its own keep-alive connection, which its
+//! task reads and writes itself (see [`crate::wire`] for the protocol).
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{HOST, HeaderName, HeaderValue};
-use http::{HeaderMap, Method, Request, Uri};
-use http_body_util::{BodyExt as _, Full};
+use http::{Method, Request, Uri};
+use http_body_util::Full;
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -25,6 +25,7 @@ use crate::cpu;
 use crate::scenario::{BodyCheck, RequestSpec};
 use crate::stats::{ErrorKind, Stats, Verdict};
 use crate::template::{Expander, IdSpace, Template};
+use crate::wire::{Check, HEAD_LIMIT, RequestHead, Response};
 
 /// A request that went out more than this after it was due counts as late.
 /// Above the timer's granularity (1 ms), so a punctual client counts none.
@@ -42,21 +43,24 @@ pub(crate) struct Target {
     pub base_path: String,
 }
 
-/// One request kind, compiled.
+/// One request kind, compiled: the bytes that never change rendered once,
+/// the templates parsed once.
 #[derive(Debug)]
 pub(crate) struct Kind {
-    method: Method,
+    head: RequestHead,
     path: Template,
-    /// The whole path and query when the template has no variables.
-    fixed_uri: Option<Uri>,
     body: Option<Template>,
-    fixed_body: Option<Bytes>,
-    headers: HeaderMap,
+    /// The whole request when neither path nor body has a variable.
+    fixed: Option<Vec<u8>>,
+    head_request: bool,
     /// Empty: any 2xx.
     expect_status: Vec<u16>,
-    check: Option<(bool, Vec<u8>)>,
+    check: Option<Check>,
     weight: u32,
 }
+
+/// Headers the engine writes itself, from the request's body.
+const FRAMING_HEADERS: [&str; 2] = ["content-length", "transfer-encoding"];
 
 impl Kind {
     pub fn compile(spec: &RequestSpec, target: &Target) -> Result<Self, LoadError> {
@@ -70,81 +74,89 @@ impl Kind {
             )));
         }
         let body = spec.body.as_deref().map(Template::parse).transpose()?;
-        let mut headers = HeaderMap::new();
-        headers.insert(HOST, target.host.clone());
+        let mut headers = b" HTTP/1.1\r\n".to_vec();
+        let mut own_host = false;
         for (name, value) in &spec.headers {
             let n = HeaderName::from_bytes(name.trim().as_bytes())
                 .map_err(|_| LoadError::Config(format!("'{name}' is not a header name")))?;
             let v = HeaderValue::from_str(value.trim()).map_err(|_| {
                 LoadError::Config(format!("the value of header '{name}' is not valid"))
             })?;
-            headers.append(n, v);
+            if FRAMING_HEADERS.contains(&n.as_str()) {
+                return Err(LoadError::Config(format!(
+                    "header '{name}' is set from the body; leave it out"
+                )));
+            }
+            own_host |= n == HOST;
+            header_line(&mut headers, n.as_str().as_bytes(), v.as_bytes());
         }
-        let fixed_uri = match path.as_literal() {
-            Some(p) => Some(make_uri(&target.base_path, p)?),
-            None => None,
-        };
-        let fixed_body = body
-            .as_ref()
-            .and_then(Template::as_literal)
-            .map(Bytes::copy_from_slice);
-        let check = spec.expect_body.as_ref().map(|c| match c {
-            BodyCheck::StartsWith(s) => (true, s.as_bytes().to_vec()),
-            BodyCheck::Contains(s) => (false, s.as_bytes().to_vec()),
-        });
-        let kind = Self {
-            method,
-            path,
-            fixed_uri,
-            body,
-            fixed_body,
+        if !own_host {
+            header_line(&mut headers, b"host", target.host.as_bytes());
+        }
+        let mut start = method.as_str().as_bytes().to_vec();
+        start.push(b' ');
+        start.extend_from_slice(target.base_path.as_bytes());
+        let head = RequestHead {
+            start,
             headers,
+            // A request that may carry a body says how long it is, even
+            // when it is empty (RFC 9110, 8.6).
+            sends_length: body.is_some()
+                || matches!(method, Method::POST | Method::PUT | Method::PATCH),
+        };
+        let fixed = match (path.as_literal(), body.as_ref().map(Template::as_literal)) {
+            (Some(p), None | Some(Some(_))) => {
+                let b = body
+                    .as_ref()
+                    .and_then(Template::as_literal)
+                    .unwrap_or_default();
+                let mut out = Vec::new();
+                head.render(p, b, &mut out);
+                Some(out)
+            }
+            _ => None,
+        };
+        let check = spec.expect_body.as_ref().map(|c| match c {
+            BodyCheck::StartsWith(s) => Check::StartsWith(s.as_bytes().to_vec()),
+            BodyCheck::Contains(s) => Check::Contains(s.as_bytes().to_vec()),
+        });
+        // Expanded paths only ever differ by ids and digits: one that parses
+        // as a URI means all do.
+        let mut ex = Expander::new(Some(SAMPLE_IDS), 1, 0, 1);
+        let mut sample = Vec::new();
+        path.expand_into(&mut ex, &mut sample);
+        make_uri(&target.base_path, &sample)?;
+        Ok(Self {
+            head,
+            path,
+            body,
+            fixed,
+            head_request: method == Method::HEAD,
             expect_status: spec.expect_status.clone(),
             check,
             weight: spec.weight,
-        };
-        // Expanded paths only ever differ by ids and digits: one that parses
-        // means all do.
-        let mut ex = Expander::new(Some(SAMPLE_IDS), 1, 0, 1);
-        let mut buf = Vec::new();
-        kind.uri(&target.base_path, &mut ex, &mut buf)?;
-        Ok(kind)
+        })
     }
 
     pub fn needs_ids(&self) -> bool {
         self.path.needs_ids() || self.body.as_ref().is_some_and(Template::needs_ids)
     }
 
-    fn uri(&self, base: &str, ex: &mut Expander, buf: &mut Vec<u8>) -> Result<Uri, LoadError> {
-        if let Some(u) = &self.fixed_uri {
-            return Ok(u.clone());
+    /// The bytes of one request of this kind: the pre-rendered ones, or
+    /// the templates expanded into `scratch`.
+    fn render<'a>(&'a self, ex: &mut Expander, scratch: &'a mut Scratch) -> &'a [u8] {
+        if let Some(fixed) = &self.fixed {
+            return fixed;
         }
-        buf.clear();
-        self.path.expand_into(ex, buf);
-        make_uri(base, buf)
-    }
-
-    fn request(
-        &self,
-        base: &str,
-        ex: &mut Expander,
-        buf: &mut Vec<u8>,
-    ) -> Result<Request<Full<Bytes>>, LoadError> {
-        let uri = self.uri(base, ex, buf)?;
-        let body = match (&self.fixed_body, &self.body) {
-            (Some(b), _) => b.clone(),
-            (None, Some(t)) => {
-                buf.clear();
-                t.expand_into(ex, buf);
-                Bytes::copy_from_slice(buf)
-            }
-            (None, None) => Bytes::new(),
-        };
-        let mut req = Request::new(Full::new(body));
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = uri;
-        *req.headers_mut() = self.headers.clone();
-        Ok(req)
+        scratch.path.clear();
+        self.path.expand_into(ex, &mut scratch.path);
+        scratch.body.clear();
+        if let Some(body) = &self.body {
+            body.expand_into(ex, &mut scratch.body);
+        }
+        self.head
+            .render(&scratch.path, &scratch.body, &mut scratch.request);
+        &scratch.request
     }
 
     fn status_ok(&self, status: u16) -> bool {
@@ -154,6 +166,36 @@ impl Kind {
             self.expect_status.contains(&status)
         }
     }
+
+    fn verdict(&self, response: &Response) -> Verdict {
+        if !self.status_ok(response.status) {
+            Verdict::Status
+        } else if self
+            .check
+            .as_ref()
+            .is_some_and(|c| !c.passes(&response.seen))
+        {
+            Verdict::Body
+        } else {
+            Verdict::Ok
+        }
+    }
+}
+
+fn header_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A user's buffers for expanding templates, reused from request to
+/// request.
+#[derive(Debug, Default)]
+struct Scratch {
+    path: Vec<u8>,
+    body: Vec<u8>,
+    request: Vec<u8>,
 }
 
 const SAMPLE_IDS: IdSpace = IdSpace {
@@ -265,7 +307,8 @@ pub(crate) fn worker(
                 index: u64::from(k),
                 start,
                 record_from,
-                buf: Vec::with_capacity(256),
+                scratch: Scratch::default(),
+                response: Response::new(),
             };
             users.push(tokio::task::spawn_local(user.run()));
             k += plan.threads;
@@ -349,76 +392,37 @@ async fn sweep(watches: Vec<Rc<Watch>>, timeout: Duration) {
     }
 }
 
-/// A keep-alive connection, closed when dropped. Its user's task drives it
-/// (no task of its own): one task per user, no wake-ups between tasks.
-struct Conn {
-    sender: http1::SendRequest<Full<Bytes>>,
-    io: Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>,
-    /// The connection future has finished: the connection is closed.
-    ended: bool,
-}
-
-impl Conn {
-    /// Lets the connection notice what happened while nobody drove it (a
-    /// close by the server); true when it can take a request.
-    async fn usable(&mut self) -> bool {
-        let (io, ended) = (&mut self.io, &mut self.ended);
-        std::future::poll_fn(|cx| {
-            if !*ended && io.as_mut().poll(cx).is_ready() {
-                *ended = true;
-            }
-            Poll::Ready(())
-        })
-        .await;
-        !self.ended && !self.sender.is_closed()
-    }
-
-    /// Runs `fut` (a request on this connection) while driving the
-    /// connection; `None` when the connection ended and `fut` still waits.
-    async fn drive<F: Future>(
-        io: &mut Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>,
-        ended: &mut bool,
-        fut: F,
-    ) -> Option<F::Output> {
-        let mut fut = std::pin::pin!(fut);
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(out) = fut.as_mut().poll(cx) {
-                return Poll::Ready(Some(out));
-            }
-            if !*ended && io.as_mut().poll(cx).is_ready() {
-                *ended = true;
-                // The connection's end settles whatever it carried.
-                if let Poll::Ready(out) = fut.as_mut().poll(cx) {
-                    return Poll::Ready(Some(out));
-                }
-                return Poll::Ready(None);
-            }
-            Poll::Pending
-        })
+/// The preflight's connection: hyper's, whose errors say what a server
+/// that is not HTTP did. The hot path has its own (below).
+async fn connect_hyper(
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<
+    (
+        http1::SendRequest<Full<Bytes>>,
+        http1::Connection<TokioIo<TcpStream>, Full<Bytes>>,
+    ),
+    std::io::Error,
+> {
+    let stream = connect(addr, timeout).await?;
+    http1::handshake(TokioIo::new(stream))
         .await
-    }
+        .map_err(std::io::Error::other)
 }
 
-async fn connect(addr: SocketAddr, timeout: Duration) -> Result<Conn, std::io::Error> {
+async fn connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, std::io::Error> {
     let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
     stream.set_nodelay(true)?;
-    let (sender, io) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(std::io::Error::other)?;
-    Ok(Conn {
-        sender,
-        io: Box::pin(io),
-        ended: false,
-    })
+    Ok(stream)
 }
 
 /// The preflight: one connection and one `HEAD` of the URL's path, so that
 /// a URL with no HTTP server behind it fails with one clear line.
 pub(crate) async fn preflight(target: &Target, timeout: Duration) -> Result<(), LoadError> {
     let addr = target.addr;
-    let mut conn = connect(addr, timeout)
+    let (mut sender, conn) = connect_hyper(addr, timeout)
         .await
         .map_err(|cause| LoadError::Connect { addr, cause })?;
     let path = if target.base_path.is_empty() {
@@ -430,9 +434,28 @@ pub(crate) async fn preflight(target: &Target, timeout: Duration) -> Result<(), 
     *req.method_mut() = Method::HEAD;
     *req.uri_mut() = make_uri("", path.as_bytes())?;
     req.headers_mut().insert(HOST, target.host.clone());
-    let sent = conn.sender.send_request(req);
-    let answer =
-        tokio::time::timeout(timeout, Conn::drive(&mut conn.io, &mut conn.ended, sent)).await;
+    let sent = sender.send_request(req);
+    let mut conn = std::pin::pin!(conn);
+    let mut sent = std::pin::pin!(sent);
+    let mut ended = false;
+    let answer = tokio::time::timeout(
+        timeout,
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(out) = sent.as_mut().poll(cx) {
+                return Poll::Ready(Some(out));
+            }
+            if !ended && conn.as_mut().poll(cx).is_ready() {
+                ended = true;
+                // The connection's end settles the request it carried.
+                if let Poll::Ready(out) = sent.as_mut().poll(cx) {
+                    return Poll::Ready(Some(out));
+                }
+                return Poll::Ready(None);
+            }
+            Poll::Pending
+        }),
+    )
+    .await;
     match answer {
         Err(_) => Err(LoadError::NoResponse { addr, timeout }),
         Ok(None) => Err(LoadError::NotHttp {
@@ -444,6 +467,119 @@ pub(crate) async fn preflight(target: &Target, timeout: Duration) -> Result<(), 
             detail: bookbench_errors::chain(&e),
         }),
         Ok(Some(Ok(_))) => Ok(()),
+    }
+}
+
+/// The first size of a user's read buffer: a response head and a small
+/// body in one read. It grows (to twice [`HEAD_LIMIT`] at most) only for a
+/// head that does not fit.
+const READ_BUFFER: usize = 8 * 1024;
+
+/// One keep-alive connection and what was read from it: a user's own
+/// socket, driven by the user's task (no connection task, no channels).
+struct Conn {
+    stream: TcpStream,
+    /// Received bytes not yet taken by the parser are `buf[..filled]`.
+    buf: Vec<u8>,
+    filled: usize,
+}
+
+/// How a connection that carried requests looks before the next one.
+enum Idle {
+    /// Nothing happened: it can take a request.
+    Quiet,
+    /// The server closed it (or reset it) while it was idle.
+    Closed,
+    /// The server sent bytes that answer no request.
+    Unsolicited,
+}
+
+impl Conn {
+    fn new(stream: TcpStream, buf: Vec<u8>) -> Self {
+        Self {
+            stream,
+            buf,
+            filled: 0,
+        }
+    }
+
+    /// Whether the server did anything while no request was outstanding.
+    /// Costs no system call when the socket had no event since the last
+    /// read drained it.
+    fn idle(&mut self) -> Idle {
+        let Some(room) = self.buf.get_mut(self.filled..) else {
+            return Idle::Unsolicited;
+        };
+        match self.stream.try_read(room) {
+            Ok(0) => Idle::Closed,
+            Ok(_) => Idle::Unsolicited,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Idle::Quiet,
+            Err(_) => Idle::Closed,
+        }
+    }
+
+    /// Writes `request` and reads its whole response into `response`.
+    async fn exchange(&mut self, request: &[u8], kind: &Kind, response: &mut Response) -> Outcome {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        if self.stream.write_all(request).await.is_err() {
+            return Outcome::Failed(ErrorKind::Read);
+        }
+        response.reset(kind.head_request);
+        loop {
+            if self.filled == self.buf.len() {
+                // Only a head can be left untaken this long (the parser
+                // refuses one over HEAD_LIMIT), so this stays bounded.
+                let grown = (self.buf.len() * 2).min(2 * HEAD_LIMIT);
+                if grown <= self.buf.len() {
+                    return Outcome::Failed(ErrorKind::Read);
+                }
+                self.buf.resize(grown, 0);
+            }
+            let Some(room) = self.buf.get_mut(self.filled..) else {
+                return Outcome::Failed(ErrorKind::Read);
+            };
+            let n = match self.stream.read(room).await {
+                Ok(n) => n,
+                Err(_) => return Outcome::Failed(ErrorKind::Read),
+            };
+            if n == 0 {
+                return match response.closed() {
+                    Ok(()) => Outcome::Response {
+                        verdict: kind.verdict(response),
+                        keep_alive: false,
+                    },
+                    Err(_) => Outcome::Failed(ErrorKind::Read),
+                };
+            }
+            self.filled += n;
+            let pending = self.buf.get(..self.filled).unwrap_or_default();
+            let (taken, done) = match response.advance(pending, kind.check.as_ref()) {
+                Ok(progress) => progress,
+                Err(_) => return Outcome::Failed(ErrorKind::Read),
+            };
+            if taken >= self.filled {
+                self.filled = 0;
+            } else if taken > 0 {
+                self.buf.copy_within(taken..self.filled, 0);
+                self.filled -= taken;
+            }
+            if done {
+                // More than the response framed: a body longer than its
+                // length, or a second response to one request.
+                if self.filled > 0 {
+                    return Outcome::Failed(ErrorKind::Read);
+                }
+                return Outcome::Response {
+                    verdict: kind.verdict(response),
+                    keep_alive: response.keep_alive,
+                };
+            }
+        }
+    }
+
+    /// Gives the read buffer back for the next connection.
+    fn into_buffer(self) -> Vec<u8> {
+        self.buf
     }
 }
 
@@ -460,15 +596,16 @@ struct User {
     start: Instant,
     /// The end of the warm-up: what ends before it is not counted.
     record_from: Instant,
-    buf: Vec<u8>,
+    scratch: Scratch,
+    response: Response,
 }
 
 /// How a request ended.
 enum Outcome {
+    /// A complete response (see the user's `response` for what it held).
     Response {
-        status: u16,
         verdict: Verdict,
-        bytes: u64,
+        keep_alive: bool,
     },
     Failed(ErrorKind),
 }
@@ -477,9 +614,16 @@ impl User {
     async fn run(mut self) {
         let plan = Arc::clone(&self.plan);
         let mut conn: Option<Conn> = None;
+        // The read buffer outlives connections: a reconnection allocates
+        // nothing.
+        let mut spare = vec![0u8; READ_BUFFER];
         // When this user was last free to send: the end of its previous
         // request, or of its last reconnection.
         let mut free_since = self.start;
+        // The clock, as last read. Between two requests the user only does
+        // its own bookkeeping, so the end of one request is the start of
+        // the next: one clock read per request in a closed loop.
+        let mut now = Instant::now();
         let mut n: u64 = 0;
         loop {
             let due = match plan.interval_s {
@@ -494,29 +638,43 @@ impl User {
                 None => None,
             };
             if let Some(due) = due
-                && due > Instant::now()
+                && due > now
             {
                 tokio::time::sleep_until(due.into()).await;
+                now = Instant::now();
             }
-            // A live connection (after a failure, this waits for the server
-            // to come back, counting each refused attempt).
-            let ready = match conn.as_mut() {
-                Some(c) => c.usable().await,
-                None => false,
-            };
-            if !ready {
-                conn = None;
+            // A quiet connection, or a new one (after a failure, this waits
+            // for the server to come back, counting each refused attempt).
+            if let Some(c) = conn.as_mut() {
+                match c.idle() {
+                    Idle::Quiet => {}
+                    Idle::Closed => {
+                        if let Some(c) = conn.take() {
+                            spare = c.into_buffer();
+                        }
+                    }
+                    Idle::Unsolicited => {
+                        self.count_error(ErrorKind::Read);
+                        if let Some(c) = conn.take() {
+                            spare = c.into_buffer();
+                        }
+                    }
+                }
+            }
+            if conn.is_none() {
                 match connect(plan.target.addr, plan.timeout).await {
-                    Ok(c) => {
-                        if Instant::now() >= self.record_from {
+                    Ok(stream) => {
+                        now = Instant::now();
+                        if now >= self.record_from {
                             self.stats.borrow_mut().connects += 1;
                         }
-                        conn = Some(c);
-                        free_since = Instant::now();
+                        conn = Some(Conn::new(stream, std::mem::take(&mut spare)));
+                        free_since = now;
                     }
                     Err(_) => {
                         self.count_error(ErrorKind::Connect);
                         tokio::time::sleep(RECONNECT_PAUSE).await;
+                        now = Instant::now();
                         continue;
                     }
                 }
@@ -528,47 +686,46 @@ impl User {
             }
             let Some(c) = conn.as_mut() else { continue };
             let kind = pick(&plan.kinds, &self.ex);
-            let req = {
+            let request = {
                 let mut ex = self.ex.borrow_mut();
-                kind.request(&plan.target.base_path, &mut ex, &mut self.buf)
+                kind.render(&mut ex, &mut self.scratch)
             };
-            let Ok(req) = req else {
-                // Unreachable: compile() expanded the template once.
-                self.count_error(ErrorKind::Read);
-                continue;
-            };
-            let sent = Instant::now();
+            let sent = now;
             // A request of the warm-up that ends in the window counts as
             // sent in it, when it ends.
             let counted = sent >= self.record_from;
             if counted {
                 self.stats.borrow_mut().sent += 1;
             }
-            let exchange = exchange(&mut c.sender, kind, req);
-            let driven = Conn::drive(&mut c.io, &mut c.ended, exchange);
-            let outcome = match self.watch.run(sent + plan.timeout, driven).await {
-                Some(Some(o)) => o,
-                Some(None) => Outcome::Failed(ErrorKind::Read),
-                None => Outcome::Failed(ErrorKind::Timeout),
-            };
+            let exchange = c.exchange(request, kind, &mut self.response);
+            let outcome = self
+                .watch
+                .run(sent + plan.timeout, exchange)
+                .await
+                .unwrap_or(Outcome::Failed(ErrorKind::Timeout));
             let done = Instant::now();
+            now = done;
             n += 1;
-            if done < self.record_from {
-                if matches!(outcome, Outcome::Failed(_)) {
-                    conn = None;
+            let keep = matches!(
+                outcome,
+                Outcome::Response {
+                    keep_alive: true,
+                    ..
                 }
+            );
+            if !keep && let Some(c) = conn.take() {
+                spare = c.into_buffer();
+            }
+            if done < self.record_from {
                 free_since = done;
                 continue;
             }
             if !counted {
                 self.stats.borrow_mut().sent += 1;
             }
+            let late = due.is_some_and(|d| sent.saturating_duration_since(d) > LATE_AFTER);
             match outcome {
-                Outcome::Response {
-                    status,
-                    verdict,
-                    bytes,
-                } => {
+                Outcome::Response { verdict, .. } => {
                     // Open loop: when the user was still busy with an
                     // earlier request at the due time, the server held this
                     // one up, and its latency counts from when it was due
@@ -581,11 +738,11 @@ impl User {
                     let corrected = micros(done - from);
                     let uncorrected = micros(done - sent);
                     let mut s = self.stats.borrow_mut();
-                    if due.is_some_and(|d| sent.saturating_duration_since(d) > LATE_AFTER) {
+                    if late {
                         s.late += 1;
                     }
-                    s.bytes += bytes;
-                    s.response(corrected, uncorrected, status, verdict);
+                    s.bytes += self.response.body_bytes;
+                    s.response(corrected, uncorrected, self.response.status, verdict);
                     let live = &plan.live[self.live];
                     live.ok.store(s.ok, Ordering::Relaxed);
                     live.errors.store(s.error_count(), Ordering::Relaxed);
@@ -594,13 +751,11 @@ impl User {
                     {
                         let mut s = self.stats.borrow_mut();
                         s.finished += 1;
-                        if due.is_some_and(|d| sent.saturating_duration_since(d) > LATE_AFTER) {
+                        if late {
                             s.late += 1;
                         }
                     }
                     self.count_error(kind);
-                    // The connection's state is unknown: start afresh.
-                    conn = None;
                 }
             }
             free_since = done;
@@ -633,59 +788,6 @@ fn pick<'a>(kinds: &'a [Kind], ex: &RefCell<Expander>) -> &'a Kind {
         r -= k.weight;
     }
     &kinds[0]
-}
-
-/// Sends one request and reads the whole response, checking it.
-async fn exchange(
-    sender: &mut http1::SendRequest<Full<Bytes>>,
-    kind: &Kind,
-    req: Request<Full<Bytes>>,
-) -> Outcome {
-    let resp = match sender.send_request(req).await {
-        Ok(r) => r,
-        Err(_) => return Outcome::Failed(ErrorKind::Read),
-    };
-    let status = resp.status().as_u16();
-    let mut body = resp.into_body();
-    let mut bytes = 0u64;
-    // The check's state: for a prefix, the bytes seen so far (up to the
-    // prefix's length); for a substring, the whole body.
-    let mut seen: Vec<u8> = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = match frame {
-            Ok(f) => f,
-            Err(_) => return Outcome::Failed(ErrorKind::Read),
-        };
-        if let Ok(data) = frame.into_data() {
-            bytes += data.len() as u64;
-            if let Some((prefix, want)) = &kind.check {
-                let room = if *prefix {
-                    want.len().saturating_sub(seen.len())
-                } else {
-                    data.len()
-                };
-                seen.extend_from_slice(&data[..room.min(data.len())]);
-            }
-        }
-    }
-    let verdict = if !kind.status_ok(status) {
-        Verdict::Status
-    } else {
-        match &kind.check {
-            Some((true, want)) if !seen.starts_with(want) => Verdict::Body,
-            Some((false, want)) if !contains(&seen, want) => Verdict::Body,
-            _ => Verdict::Ok,
-        }
-    };
-    Outcome::Response {
-        status,
-        verdict,
-        bytes,
-    }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn micros(d: Duration) -> u64 {

@@ -27,6 +27,7 @@ mod stats;
 mod summary;
 mod target;
 mod template;
+mod wire;
 
 pub use config::{
     LoadConfig, MAX_CONNECTIONS, MAX_DURATION, MAX_RATE, MAX_TIMEOUT, parse_duration,

@@ -356,6 +356,178 @@ fn garbage_and_half_responses_count_as_read_errors() {
     assert_eq!(r.ok, 0);
 }
 
+/// A server that answers every request on a connection with `answer`,
+/// keeping the connection open, for as long as the client writes.
+fn answering_server(answer: &'static [u8]) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut s = stream;
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut buf = [0u8; 4096];
+                while matches!(s.read(&mut buf), Ok(n) if n > 0) {
+                    if s.write_all(answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Every request of a run against a server that always breaks the protocol
+/// in one way ends as a `read` error, on a fresh connection each time; the
+/// run ends on time and its counts add up.
+fn assert_every_request_is_a_read_error(answer: &'static [u8], what: &str) {
+    let addr = answering_server(answer);
+    let mut c = config(addr, "/");
+    c.preflight = false;
+    c.duration = Duration::from_millis(400);
+    c.timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    let r = run(&c).unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{what}: the run ends on time"
+    );
+    assert!(r.errors.read > 0, "{what}: {:?}", r.errors);
+    assert_eq!(r.ok, 0, "{what}");
+    assert_eq!(
+        r.errors.timeout, 0,
+        "{what}: framing never waits for bytes that are not coming"
+    );
+    assert_eq!(r.requests, r.errors.read, "{what}: {r:?}");
+    assert!(
+        r.connects + u64::from(c.connections) >= r.requests,
+        "{what}: each failed connection is replaced ({} connects, {} requests)",
+        r.connects,
+        r.requests
+    );
+}
+
+#[test]
+fn malformed_responses_are_read_errors_and_replace_the_connection() {
+    let cases: &[(&[u8], &str)] = &[
+        (
+            b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n",
+            "a bad status line",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nNo Colon Here\r\n\r\n",
+            "a bad header line",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nnot-hex\r\n",
+            "a bad chunk size",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokAND MORE",
+            "a body longer than its Content-Length",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok\
+              HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            "two responses to one request",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: two\r\n\r\nok",
+            "a Content-Length that is not a number",
+        ),
+    ];
+    for (answer, what) in cases {
+        assert_every_request_is_a_read_error(answer, what);
+    }
+}
+
+#[test]
+fn a_head_section_over_the_limit_is_a_read_error() {
+    static HUGE: OnceLock<Vec<u8>> = OnceLock::new();
+    let answer = HUGE.get_or_init(|| {
+        let mut a = b"HTTP/1.1 200 OK\r\nX-Long: ".to_vec();
+        a.resize(100 * 1024, b'a');
+        a.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
+        a
+    });
+    assert_every_request_is_a_read_error(answer, "a 100 KiB header");
+}
+
+#[test]
+fn a_response_while_no_request_is_outstanding_is_a_read_error() {
+    // Answers, then 20 ms later answers again, unasked.
+    let addr = raw_server(|mut s| {
+        let mut buf = [0u8; 4096];
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        while matches!(s.read(&mut buf), Ok(n) if n > 0) {
+            let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+            if s.write_all(ok).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            if s.write_all(ok).is_err() {
+                return;
+            }
+        }
+    });
+    let mut c = config(addr, "/");
+    c.preflight = false;
+    c.connections = 1;
+    // One request every 100 ms: the second answer arrives while the user
+    // waits for its next turn.
+    c.rate = Some(10.0);
+    c.duration = Duration::from_secs(1);
+    let r = run(&c).expect("run");
+    assert!(r.ok >= 5, "{r:?}");
+    assert!(r.errors.read >= 5, "{:?}", r.errors);
+    assert!(r.connects >= r.ok, "every connection is replaced: {r:?}");
+}
+
+#[test]
+fn servers_that_close_after_each_response_or_delimit_by_close_are_served() {
+    // Connection: close with a length, and a body that ends with the
+    // connection: both are complete responses, and the user reconnects.
+    fn close_after_response(mut s: std::net::TcpStream) {
+        read_request(&mut s);
+        let _ = s.write_all(
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 13\r\n\r\nHello, World!",
+        );
+    }
+    fn delimit_by_close(mut s: std::net::TcpStream) {
+        read_request(&mut s);
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\nHello, World!");
+    }
+    for server in [close_after_response, delimit_by_close] {
+        let addr = raw_server(server);
+        let mut c = config(addr, "/");
+        c.duration = Duration::from_millis(500);
+        let r = run(&c).expect("run");
+        assert!(r.ok > 10, "{r:?}");
+        assert_eq!(r.errors.total, 0, "{:?}", r.errors);
+        assert!(r.connects >= r.ok, "a connection per request: {r:?}");
+        assert_eq!(r.bytes_read, 13 * r.ok);
+    }
+}
+
+#[test]
+fn chunked_responses_are_read_and_checked() {
+    let addr = answering_server(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\nHello, \r\n6\r\nWorld!\r\n0\r\n\r\n",
+    );
+    let mut c = config(addr, "/");
+    c.duration = Duration::from_millis(500);
+    c.requests = vec![RequestSpec {
+        expect_body: Some(BodyCheck::StartsWith("Hello, World".to_string())),
+        ..RequestSpec::get("test", "/")
+    }];
+    let r = run(&c).expect("run");
+    assert!(r.ok > 10, "{r:?}");
+    assert_eq!(r.errors.total, 0, "{:?}", r.errors);
+    assert_eq!(r.connects, u64::from(c.connections), "keep-alive");
+    assert_eq!(r.bytes_read, 13 * r.ok);
+}
+
 #[test]
 fn a_silent_server_times_out_and_the_run_still_ends_on_time() {
     let _timing = timing();

@@ -1,0 +1,638 @@
+//! HTTP/1.1 as the hot path speaks it: requests are bytes rendered into a
+//! reused buffer, and responses are framed by parsing the bytes as they
+//! arrive (`httparse` for the head and chunk sizes), with no per-request
+//! allocation. Whatever a server sends, the parser answers a [`Malformed`]
+//! rather than panicking, and never waits for bytes that framing says are
+//! not coming.
+
+use std::io::Write as _;
+
+/// The most a response head may take, status line and headers together.
+pub(crate) const HEAD_LIMIT: usize = 64 * 1024;
+
+/// The most headers a response head may have.
+const MAX_HEADERS: usize = 64;
+
+/// The longest chunk-size line (size, extensions and CRLF) accepted.
+const CHUNK_LINE_LIMIT: usize = 1024;
+
+/// How a response broke the protocol. Each is a `read` error of the request
+/// it answered, and the connection is replaced; so are bytes beyond the
+/// framed response (a body longer than its `Content-Length`, or a response
+/// to no request), which the caller sees as bytes not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Malformed {
+    /// The status line or a header does not parse.
+    Head,
+    /// The head is longer than [`HEAD_LIMIT`] or has more than 64 headers.
+    HeadTooLarge,
+    /// `Content-Length` is not a number, or two of them disagree.
+    BadLength,
+    /// A chunk-size line does not parse, is too long, or a chunk does not
+    /// end with CRLF.
+    BadChunk,
+    /// The connection closed before the response was complete.
+    Truncated,
+}
+
+/// How the body of the response being read is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// This many bytes are still to come.
+    Length(u64),
+    /// Chunked transfer coding.
+    Chunked(Chunk),
+    /// Everything until the server closes the connection.
+    UntilClose,
+}
+
+/// Where the chunked decoder is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// Expecting a chunk-size line.
+    Size,
+    /// This many bytes of chunk data are still to come.
+    Data(u64),
+    /// Expecting the CRLF after a chunk's data.
+    DataEnd,
+    /// After the last chunk: expecting trailer fields or the final CRLF.
+    Trailers,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Head,
+    Body(Body),
+    Done,
+}
+
+/// What the body check keeps of a body.
+#[derive(Debug)]
+pub(crate) enum Check {
+    /// The body must start with these bytes.
+    StartsWith(Vec<u8>),
+    /// The body must contain these bytes.
+    Contains(Vec<u8>),
+}
+
+impl Check {
+    /// Whether `seen` (what [`Response::seen`] kept) passes.
+    pub fn passes(&self, seen: &[u8]) -> bool {
+        match self {
+            Self::StartsWith(want) => seen.starts_with(want),
+            Self::Contains(want) => {
+                want.is_empty() || seen.windows(want.len()).any(|w| w == want.as_slice())
+            }
+        }
+    }
+
+    /// How much of the body beyond the `seen` bytes is worth keeping.
+    fn room(&self, seen: usize) -> usize {
+        match self {
+            Self::StartsWith(want) => want.len().saturating_sub(seen),
+            Self::Contains(_) => usize::MAX,
+        }
+    }
+}
+
+/// One response being read, reset for each request.
+#[derive(Debug)]
+pub(crate) struct Response {
+    state: State,
+    /// The request was a `HEAD`: the response has no body whatever its
+    /// headers say.
+    head_request: bool,
+    pub status: u16,
+    /// The connection may carry another request after this response.
+    pub keep_alive: bool,
+    /// Body bytes, after chunked decoding.
+    pub body_bytes: u64,
+    /// The body bytes the check needs (all of them for a substring check,
+    /// a prefix for a prefix check), reused from response to response.
+    pub seen: Vec<u8>,
+}
+
+impl Response {
+    pub fn new() -> Self {
+        Self {
+            state: State::Done,
+            head_request: false,
+            status: 0,
+            keep_alive: false,
+            body_bytes: 0,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Starts reading the response to a new request.
+    pub fn reset(&mut self, head_request: bool) {
+        self.state = State::Head;
+        self.head_request = head_request;
+        self.status = 0;
+        self.keep_alive = false;
+        self.body_bytes = 0;
+        self.seen.clear();
+    }
+
+    /// Takes what it can of `input` (the bytes received and not yet taken):
+    /// returns how many bytes it took and whether the response is complete.
+    /// Bytes not taken must be offered again, with more after them.
+    pub fn advance(
+        &mut self,
+        input: &[u8],
+        check: Option<&Check>,
+    ) -> Result<(usize, bool), Malformed> {
+        let mut taken = 0;
+        loop {
+            let rest = input.get(taken..).unwrap_or_default();
+            match self.state {
+                State::Done => return Ok((taken, true)),
+                State::Head => match self.head(rest)? {
+                    Some(n) => taken += n,
+                    None => return Ok((taken, false)),
+                },
+                State::Body(body) => {
+                    if rest.is_empty() {
+                        return Ok((taken, false));
+                    }
+                    match self.body(body, rest, check)? {
+                        Some(n) => taken += n,
+                        None => return Ok((taken, false)),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The server closed the connection: whether that completes the
+    /// response (a body delimited by the close) or truncates it.
+    pub fn closed(&mut self) -> Result<(), Malformed> {
+        match self.state {
+            State::Done => Ok(()),
+            State::Body(Body::UntilClose) => {
+                self.state = State::Done;
+                Ok(())
+            }
+            _ => Err(Malformed::Truncated),
+        }
+    }
+
+    /// Parses a whole head from `input`: the bytes it took, or `None` when
+    /// the head is not all there yet.
+    fn head(&mut self, input: &[u8]) -> Result<Option<usize>, Malformed> {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Response::new(&mut headers);
+        let n = match parsed.parse(input) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) if input.len() >= HEAD_LIMIT => {
+                return Err(Malformed::HeadTooLarge);
+            }
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::TooManyHeaders) => return Err(Malformed::HeadTooLarge),
+            Err(_) => return Err(Malformed::Head),
+        };
+        if n > HEAD_LIMIT {
+            return Err(Malformed::HeadTooLarge);
+        }
+        let status = parsed.code.ok_or(Malformed::Head)?;
+        let http11 = parsed.version == Some(1);
+        // Interim responses (100 Continue and the like) precede the real
+        // one; 101 would switch protocols, which no request here asks for.
+        if (100..200).contains(&status) {
+            if status == 101 {
+                return Err(Malformed::Head);
+            }
+            return Ok(Some(n));
+        }
+        let mut length: Option<u64> = None;
+        let mut chunked = false;
+        let mut transfer_coded = false;
+        let mut close = !http11;
+        for h in parsed.headers.iter() {
+            if h.name.eq_ignore_ascii_case("content-length") {
+                let v = std::str::from_utf8(h.value)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .ok_or(Malformed::BadLength)?;
+                if length.is_some_and(|l| l != v) {
+                    return Err(Malformed::BadLength);
+                }
+                length = Some(v);
+            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                transfer_coded = true;
+                // Chunked must be the last coding for the length to be
+                // known (RFC 9112, 6.3).
+                chunked = last_token(h.value).eq_ignore_ascii_case(b"chunked");
+            } else if h.name.eq_ignore_ascii_case("connection") {
+                for token in h.value.split(|&b| b == b',') {
+                    let token = token.trim_ascii();
+                    if token.eq_ignore_ascii_case(b"close") {
+                        close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") && !http11 {
+                        close = false;
+                    }
+                }
+            }
+        }
+        self.status = status;
+        let no_body = self.head_request || status == 204 || status == 304;
+        self.state = if no_body {
+            State::Done
+        } else if transfer_coded {
+            // Transfer-Encoding overrides Content-Length (RFC 9112, 6.3).
+            if chunked {
+                State::Body(Body::Chunked(Chunk::Size))
+            } else {
+                close = true;
+                State::Body(Body::UntilClose)
+            }
+        } else {
+            match length {
+                Some(0) => State::Done,
+                Some(l) => State::Body(Body::Length(l)),
+                None => {
+                    close = true;
+                    State::Body(Body::UntilClose)
+                }
+            }
+        };
+        self.keep_alive = !close;
+        Ok(Some(n))
+    }
+
+    /// Takes body bytes from `input` (not empty): the bytes taken, or
+    /// `None` when more must arrive first.
+    fn body(
+        &mut self,
+        body: Body,
+        input: &[u8],
+        check: Option<&Check>,
+    ) -> Result<Option<usize>, Malformed> {
+        match body {
+            Body::Length(left) => {
+                let n = take(left, input.len());
+                self.data(input.get(..n).unwrap_or_default(), check);
+                let left = left - n as u64;
+                self.state = if left == 0 {
+                    State::Done
+                } else {
+                    State::Body(Body::Length(left))
+                };
+                Ok(Some(n))
+            }
+            Body::UntilClose => {
+                self.data(input, check);
+                Ok(Some(input.len()))
+            }
+            Body::Chunked(chunk) => self.chunk(chunk, input, check),
+        }
+    }
+
+    fn chunk(
+        &mut self,
+        chunk: Chunk,
+        input: &[u8],
+        check: Option<&Check>,
+    ) -> Result<Option<usize>, Malformed> {
+        match chunk {
+            Chunk::Size => match httparse::parse_chunk_size(input) {
+                Ok(httparse::Status::Complete((n, 0))) => {
+                    self.state = State::Body(Body::Chunked(Chunk::Trailers));
+                    Ok(Some(n))
+                }
+                Ok(httparse::Status::Complete((n, size))) => {
+                    self.state = State::Body(Body::Chunked(Chunk::Data(size)));
+                    Ok(Some(n))
+                }
+                Ok(httparse::Status::Partial) if input.len() >= CHUNK_LINE_LIMIT => {
+                    Err(Malformed::BadChunk)
+                }
+                Ok(httparse::Status::Partial) => Ok(None),
+                Err(_) => Err(Malformed::BadChunk),
+            },
+            Chunk::Data(left) => {
+                let n = take(left, input.len());
+                self.data(input.get(..n).unwrap_or_default(), check);
+                let left = left - n as u64;
+                self.state = State::Body(Body::Chunked(if left == 0 {
+                    Chunk::DataEnd
+                } else {
+                    Chunk::Data(left)
+                }));
+                Ok(Some(n))
+            }
+            Chunk::DataEnd => match crlf(input)? {
+                Some(n) => {
+                    self.state = State::Body(Body::Chunked(Chunk::Size));
+                    Ok(Some(n))
+                }
+                None => Ok(None),
+            },
+            Chunk::Trailers => {
+                // Trailer fields are ignored: skip lines up to an empty one.
+                match input {
+                    [b'\r', b'\n', ..] => {
+                        self.state = State::Done;
+                        return Ok(Some(2));
+                    }
+                    [b'\r'] => return Ok(None),
+                    _ => {}
+                }
+                match find(input, b"\r\n") {
+                    Some(end) => Ok(Some(end + 2)),
+                    None if input.len() >= HEAD_LIMIT => Err(Malformed::HeadTooLarge),
+                    None => Ok(None),
+                }
+            }
+        }
+    }
+
+    fn data(&mut self, bytes: &[u8], check: Option<&Check>) {
+        self.body_bytes += bytes.len() as u64;
+        if let Some(check) = check {
+            let keep = check.room(self.seen.len()).min(bytes.len());
+            self.seen
+                .extend_from_slice(bytes.get(..keep).unwrap_or_default());
+        }
+    }
+}
+
+/// `min(left, available)` as a `usize`.
+fn take(left: u64, available: usize) -> usize {
+    usize::try_from(left).map_or(available, |l| l.min(available))
+}
+
+/// Whether `input` starts with CRLF (`Some(2)`), might (`None`: one byte
+/// so far), or cannot: a chunk's data must end with CRLF.
+fn crlf(input: &[u8]) -> Result<Option<usize>, Malformed> {
+    match input {
+        [b'\r', b'\n', ..] => Ok(Some(2)),
+        [b'\r'] | [] => Ok(None),
+        _ => Err(Malformed::BadChunk),
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn last_token(value: &[u8]) -> &[u8] {
+    value
+        .rsplit(|&b| b == b',')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii()
+}
+
+/// One request kind's bytes: what never changes, rendered once.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestHead {
+    /// `METHOD ` and the URL's base path.
+    pub start: Vec<u8>,
+    /// ` HTTP/1.1`, the Host header and the kind's own headers, each line
+    /// ending with CRLF, without the blank line.
+    pub headers: Vec<u8>,
+    /// Whether a `Content-Length` goes out even for an empty body.
+    pub sends_length: bool,
+}
+
+impl RequestHead {
+    /// Renders one request: `path` (already expanded) and `body` into
+    /// `out`, which is cleared first.
+    pub fn render(&self, path: &[u8], body: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&self.start);
+        out.extend_from_slice(path);
+        out.extend_from_slice(&self.headers);
+        if self.sends_length || !body.is_empty() {
+            // Writing to a Vec cannot fail.
+            let _ = write!(out, "content-length: {}\r\n", body.len());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(body);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `input` in pieces of `step` bytes, as reads would deliver
+    /// it, keeping what the parser did not take: the outcome and the bytes
+    /// left over after the response.
+    fn read(
+        input: &[u8],
+        step: usize,
+        check: Option<&Check>,
+        head_request: bool,
+    ) -> (Result<Response, Malformed>, usize) {
+        let mut r = Response::new();
+        r.reset(head_request);
+        let mut pending: Vec<u8> = Vec::new();
+        let mut fed = 0;
+        for piece in input.chunks(step.max(1)) {
+            pending.extend_from_slice(piece);
+            fed += piece.len();
+            match r.advance(&pending, check) {
+                Err(e) => return (Err(e), 0),
+                Ok((n, done)) => {
+                    pending.drain(..n);
+                    if done {
+                        return (Ok(r), pending.len() + input.len() - fed);
+                    }
+                }
+            }
+        }
+        match r.closed() {
+            Ok(()) => (Ok(r), pending.len()),
+            Err(e) => (Err(e), 0),
+        }
+    }
+
+    fn every_step(input: &[u8]) -> Vec<(Result<Response, Malformed>, usize)> {
+        (1..=input.len().max(1))
+            .map(|step| {
+                read(
+                    input,
+                    step,
+                    Some(&Check::Contains(b"World".to_vec())),
+                    false,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_response_with_a_length_is_complete_at_its_last_byte_however_it_arrives() {
+        let input = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!";
+        for (r, left) in every_step(input) {
+            let r = r.expect("complete");
+            assert_eq!(
+                (r.status, r.body_bytes, r.keep_alive, left),
+                (200, 13, true, 0)
+            );
+            assert_eq!(r.seen, b"Hello, World!");
+        }
+    }
+
+    #[test]
+    fn a_chunked_body_is_decoded_with_extensions_and_trailers() {
+        let input = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                      7;ext=1\r\nHello, \r\n6\r\nWorld!\r\n0\r\nX-Trailer: yes\r\n\r\n";
+        for (r, left) in every_step(input) {
+            let r = r.expect("complete");
+            assert_eq!((r.status, r.body_bytes, left), (200, 13, 0));
+            assert_eq!(r.seen, b"Hello, World!");
+        }
+    }
+
+    #[test]
+    fn a_body_without_length_ends_with_the_connection() {
+        let input = b"HTTP/1.1 200 OK\r\n\r\nHello, World!";
+        let (r, _) = read(input, 5, None, false);
+        let r = r.expect("complete at the close");
+        assert_eq!((r.body_bytes, r.keep_alive), (13, false));
+    }
+
+    #[test]
+    fn connection_close_and_http_1_0_end_keep_alive() {
+        let close = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+        assert!(!read(close, 100, None, false).0.expect("ok").keep_alive);
+        let old = b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+        assert!(!read(old, 100, None, false).0.expect("ok").keep_alive);
+        let old_kept = b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n";
+        assert!(read(old_kept, 100, None, false).0.expect("ok").keep_alive);
+    }
+
+    #[test]
+    fn responses_without_a_body_end_at_their_head() {
+        for input in [
+            &b"HTTP/1.1 204 No Content\r\n\r\n"[..],
+            b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+        ] {
+            let (r, left) = read(input, 100, None, false);
+            assert_eq!((r.expect("ok").body_bytes, left), (0, 0));
+        }
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+        let (r, left) = read(head, 100, None, true);
+        assert_eq!((r.expect("ok").body_bytes, left), (0, 0));
+    }
+
+    #[test]
+    fn an_interim_response_is_skipped() {
+        let input =
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}";
+        for (r, left) in every_step(input) {
+            assert_eq!((r.expect("ok").status, left), (201, 0));
+        }
+    }
+
+    #[test]
+    fn bytes_beyond_the_response_are_left_over() {
+        let input = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA";
+        let (r, left) = read(input, 100, None, false);
+        assert_eq!((r.expect("ok").body_bytes, left), (2, 5));
+    }
+
+    #[test]
+    fn malformed_responses_are_refused_with_their_kind() {
+        let cases: &[(&[u8], Malformed)] = &[
+            (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", Malformed::Head),
+            (b"HTTP/1.1 2x0 OK\r\n\r\n", Malformed::Head),
+            (b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n", Malformed::Head),
+            (b"HTTP/1.1 101 Switching\r\n\r\n", Malformed::Head),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n",
+                Malformed::BadLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                Malformed::BadLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                Malformed::BadChunk,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX",
+                Malformed::BadChunk,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nHello",
+                Malformed::Truncated,
+            ),
+            (b"HTTP/1.1 200 OK\r\nContent-Le", Malformed::Truncated),
+            (b"", Malformed::Truncated),
+        ];
+        for (input, want) in cases {
+            for step in [1, 3, 1000] {
+                let (r, _) = read(input, step, None, false);
+                assert_eq!(
+                    r.err(),
+                    Some(*want),
+                    "{} in steps of {step}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_head_over_the_limit_is_refused_before_it_is_all_read() {
+        let mut input = b"HTTP/1.1 200 OK\r\n".to_vec();
+        while input.len() <= HEAD_LIMIT {
+            input.extend_from_slice(
+                b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+            );
+        }
+        // Too many headers is refused as soon as the 65th arrives.
+        let (r, _) = read(&input, 4096, None, false);
+        assert_eq!(r.err(), Some(Malformed::HeadTooLarge));
+        let mut long = b"HTTP/1.1 200 OK\r\nX-Long: ".to_vec();
+        long.resize(HEAD_LIMIT + 10, b'a');
+        let (r, _) = read(&long, 4096, None, false);
+        assert_eq!(r.err(), Some(Malformed::HeadTooLarge));
+    }
+
+    #[test]
+    fn a_chunk_size_line_over_the_limit_is_refused() {
+        let mut input = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;".to_vec();
+        input.resize(input.len() + CHUNK_LINE_LIMIT, b'a');
+        let (r, _) = read(&input, 512, None, false);
+        assert_eq!(r.err(), Some(Malformed::BadChunk));
+    }
+
+    #[test]
+    fn a_prefix_check_keeps_only_the_prefix() {
+        let input = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!";
+        let check = Check::StartsWith(b"Hello".to_vec());
+        let (r, _) = read(input, 3, Some(&check), false);
+        let r = r.expect("ok");
+        assert_eq!(r.seen, b"Hello");
+        assert!(check.passes(&r.seen));
+        assert!(!Check::StartsWith(b"World".to_vec()).passes(&r.seen));
+    }
+
+    #[test]
+    fn a_request_is_rendered_with_its_length() {
+        let head = RequestHead {
+            start: b"POST /api".to_vec(),
+            headers: b" HTTP/1.1\r\nhost: h\r\ncontent-type: application/json\r\n".to_vec(),
+            sends_length: true,
+        };
+        let mut out = Vec::new();
+        head.render(b"/author", b"{}", &mut out);
+        assert_eq!(
+            out,
+            b"POST /api/author HTTP/1.1\r\nhost: h\r\ncontent-type: application/json\r\n\
+              content-length: 2\r\n\r\n{}"
+        );
+        let get = RequestHead {
+            start: b"GET ".to_vec(),
+            headers: b" HTTP/1.1\r\nhost: h\r\n".to_vec(),
+            sends_length: false,
+        };
+        get.render(b"/", b"", &mut out);
+        assert_eq!(out, b"GET / HTTP/1.1\r\nhost: h\r\n\r\n");
+    }
+}
