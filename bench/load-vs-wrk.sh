@@ -3,9 +3,12 @@
 # CPU 0; wrk (-t1 -c100) and `bookbench load` (-c 100, one thread) take turns
 # from CPU 1, three times each, and the script prints both tools'
 # requests/s and client CPU time per request (user + system of the tool's
-# own process, from /usr/bin/time) with their ratios. Then an open-loop run
-# at a rate the server holds, checking that rate x duration requests went
-# out, within 1%.
+# own process, from /usr/bin/time, split into user and system time) with
+# their ratios: each run of bookbench load against the wrk run just before
+# it, the median of those paired ratios and their range. Then an open-loop
+# run at a rate the server holds, checking that rate x duration requests
+# went out, within 1%; and the peak RSS of a 5 s and a 60 s run
+# (MEMORY=0 skips it), which must differ by under 10%.
 #
 #   bench/load-vs-wrk.sh              (DURATION=10 RUNS=3 PORT=8099 RATE=...)
 #
@@ -61,47 +64,59 @@ curl -fsS -o /dev/null "$url" || { echo "error: the server did not come up:" >&2
 
 echo "server: $server_desc on CPU 0, $url; clients on CPU 1, ${duration}s, 100 connections, one thread"
 echo "$(wrk --version 2>&1 | head -1)"
-printf '%-8s %4s %12s %12s %10s\n' tool run requests/s requests cpu_us/req
+printf '%-8s %4s %12s %12s %10s %9s %9s %9s\n' tool run requests/s requests cpu_us/req user_us sys_us rss_kib
 
-# One run of a tool: prints "rps requests cpu_seconds".
+# One run of a tool: prints "rps requests user_seconds system_seconds
+# peak_rss_kib".
 run_wrk() {
-    /usr/bin/time -f "%U %S" -o "$tmp/time" taskset -c 1 \
+    /usr/bin/time -f "%U %S %M" -o "$tmp/time" taskset -c 1 \
         wrk -t1 -c100 -d"${duration}s" --latency "$url" >"$tmp/wrk.out"
     local rps requests cpu
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.out")
     requests=$(awk '/requests in/ {print $1}' "$tmp/wrk.out")
-    cpu=$(awk '{print $1 + $2}' "$tmp/time")
-    echo "$rps $requests $cpu"
+    echo "$rps $requests $(cat "$tmp/time")"
 }
 run_load() {
-    /usr/bin/time -f "%U %S" -o "$tmp/time" taskset -c 1 \
+    /usr/bin/time -f "%U %S %M" -o "$tmp/time" taskset -c 1 \
         "$bin" load "$url" -c 100 -t 1 -d "${duration}s" --quiet --json "$tmp/load.json" >"$tmp/load.out"
     local rps requests cpu
     rps=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rps"])' "$tmp/load.json")
     requests=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"])' "$tmp/load.json")
-    cpu=$(awk '{print $1 + $2}' "$tmp/time")
-    echo "$rps $requests $cpu"
+    echo "$rps $requests $(cat "$tmp/time")"
 }
 
 : >"$tmp/results"
 for i in $(seq "$runs"); do
     for tool in wrk load; do
-        read -r rps requests cpu < <("run_$tool")
-        per=$(awk -v c="$cpu" -v n="$requests" 'BEGIN { printf "%.2f", c * 1e6 / n }')
-        printf '%-8s %4d %12.0f %12d %10s\n' "$tool" "$i" "$rps" "$requests" "$per"
-        echo "$tool $rps $per" >>"$tmp/results"
+        read -r rps requests user sys rss < <("run_$tool")
+        read -r per per_user per_sys < <(awk -v u="$user" -v s="$sys" -v n="$requests" \
+            'BEGIN { printf "%.2f %.2f %.2f\n", (u + s) * 1e6 / n, u * 1e6 / n, s * 1e6 / n }')
+        printf '%-8s %4d %12.0f %12d %10s %9s %9s %9s\n' "$tool" "$i" "$rps" "$requests" "$per" "$per_user" "$per_sys" "$rss"
+        echo "$tool $i $rps $per $per_user $per_sys" >>"$tmp/results"
     done
 done
 
-# Medians and ratios.
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-wrk_rps=$(awk '$1 == "wrk" {print $2}' "$tmp/results" | median)
-load_rps=$(awk '$1 == "load" {print $2}' "$tmp/results" | median)
-wrk_cpu=$(awk '$1 == "wrk" {print $3}' "$tmp/results" | median)
-load_cpu=$(awk '$1 == "load" {print $3}' "$tmp/results" | median)
-awk -v wr="$wrk_rps" -v lr="$load_rps" -v wc="$wrk_cpu" -v lc="$load_cpu" 'BEGIN {
-    printf "\nmedian requests/s:       wrk %.0f  bookbench load %.0f  ratio(load/wrk) %.3f\n", wr, lr, lr / wr
-    printf "median client CPU/request: wrk %.2f us  bookbench load %.2f us  ratio(load/wrk) %.3f\n", wc, lc, lc / wc }'
+# Paired ratios (each load run against the wrk run before it), their
+# median and range: with three alternations the range is the honest
+# uncertainty.
+python3 - "$tmp/results" <<'EOF'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+by = {(r[0], int(r[1])): [float(x) for x in r[2:]] for r in rows}
+runs = sorted({k[1] for k in by})
+def summary(col, what, unit):
+    w = [by[("wrk", i)][col] for i in runs]
+    l = [by[("load", i)][col] for i in runs]
+    ratios = [b / a for a, b in zip(w, l)]
+    print(f"{what:<20} wrk {statistics.median(w):10.2f} {unit:<3} load {statistics.median(l):10.2f} {unit:<3} "
+          f"ratio(load/wrk) {statistics.median(ratios):.3f} [{min(ratios):.3f}, {max(ratios):.3f}]")
+print()
+summary(0, "requests/s", "")
+summary(1, "client CPU/request", "us")
+summary(2, "  of which user", "us")
+summary(3, "  of which system", "us")
+EOF
+wrk_rps=$(awk '$1 == "wrk" {print $3}' "$tmp/results" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 
 # Open loop: a rate the server holds (half the closed-loop median unless
 # RATE is given), rate x duration requests expected.
@@ -122,3 +137,14 @@ print(f"  latency p50/p99/p99.9 corrected {c['p50']}/{c['p99']}/{c['p999']} us, 
       f"uncorrected {u['p50']}/{u['p99']}/{u['p999']} us")
 print("  within 1%: " + ("yes" if abs(off) <= 1 else "NO"))
 EOF
+
+# Memory is bounded by connections, not by the run's length.
+if [ "${MEMORY:-1}" != 0 ]; then
+    for d in 5 60; do
+        /usr/bin/time -f "%M" -o "$tmp/rss$d" taskset -c 1 \
+            "$bin" load "$url" -c 100 -t 1 -d "${d}s" --quiet >/dev/null
+    done
+    awk -v a="$(cat "$tmp/rss5")" -v b="$(cat "$tmp/rss60")" 'BEGIN {
+        printf "\npeak RSS: 5 s run %d KiB, 60 s run %d KiB (%+.1f%%); within 10%%: %s\n", a, b, (b - a) / a * 100,
+            ((b - a) / a <= 0.10 ? "yes" : "NO") }'
+fi
