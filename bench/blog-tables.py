@@ -6,7 +6,9 @@
 Prints Markdown, in two parts:
 
 - the blog post's claims, each as a ratio of two targets with its 95%
-  interval and a verdict, at every concurrency both were measured at;
+  interval and a verdict, at every concurrency both were measured at, and
+  the same for the questions of the targets it did not have (Django,
+  Granian);
 - for each of the blog post's scenarios, each target's median requests/s
   at each concurrency with its interval, the ratio to the run's baseline at
   the target's best concurrency, the CPU of server and database there, and
@@ -90,6 +92,21 @@ CLAIMS = [
      "sanic-tortoise", "flask-gunicorn-sync", "> 1"),
     ("At offset 500,000, async workers against sync",
      ["author-offset-500k"], "flask-gunicorn-gevent", "flask-gunicorn-sync", "> 1"),
+]
+
+# What users ask of the frameworks and servers the blog post did not have:
+# (question, scenarios, target a, target b), asked wherever a run has both.
+QUESTIONS = [
+    ("Granian against gunicorn's sync worker, Flask",
+     BLOG_SCENARIOS, "flask-granian", "flask-gunicorn-sync"),
+    ("Granian against uvicorn, FastAPI",
+     BLOG_SCENARIOS, "fastapi-granian", "fastapi"),
+    ("Django against Flask, both under gunicorn sync",
+     BLOG_SCENARIOS, "django-gunicorn-sync", "flask-gunicorn-sync"),
+    ("gunicorn gthread (4 threads) against sync, Django",
+     BLOG_SCENARIOS, "django-gunicorn-gthread", "django-gunicorn-sync"),
+    ("Granian against gunicorn gthread, Django (4 threads each)",
+     BLOG_SCENARIOS, "django-granian", "django-gunicorn-gthread"),
 ]
 
 # Two-sided 95% quantiles of Student's t, as `stats::t95` in crates/suite.
@@ -197,21 +214,46 @@ def claims(runs):
     print("| claim | scenario | a / b | c | a / b here [95%] | verdict | blog post |")
     print("|---|---|---|---:|---|---|---:|")
     for text, scenarios, a, b, blog in CLAIMS:
-        for scenario in scenarios:
-            run = runs.get(scenario)
-            if run is None:
+        for row in ratios(runs, scenarios, a, b):
+            print(f"| {text} | " + " | ".join(row) + f" | {blog or ''} |")
+            text = ""
+
+
+def questions(runs):
+    rows = [
+        (text, row)
+        for text, scenarios, a, b in QUESTIONS
+        for row in ratios(runs, scenarios, a, b)
+    ]
+    if not rows:
+        return
+    print("\n### Django and Granian\n")
+    print("| question | scenario | a / b | c | a / b [95%] | verdict |")
+    print("|---|---|---|---:|---|---|")
+    last = None
+    for text, row in rows:
+        print(f"| {text if text != last else ''} | " + " | ".join(row) + " |")
+        last = text
+
+
+def ratios(runs, scenarios, a, b):
+    """The cells of a / b at every scenario and concurrency measured."""
+    for scenario in scenarios:
+        run = runs.get(scenario)
+        if run is None:
+            continue
+        for c in run.levels:
+            r = run.ratio(a, b, scenario, c)
+            if r is None:
                 continue
-            for c in run.levels:
-                r = run.ratio(a, b, scenario, c)
-                if r is None:
-                    continue
-                est, low, high, _ = r
-                v = verdict(low, high, run.threshold)
-                print(
-                    f"| {text} | {scenario} | {a} / {b} | {c} | "
-                    f"{fmt_ratio(est)} [{fmt_ratio(low)}, {fmt_ratio(high)}] | {v} | {blog or ''} |"
-                )
-                text = ""
+            est, low, high, _ = r
+            yield [
+                scenario,
+                f"{a} / {b}",
+                str(c),
+                f"{fmt_ratio(est)} [{fmt_ratio(low)}, {fmt_ratio(high)}]",
+                verdict(low, high, run.threshold),
+            ]
 
 
 def tables(runs):
@@ -272,6 +314,7 @@ def main(paths):
             runs.setdefault(scenario, run)
     print("### The blog post's claims\n")
     claims(runs)
+    questions(runs)
     print("\n### Every target\n")
     tables(runs)
 
