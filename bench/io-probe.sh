@@ -74,17 +74,6 @@ for i in $(seq "$runs"); do
     done
 done
 
-python3 - "$tmp/results" <<'EOF'
-import statistics, sys
-rows = [line.split() for line in open(sys.argv[1])]
-by = {(r[0], int(r[1])): [float(x) for x in r[2:]] for r in rows}
-runs = sorted({k[1] for k in by})
-def ratio(a, b, col, what):
-    rs = [by[(a, i)][col] / by[(b, i)][col] for i in runs]
-    print(f"{a}/{b} {what:<18} {statistics.median(rs):.3f} [{min(rs):.3f}, {max(rs):.3f}]")
-print()
-for col, what in [(0, "CPU per request"), (1, "user per request"), (2, "system per request")]:
-    ratio("uring", "epoll", col, what)
-for col, what in [(0, "CPU per request"), (1, "user per request"), (2, "system per request")]:
-    ratio("load", "epoll", col, what)
-EOF
+echo
+python3 bench/paired.py "$tmp/results" uring epoll "CPU per request" "user per request" "system per request"
+python3 bench/paired.py "$tmp/results" load epoll "CPU per request" "user per request" "system per request"

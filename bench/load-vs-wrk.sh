@@ -97,25 +97,9 @@ for i in $(seq "$runs"); do
 done
 
 # Paired ratios (each load run against the wrk run before it), their
-# median and range: with three alternations the range is the honest
-# uncertainty.
-python3 - "$tmp/results" <<'EOF'
-import statistics, sys
-rows = [line.split() for line in open(sys.argv[1])]
-by = {(r[0], int(r[1])): [float(x) for x in r[2:]] for r in rows}
-runs = sorted({k[1] for k in by})
-def summary(col, what, unit):
-    w = [by[("wrk", i)][col] for i in runs]
-    l = [by[("load", i)][col] for i in runs]
-    ratios = [b / a for a, b in zip(w, l)]
-    print(f"{what:<20} wrk {statistics.median(w):10.2f} {unit:<3} load {statistics.median(l):10.2f} {unit:<3} "
-          f"ratio(load/wrk) {statistics.median(ratios):.3f} [{min(ratios):.3f}, {max(ratios):.3f}]")
-print()
-summary(0, "requests/s", "")
-summary(1, "client CPU/request", "us")
-summary(2, "  of which user", "us")
-summary(3, "  of which system", "us")
-EOF
+# median and range.
+echo
+python3 bench/paired.py "$tmp/results" load wrk requests/s "client CPU/request" "  of which user" "  of which system"
 wrk_rps=$(awk '$1 == "wrk" {print $3}' "$tmp/results" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 
 # Open loop: a rate the server holds (half the closed-loop median unless
