@@ -19,7 +19,7 @@
 //! let relay = bookbench_relay::Relay::start(db, Duration::from_millis(2))?;
 //! // Point the app at relay.addr() instead of db: every statement now
 //! // waits 2 ms longer for its answer.
-//! # Ok::<(), std::io::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! The round trip can be changed while the relay runs
