@@ -130,7 +130,6 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
         );
         if p["target"] == "rust-again" {
             let c = &p["comparison"];
-            assert_eq!(c["reference"], "rust", "{p}");
             // Rounds in which both windows were undisturbed are paired.
             let disturbing = ["not-settled", "steal", "neighbour-busy", "stalled"];
             let disturbed = |point: &serde_json::Value| -> Vec<u64> {
@@ -156,18 +155,25 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
             lost.extend(disturbed(reference));
             lost.sort_unstable();
             lost.dedup();
-            assert_eq!(c["rounds"], 3 - lost.len() as u64, "{p}");
-            let (low, high) = (
-                c["ratio"]["low"].as_f64().expect("low"),
-                c["ratio"]["high"].as_f64().expect("high"),
-            );
-            let estimate = c["ratio"]["estimate"].as_f64().expect("estimate");
-            assert!(low < estimate && estimate < high, "{c}");
-            assert!(
-                ["faster", "slower", "no-significant-difference"]
-                    .contains(&c["verdict"].as_str().unwrap_or_default()),
-                "{c}"
-            );
+            // A busy host can spoil every round (steal): then there is
+            // nothing to pair, and no comparison.
+            if lost.len() == 3 {
+                assert!(c.is_null(), "no undisturbed round to pair: {p}");
+            } else {
+                assert_eq!(c["reference"], "rust", "{p}");
+                assert_eq!(c["rounds"], 3 - lost.len() as u64, "{p}");
+                let (low, high) = (
+                    c["ratio"]["low"].as_f64().expect("low"),
+                    c["ratio"]["high"].as_f64().expect("high"),
+                );
+                let estimate = c["ratio"]["estimate"].as_f64().expect("estimate");
+                assert!(low < estimate && estimate < high, "{c}");
+                assert!(
+                    ["faster", "slower", "no-significant-difference"]
+                        .contains(&c["verdict"].as_str().unwrap_or_default()),
+                    "{c}"
+                );
+            }
         } else {
             assert!(
                 p["comparison"].is_null(),
