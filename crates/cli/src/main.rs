@@ -10,6 +10,7 @@ mod calibrate;
 mod db;
 mod load;
 mod peers;
+mod relay;
 mod results;
 mod run;
 mod seed;
@@ -62,6 +63,9 @@ enum Command {
     Merge(results::MergeArgs),
     /// Set up the Python peers' virtual environments.
     Peers(peers::Args),
+    /// Relay TCP connections with a round trip added (the database a
+    /// network away); stops when its standard input ends.
+    Relay(relay::Args),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Report(args) => results::report(args),
         Command::Merge(args) => results::merge(args),
         Command::Peers(args) => peers::run(args),
+        Command::Relay(args) => relay::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

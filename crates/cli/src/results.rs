@@ -27,7 +27,7 @@ pub fn compare(args: CompareArgs) -> Result<()> {
     if args.fail_on_regression && !slower.is_empty() {
         let named: Vec<String> = slower
             .iter()
-            .map(|r| format!("{} {} c={}", r.target, r.scenario, r.concurrency))
+            .map(|r| format!("{} {}", r.target, r.at()))
             .collect();
         anyhow::bail!(
             "{} point(s) significantly slower in {}: {}",

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use bookbench_datagen::Scale;
+use bookbench_relay::RoundTrip;
 use bookbench_suite::preset::{Defaults, Preset};
-use bookbench_suite::results::{Results, Rounds};
+use bookbench_suite::results::{At, Results, Rounds};
 use bookbench_suite::run::{Observer, RunConfig};
 use bookbench_suite::targets::{self, Placeholders, Target};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -26,6 +27,10 @@ enum PresetArg {
     /// The blog post's figures in an hour and a half: every target, the blog
     /// post's five scenarios, concurrency 10, 50 and 200, at full scale.
     Blog,
+    /// The database a network away: the blog post's sync and async
+    /// workers and Rust on the author detail, the list and mixed traffic,
+    /// at c=50, with 0 to 5 ms between app and database (half an hour).
+    Latency,
 }
 
 impl From<PresetArg> for Preset {
@@ -34,6 +39,7 @@ impl From<PresetArg> for Preset {
             PresetArg::Quick => Self::Quick,
             PresetArg::Full => Self::Full,
             PresetArg::Blog => Self::Blog,
+            PresetArg::Latency => Self::Latency,
         }
     }
 }
@@ -92,6 +98,10 @@ pub struct Measure {
     /// Per request: a slower answer counts as a timeout error.
     #[arg(long, value_parser = parse_duration)]
     timeout: Option<Duration>,
+    /// Round trips between the targets and the database to sweep, through
+    /// bookbench's latency relay (0,0.5ms,2ms,5ms) [default: direct].
+    #[arg(long, value_delimiter = ',', value_name = "RTT")]
+    db_latency: Option<Vec<RoundTrip>>,
     /// Where results go (default: results/<timestamp>/).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -214,6 +224,7 @@ impl Measure {
             steal_threshold: bookbench_suite::calibrate::STEAL_THRESHOLD,
             seed: self.seed.unwrap_or_else(seed),
             rate: self.rate,
+            db_latency: self.db_latency.unwrap_or_else(|| d.db_latency.clone()),
             timeout: self.timeout.unwrap_or(d.timeout),
             out,
             placeholders: Placeholders::discover(
@@ -284,18 +295,17 @@ impl Observer for Progress {
         }
     }
 
-    fn point(&mut self, scenario: &str, concurrency: u32, done: usize, total: usize) {
+    fn point(&mut self, at: &At<'_>, done: usize, total: usize) {
         self.bar.set_length(total as u64);
         self.bar.set_position(done as u64);
-        let what = format!("{scenario} c={concurrency}");
+        let what = at.to_string();
         if self.lines && done < total {
             eprintln!("[{}/{total}] {what}", done + 1);
         }
         self.bar.set_message(what);
     }
 
-    fn round(&mut self, scenario: &str, concurrency: u32, round: u32) {
-        self.bar
-            .set_message(format!("{scenario} c={concurrency}, round {}", round + 1));
+    fn round(&mut self, at: &At<'_>, round: u32) {
+        self.bar.set_message(format!("{at}, round {}", round + 1));
     }
 }

@@ -397,14 +397,19 @@ fn chart_pixels(png: &Path) -> usize {
 
 /// A unique tag in a target's environment, to find its processes later.
 fn processes_tagged(tag: &str) -> Vec<u32> {
+    live_processes_whose("environ", tag)
+}
+
+/// Live processes whose `/proc/PID/{file}` holds `needle`.
+fn live_processes_whose(file: &str, needle: &str) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.windows(tag.len()).any(|w| w == tag.as_bytes()))
+            std::fs::read(format!("/proc/{pid}/{file}"))
+                .is_ok_and(|text| text.windows(needle.len()).any(|w| w == needle.as_bytes()))
                 && bookbench_cluster::is_running(*pid)
         })
         .collect()
@@ -845,4 +850,75 @@ fn compare_refuses_two_files_that_share_no_point() {
     let err = text(&out.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("share no point"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_across_database_round_trips_measures_each_through_the_relay_and_charts_it() {
+    let db = TestDb::new().await;
+    let out = temp_dir("db-latency");
+    let run = bookbench()
+        .args(["run", "--targets", "rust", "--scenarios", "author-detail"])
+        .args(["--concurrency", "4", "--db-latency", "0,5ms"])
+        .args(["--duration", "1s", "--warmup", "300ms"])
+        .args(["--min-rounds", "1", "--max-rounds", "1"])
+        .args(["--scale", "tiny", "--database-url", db.url()])
+        .arg("--out")
+        .arg(&out)
+        .env("BOOKBENCH_HOME", temp_dir("home"))
+        .output()
+        .expect("run");
+    ok(&run);
+
+    let r = results(&out);
+    assert_eq!(
+        r["config"]["db_round_trips_us"],
+        serde_json::json!([0, 5000])
+    );
+    let runs = r["runs"].as_array().expect("runs");
+    let at = |us: u64| {
+        runs.iter()
+            .find(|p| p["db_round_trip_us"] == us)
+            .unwrap_or_else(|| panic!("no point at {us} us: {runs:?}"))
+    };
+    let (near, far) = (at(0), at(5000));
+    assert_eq!(runs.len(), 2);
+    for p in [near, far] {
+        assert_eq!(p["errors"], serde_json::json!({}), "{p}");
+        // The relay is its own party: it forwarded every statement.
+        assert!(p["cpu"]["relay"].as_f64().unwrap_or(0.0) > 0.0, "{p}");
+    }
+    // Each request waits at least one round trip: four connections can do
+    // at most 4 / 5 ms = 800 requests/s.
+    let p50 = |p: &serde_json::Value| p["latency_us"]["p50"].as_f64().expect("p50");
+    assert!(p50(far) >= 5_000.0, "{far}");
+    assert!(far["rps"].as_f64() < Some(800.0), "{far}");
+    assert!(far["rps"].as_f64() < near["rps"].as_f64(), "{near}\n{far}");
+
+    let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
+    assert!(
+        summary.contains("## Against the database's round trip") && summary.contains("| 5ms |"),
+        "{summary}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    assert!(
+        html.contains("author-detail: requests/s against the database&#39;s round trip (c=4)")
+            || html.contains("author-detail: requests/s against the database's round trip (c=4)"),
+        "the chart's title"
+    );
+    assert!(html.contains("<th>CPU relay</th>"));
+    // The relay stopped with the run.
+    let upstream = format!("127.0.0.1:{}", db_port(db.url()));
+    assert_eq!(relays_to(&upstream), Vec::<u32>::new());
+}
+
+fn db_port(url: &str) -> u16 {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.port())
+        .expect("a port in the test database's URL")
+}
+
+/// Live `bookbench relay` processes relaying to `upstream`.
+fn relays_to(upstream: &str) -> Vec<u32> {
+    live_processes_whose("cmdline", &format!("relay\0--upstream\0{upstream}\0"))
 }

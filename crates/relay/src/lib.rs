@@ -8,7 +8,9 @@
 //! each connection is a reader thread that stamps every chunk it reads with
 //! its arrival time and a writer thread that sends it on when that time
 //! plus the delay comes; so the delay does not grow with the traffic, and a
-//! chunk is never held behind a later one. Threads rather than an async
+//! chunk is never held behind a later one. At a round trip of 0 the reader
+//! writes on itself while nothing is queued: no second thread to wake,
+//! which halves what the relay costs there (bench/relay-cost.sh). Threads rather than an async
 //! runtime: a thread's sleep ends within tens of microseconds of its
 //! deadline, where tokio's timer wheel rounds up to the millisecond, which
 //! would turn a 0.5 ms round trip into 2 ms.
@@ -28,6 +30,11 @@
 //! or its connection pool. Connections a relay carries end when either side
 //! closes; dropping the relay stops it accepting new ones.
 
+pub mod control;
+mod round_trip;
+
+pub use self::round_trip::{MAX_ROUND_TRIP, ParseRoundTripError, RoundTrip};
+
 use std::io::{self, Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -40,8 +47,11 @@ use std::time::{Duration, Instant};
 const CHUNK: usize = 64 * 1024;
 
 /// The most a writer wakes before a chunk is due, to make up for the time
-/// the machine takes to run it once its timer fires.
-const MAX_LEAD: Duration = Duration::from_micros(200);
+/// the machine takes to run it once its timer fires. What is left until
+/// due is spent polling the clock, on a core the app and the database
+/// share: 0.2 ms made the relay cost half a core at 1,700 statements/s; at
+/// 0.05 ms it writes about 35 us late on average (bench/relay-cost.sh).
+const MAX_LEAD: Duration = Duration::from_micros(50);
 
 /// A running relay.
 #[derive(Debug)]
@@ -206,35 +216,70 @@ fn direction(
     let (tx, rx) = mpsc::channel::<Option<(Instant, Vec<u8>)>>();
     // When writing fails, the reader is stopped through its socket.
     let reader = from.try_clone()?;
+    let direct = to.try_clone()?;
+    let queued = Arc::new(AtomicU64::new(0));
     let counters_w = Arc::clone(&counters);
+    let queued_w = Arc::clone(&queued);
     thread::Builder::new()
         .name("relay-write".to_string())
-        .spawn(move || write_when_due(&rx, to, &reader, &counters_w))?;
+        .spawn(move || write_when_due(&rx, to, &reader, &queued_w, &counters_w))?;
     thread::Builder::new()
         .name("relay-read".to_string())
-        .spawn(move || read_and_stamp(from, &delay_ns, &tx, &counters))?;
+        .spawn(move || {
+            let out = Out {
+                tx: &tx,
+                direct,
+                queued: &queued,
+            };
+            read_and_stamp(from, &delay_ns, out, &counters);
+        })?;
     Ok(())
+}
+
+/// Where a reader sends what it read.
+struct Out<'a> {
+    tx: &'a mpsc::Sender<Option<(Instant, Vec<u8>)>>,
+    /// The other side, written to at once when there is no delay and
+    /// nothing is queued: no second thread to wake, which halves the
+    /// relay's cost at 0 ms.
+    direct: TcpStream,
+    /// Chunks sent to the writer that it has not written yet.
+    queued: &'a AtomicU64,
 }
 
 fn read_and_stamp(
     mut from: TcpStream,
     delay_ns: &AtomicU64,
-    tx: &mpsc::Sender<Option<(Instant, Vec<u8>)>>,
+    mut out: Out<'_>,
     counters: &Counters,
 ) {
+    let tx = out.tx;
     let mut buf = vec![0; CHUNK];
     loop {
         match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                let delay = delay_ns.load(Ordering::Relaxed);
+                // In order: only when the writer has written everything.
+                if delay == 0 && out.queued.load(Ordering::Acquire) == 0 {
+                    let Some(chunk) = buf.get(..n) else { break };
+                    counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    if out.direct.write_all(chunk).is_err() {
+                        let _ = from.shutdown(Shutdown::Both);
+                        return;
+                    }
+                    counters.writes.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
                 // From when the reader woke up: on a busy machine some tens
                 // of microseconds after the bytes arrived, which the delay
                 // then adds to. (The kernel's receive timestamps,
                 // SO_TIMESTAMPNS, were tried: on TCP over loopback they were
                 // at times older than the bytes, which let chunks out early.)
-                let due = Instant::now() + Duration::from_nanos(delay_ns.load(Ordering::Relaxed));
+                let due = Instant::now() + Duration::from_nanos(delay);
                 let chunk = buf.get(..n).unwrap_or_default().to_vec();
                 counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
+                out.queued.fetch_add(1, Ordering::AcqRel);
                 if tx.send(Some((due, chunk))).is_err() {
                     // The writer is gone: the other side failed.
                     let _ = from.shutdown(Shutdown::Both);
@@ -250,6 +295,7 @@ fn write_when_due(
     rx: &mpsc::Receiver<Option<(Instant, Vec<u8>)>>,
     mut to: TcpStream,
     reader: &TcpStream,
+    queued: &AtomicU64,
     counters: &Counters,
 ) {
     // The kernel lets a sleeping thread's timer fire up to its slack late
@@ -278,6 +324,7 @@ fn write_when_due(
             let _ = reader.shutdown(Shutdown::Both);
             return;
         }
+        queued.fetch_sub(1, Ordering::AcqRel);
         counters.writes.fetch_add(1, Ordering::Relaxed);
         counters.late_ns.fetch_add(
             u64::try_from(late.as_nanos()).unwrap_or(u64::MAX),

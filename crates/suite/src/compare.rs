@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use crate::Error;
-use crate::results::{Point, Results};
+use crate::results::{At, Point, Results};
 use crate::run::undisturbed;
 use crate::stats::{self, Interval, Verdict};
 
@@ -17,6 +17,7 @@ pub struct Row {
     pub target: String,
     pub scenario: String,
     pub concurrency: u32,
+    pub db_round_trip_us: Option<u64>,
     pub rps_a: f64,
     pub rps_b: f64,
     /// B's requests/s over A's, with its 95% interval; `None` when either
@@ -43,7 +44,9 @@ fn rates(p: &Point) -> Vec<f64> {
 
 /// Every point measured in both runs; an error when they share none.
 pub fn compare(a: &Results, b: &Results) -> Result<Vec<Row>, Error> {
-    let key = |p: &Point| (p.target.clone(), p.scenario.clone(), p.concurrency);
+    fn key(p: &Point) -> (&str, At<'_>) {
+        (&p.target, p.at())
+    }
     let threshold = threshold(a, b);
     let rows: Vec<Row> = a
         .runs
@@ -56,6 +59,7 @@ pub fn compare(a: &Results, b: &Results) -> Result<Vec<Row>, Error> {
                 target: pa.target.clone(),
                 scenario: pa.scenario.clone(),
                 concurrency: pa.concurrency,
+                db_round_trip_us: pa.db_round_trip_us,
                 rps_a: pa.rps,
                 rps_b: pb.rps,
                 verdict: ratio.map_or(Verdict::NoSignificantDifference, |r| {
@@ -68,10 +72,20 @@ pub fn compare(a: &Results, b: &Results) -> Result<Vec<Row>, Error> {
         .collect();
     if rows.is_empty() {
         return Err(Error::Usage(
-            "the two results files share no point (target, scenario and concurrency); compare runs of the same targets".to_string(),
+            "the two results files share no point (target, scenario, concurrency and database round trip); compare runs of the same targets".to_string(),
         ));
     }
     Ok(rows)
+}
+
+impl Row {
+    pub fn at(&self) -> At<'_> {
+        At {
+            scenario: &self.scenario,
+            concurrency: self.concurrency,
+            db_round_trip_us: self.db_round_trip_us,
+        }
+    }
 }
 
 /// The rows that got significantly slower from A to B.
@@ -102,7 +116,7 @@ pub fn render(rows: &[Row], threshold: f64) -> String {
             out,
             "{:<30} {:<18} {:>4} {:>10.0} {:>10.0} {:>7}  {:<15} {:>7.2}  {}",
             r.target,
-            r.scenario,
+            format!("{}{}", r.scenario, r.at().db_note()),
             r.concurrency,
             r.rps_a,
             r.rps_b,

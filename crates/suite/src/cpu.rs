@@ -70,11 +70,13 @@ fn parse_time_wait(text: &str) -> Option<u64> {
 pub const TICKS_PER_SECOND: f64 = 100.0;
 
 /// CPU ticks so far of each target's process group (in the order asked),
-/// of PostgreSQL's processes, and of this process.
+/// of PostgreSQL's processes, of the latency relay's group, and of this
+/// process.
 #[derive(Debug, Clone, Default)]
 pub struct Sample {
     pub groups: Vec<u64>,
     pub database: u64,
+    pub relay: u64,
     pub client: u64,
 }
 
@@ -87,14 +89,16 @@ impl Sample {
 
 /// Takes a sample. Processes that exit between two samples take their CPU
 /// time with them; targets and PostgreSQL keep their processes for a run.
-pub fn sample(groups: &[i32]) -> Sample {
+pub fn sample(groups: &[i32], relay: Option<i32>) -> Sample {
     let me = i32::try_from(std::process::id()).unwrap_or(0);
     let mut s = Sample {
         groups: vec![0; groups.len()],
         ..Sample::default()
     };
     for p in processes() {
-        if let Some(i) = groups.iter().position(|&g| g == p.pgrp) {
+        if Some(p.pgrp) == relay {
+            s.relay += p.ticks;
+        } else if let Some(i) = groups.iter().position(|&g| g == p.pgrp) {
             if let Some(t) = s.groups.get_mut(i) {
                 *t += p.ticks;
             }
@@ -176,6 +180,14 @@ pub struct Usage {
     pub server: f64,
     pub database: f64,
     pub client: f64,
+    /// The latency relay between server and database (0 without one).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub relay: f64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// The CPU use of the `target`-th group, the database and the client
@@ -186,6 +198,7 @@ pub fn usage(before: &Sample, after: &Sample, target: usize, wall_s: f64) -> Usa
         server: pct(before.group(target), after.group(target)),
         database: pct(before.database, after.database),
         client: pct(before.client, after.client),
+        relay: pct(before.relay, after.relay),
     }
 }
 

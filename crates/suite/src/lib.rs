@@ -47,6 +47,9 @@ pub enum Error {
     Unavailable(String),
     #[error("{0}")]
     Target(String),
+    /// The latency relay between the targets and the database.
+    #[error("the latency relay: {0}")]
+    Relay(String),
     #[error("verify failed at check '{check}': {message}")]
     Verify { check: String, message: String },
     #[error("load")]

@@ -100,7 +100,7 @@ pub fn merge(parts: Vec<Part>) -> Result<Results, Error> {
 }
 
 fn same_point(a: &Point, b: &Point) -> bool {
-    a.target == b.target && a.scenario == b.scenario && a.concurrency == b.concurrency
+    a.target == b.target && a.at() == b.at()
 }
 
 /// Refuses a part whose points were measured differently from the first's.

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use bookbench_datagen::Scale;
 
+use bookbench_relay::RoundTrip;
+
 use crate::results::Rounds;
 use crate::targets::Target;
 
@@ -19,6 +21,9 @@ pub enum Preset {
     /// The blog post's figures in an hour and a half: every target, the
     /// blog post's five scenarios, concurrency 10, 50 and 200, full scale.
     Blog,
+    /// The database a network away: the blog post's sync and async
+    /// workers and Rust, across database round trips of 0 to 5 ms.
+    Latency,
 }
 
 /// What a preset sets.
@@ -39,6 +44,8 @@ pub struct Defaults {
     /// Per request.
     pub timeout: Duration,
     pub scale: Scale,
+    /// Round trips between targets and database (empty: direct).
+    pub db_latency: Vec<RoundTrip>,
 }
 
 /// The quick preset's targets: Rust, Flask under gunicorn (sync and
@@ -63,6 +70,24 @@ const QUICK_SCENARIOS: &[&str] = &[
     "mixed",
 ];
 
+/// The blog post's claim is about sync against async workers: "when
+/// database or service requests are likely to be anything other than
+/// instantaneous". Its sync and async configurations, and Rust.
+const LATENCY_TARGETS: &[&str] = &[
+    "flask-gunicorn-sync",
+    "flask-gunicorn-gevent",
+    "sanic-tortoise",
+    "fastapi",
+    "rust",
+];
+
+/// One statement, several, and the blend of both.
+const LATENCY_SCENARIOS: &[&str] = &["author-detail", "author-list", "mixed"];
+
+/// The round trips swept: a host's loopback, one rack, one data centre,
+/// two zones of a region.
+const LATENCY_ROUND_TRIPS_US: &[u64] = &[0, 500, 1_000, 2_000, 5_000];
+
 /// What the blog post charted.
 const BLOG_SCENARIOS: &[&str] = &[
     "hello-get",
@@ -77,7 +102,7 @@ fn owned(names: &[&str]) -> Vec<String> {
 }
 
 impl Preset {
-    pub const ALL: [Self; 3] = [Self::Quick, Self::Full, Self::Blog];
+    pub const ALL: [Self; 4] = [Self::Quick, Self::Full, Self::Blog, Self::Latency];
 
     /// The name results.json records and `--preset` takes.
     pub fn name(self) -> &'static str {
@@ -85,6 +110,7 @@ impl Preset {
             Self::Quick => "quick",
             Self::Full => "full",
             Self::Blog => "blog",
+            Self::Latency => "latency",
         }
     }
 
@@ -106,6 +132,7 @@ impl Preset {
                 point_budget: Duration::from_secs(40),
                 timeout: Duration::from_secs(10),
                 scale: Scale::Medium,
+                db_latency: Vec::new(),
             },
             Self::Full => Defaults {
                 targets: every_target(),
@@ -119,6 +146,7 @@ impl Preset {
                 // A deep OFFSET page takes seconds under an ORM's query.
                 timeout: Duration::from_secs(30),
                 scale: Scale::Full,
+                db_latency: Vec::new(),
             },
             // The full study trimmed to what the blog post charted, so that
             // its table can be redone in one sitting: shorter points.
@@ -133,6 +161,26 @@ impl Preset {
                 point_budget: Duration::from_secs(360),
                 timeout: Duration::from_secs(30),
                 scale: Scale::Full,
+                db_latency: Vec::new(),
+            },
+            // One concurrency, at which a sync worker serves one request at
+            // a time and an async one fifty: their difference is what a
+            // round trip multiplies.
+            Self::Latency => Defaults {
+                targets: owned(LATENCY_TARGETS),
+                scenarios: owned(LATENCY_SCENARIOS),
+                concurrency: vec![50],
+                duration: Duration::from_secs(2),
+                warmup: Duration::from_secs(1),
+                rounds: Rounds { min: 3, max: 6 },
+                precision: 0.05,
+                point_budget: Duration::from_secs(120),
+                timeout: Duration::from_secs(10),
+                scale: Scale::Full,
+                db_latency: LATENCY_ROUND_TRIPS_US
+                    .iter()
+                    .filter_map(|&us| RoundTrip::new(Duration::from_micros(us)))
+                    .collect(),
             },
         }
     }

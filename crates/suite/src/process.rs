@@ -14,7 +14,7 @@
 
 use std::fs::File;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
@@ -125,6 +125,32 @@ impl Running {
         env: &[(String, String)],
         output: Output<'_>,
     ) -> Result<Self, Error> {
+        Self::spawn(command, env, output, false)
+    }
+
+    /// As [`Running::start`], with its standard input and output piped to
+    /// bookbench (its errors still go to `log`): a process steered by
+    /// lines, such as the latency relay.
+    pub fn start_piped(
+        command: &[String],
+        env: &[(String, String)],
+        log: &Path,
+    ) -> Result<(Self, ChildStdin, ChildStdout), Error> {
+        let mut running = Self::spawn(command, env, Output::Log(log), true)?;
+        match (running.child.stdin.take(), running.child.stdout.take()) {
+            (Some(input), Some(output)) => Ok((running, input, output)),
+            _ => Err(Error::Target(
+                "its standard input or output was not piped".to_string(),
+            )),
+        }
+    }
+
+    fn spawn(
+        command: &[String],
+        env: &[(String, String)],
+        output: Output<'_>,
+        piped: bool,
+    ) -> Result<Self, Error> {
         use std::os::unix::process::CommandExt as _;
         let (program, args) = command
             .split_first()
@@ -149,8 +175,8 @@ impl Running {
         let child = Command::new(program)
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(out)
+            .stdin(if piped { Stdio::piped() } else { Stdio::null() })
+            .stdout(if piped { Stdio::piped() } else { out })
             .stderr(err)
             .process_group(0)
             .spawn()

@@ -42,9 +42,10 @@ fn bars<'a>(r: &'a Results, scenario: &str) -> Vec<Bar<'a>> {
         .map(|p| Bar {
             point: p,
             label: format!(
-                "{} (c={})",
+                "{} (c={}{})",
                 svg::truncate(&p.target, NAME_MAX_CHARS),
-                p.concurrency
+                p.concurrency,
+                p.at().db_note()
             ),
             baseline: r.config.baseline.as_deref() == Some(p.target.as_str()),
             interval: p.rps_interval.filter(|i| {
@@ -76,9 +77,10 @@ fn verdict_text(p: &Point, baseline: Option<&str>) -> Option<String> {
 fn tooltip(bar: &Bar) -> String {
     let p = bar.point;
     let mut t = format!(
-        "{} at c={}: {} requests/s",
+        "{} at c={}{}: {} requests/s",
         p.target,
         p.concurrency,
+        p.at().db_note(),
         svg::rate(p.rps)
     );
     if let Some(i) = bar.interval {

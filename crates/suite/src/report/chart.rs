@@ -1,5 +1,6 @@
-//! Requests per second against concurrency, one line per target, coloured
-//! by family; within a family each line has its own marker and dash.
+//! Requests per second against concurrency (or against the database's
+//! round trip, in a run that swept it), one line per target, coloured by
+//! family; within a family each line has its own marker and dash.
 //!
 //! Every target's line and markers are one `<g class="series"
 //! data-target=…>` and its legend entry a `<g class="legend-entry"
@@ -12,7 +13,7 @@ use std::fmt::Write as _;
 use super::family::{Family, family};
 use super::svg::{self, Axis};
 use super::{escape, target_names};
-use crate::results::{Point, Results};
+use crate::results::{At, Point, Results};
 
 const WIDTH: f64 = 1000.0;
 const LEGEND_ROW: f64 = 18.0;
@@ -152,18 +153,52 @@ fn marker(out: &mut String, m: Marker, x: f64, y: f64, color: &str, title: Optio
     }
 }
 
-/// Requests per second against concurrency, one line per target.
+/// Requests per second against concurrency, one line per target; in a
+/// run that swept the database's round trip, against the round trip.
 pub fn rps_chart(r: &Results, scenario: &str) -> String {
     let names = target_names(r);
     let styles = styles(&names);
     let points: Vec<&Point> = r.runs.iter().filter(|p| p.scenario == scenario).collect();
-    let levels: Vec<u32> = points
+    // The round trip first: a sweep of it at one concurrency reads as one
+    // line per target falling as the database moves away.
+    let levels: Vec<(Option<u64>, u32)> = points
         .iter()
-        .map(|p| p.concurrency)
-        .collect::<BTreeSet<u32>>()
+        .map(|p| (p.db_round_trip_us, p.concurrency))
+        .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let title = format!("{scenario}: requests/s against concurrency");
+    let round_trips: BTreeSet<Option<u64>> = levels.iter().map(|l| l.0).collect();
+    let concurrencies: BTreeSet<u32> = levels.iter().map(|l| l.1).collect();
+    let by_round_trip = round_trips.len() > 1;
+    let label = |&(rt, c): &(Option<u64>, u32)| {
+        let rt = At {
+            scenario,
+            concurrency: c,
+            db_round_trip_us: rt,
+        }
+        .db_round_trip()
+        .map_or_else(|| "direct".to_string(), |rt| rt.to_string());
+        match (by_round_trip, concurrencies.len() > 1) {
+            (false, _) => format!("c={c}"),
+            (true, false) => rt,
+            (true, true) => format!("{rt} c={c}"),
+        }
+    };
+    let (title, x_title) = if by_round_trip {
+        let at = match concurrencies.iter().collect::<Vec<_>>().as_slice() {
+            [c] => format!(" (c={c})"),
+            _ => String::new(),
+        };
+        (
+            format!("{scenario}: requests/s against the database's round trip{at}"),
+            "round trip between app and database".to_string(),
+        )
+    } else {
+        (
+            format!("{scenario}: requests/s against concurrency"),
+            "concurrency (connections)".to_string(),
+        )
+    };
 
     // Each drawn target with its points in the order of the levels.
     let series: Vec<Series> = names
@@ -173,10 +208,10 @@ pub fn rps_chart(r: &Results, scenario: &str) -> String {
             let line: Vec<(usize, &Point)> = levels
                 .iter()
                 .enumerate()
-                .filter_map(|(x, c)| {
+                .filter_map(|(x, &(rt, c))| {
                     points
                         .iter()
-                        .find(|p| &p.target == t && p.concurrency == *c)
+                        .find(|p| &p.target == t && p.concurrency == c && p.db_round_trip_us == rt)
                         .map(|p| (x, *p))
                 })
                 .collect();
@@ -254,20 +289,22 @@ pub fn rps_chart(r: &Results, scenario: &str) -> String {
             svg::short(t)
         );
     }
-    for (i, c) in levels.iter().enumerate() {
+    for (i, level) in levels.iter().enumerate() {
         let x = x_of(i);
         let _ = write!(
             out,
-            "<line x1=\"{x:.1}\" y1=\"{bottom:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#444444\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#444444\">c={c}</text>",
+            "<line x1=\"{x:.1}\" y1=\"{bottom:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#444444\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#444444\">{}</text>",
             bottom + 5.0,
-            bottom + 18.0
+            bottom + 18.0,
+            escape(&label(level))
         );
     }
     let _ = write!(
         out,
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#444444\">concurrency (connections)</text><text transform=\"translate(18 {:.1}) rotate(-90)\" text-anchor=\"middle\" fill=\"#444444\">requests/s (log scale)</text>",
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#444444\">{}</text><text transform=\"translate(18 {:.1}) rotate(-90)\" text-anchor=\"middle\" fill=\"#444444\">requests/s (log scale)</text>",
         (left + plot_right) / 2.0,
         bottom + 38.0,
+        escape(&x_title),
         (top + bottom) / 2.0
     );
 
@@ -291,8 +328,8 @@ pub fn rps_chart(r: &Results, scenario: &str) -> String {
         );
         for (x, p) in line {
             let tip = format!(
-                "{t} at c={}: {} requests/s{}",
-                p.concurrency,
+                "{t} at {}: {} requests/s{}",
+                p.at(),
                 svg::rate(p.rps),
                 super::pm(p)
             );
@@ -378,6 +415,34 @@ mod tests {
             );
         }
         assert!(!svg.contains("display"), "nothing starts hidden");
+    }
+
+    #[test]
+    fn a_run_that_swept_the_database_round_trip_is_charted_against_it() {
+        let mut r = fixture(&[("rust", 9_000.0), ("flask-gunicorn-sync", 300.0)]);
+        r.config.db_round_trips_us = vec![0, 2_000];
+        // The fixture's c=10 and c=50 become c=50 at 0 and at 2 ms.
+        for p in &mut r.runs {
+            p.db_round_trip_us = Some(if p.concurrency == 10 { 2_000 } else { 0 });
+            p.concurrency = 50;
+        }
+        let svg = rps_chart(&r, "hello-get");
+        assert!(
+            svg.contains("hello-get: requests/s against the database&#39;s round trip (c=50)")
+                || svg.contains("hello-get: requests/s against the database's round trip (c=50)"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(">0</text>") && svg.contains(">2ms</text>"),
+            "{svg}"
+        );
+        assert!(svg.contains("round trip between app and database"));
+        assert!(svg.contains("rust at hello-get c=50 db=2ms: "), "{svg}");
+        let md = crate::report::summary_markdown(&r);
+        assert!(md.contains("### hello-get, c=50"), "{md}");
+        assert!(md.contains("| flask-gunicorn-sync | 300 "), "{md}");
+        // 180 of 300 is what is left at 2 ms.
+        assert!(md.contains(" 60% |"), "{md}");
     }
 
     #[test]

@@ -144,9 +144,16 @@ fn emphasis(md: &str) -> String {
 /// its latency and CPU.
 fn attribution(h: &mut String, r: &Results) {
     let compared = r.runs.iter().any(|p| p.comparison.is_some());
+    let relayed = !r.config.db_round_trips_us.is_empty();
     let _ = write!(
         h,
-        "<h2>Latency and CPU attribution</h2><p>Requests/s: the median of the undisturbed windows, ± the half-width of its 95% interval. × baseline: the geometric mean of the per-round ratios with its 95% interval. Latency in milliseconds over all windows; CPU in percent of one core (server / database / client).</p><div class=\"wide\"><table><tr><th>target</th><th>scenario</th><th>c</th><th>requests/s</th><th>95% interval</th><th>× baseline</th><th>verdict</th><th>windows</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>CPU server</th><th>CPU db</th><th>CPU client</th><th>statements/request</th><th>errors</th><th>flags</th></tr>"
+        "<h2>Latency and CPU attribution</h2><p>Requests/s: the median of the undisturbed windows, ± the half-width of its 95% interval. × baseline: the geometric mean of the per-round ratios with its 95% interval. Latency in milliseconds over all windows; CPU in percent of one core (server / database / client{}).</p><div class=\"wide\"><table><tr><th>target</th><th>scenario</th><th>c</th><th>requests/s</th><th>95% interval</th><th>× baseline</th><th>verdict</th><th>windows</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>CPU server</th><th>CPU db</th><th>CPU client</th>{}<th>statements/request</th><th>errors</th><th>flags</th></tr>",
+        if relayed {
+            " / the latency relay between server and database"
+        } else {
+            ""
+        },
+        if relayed { "<th>CPU relay</th>" } else { "" }
     );
     for p in &r.runs {
         let errors: u64 = p.errors.values().sum();
@@ -183,10 +190,10 @@ fn attribution(h: &mut String, r: &Results) {
         };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.0}{}</td><td>{interval}</td><td>{ratio}</td><td>{verdict}</td><td>{windows}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"flag\">{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.0}{}</td><td>{interval}</td><td>{ratio}</td><td>{verdict}</td><td>{windows}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td><td>{}</td><td class=\"flag\">{}</td></tr>",
             escape(&p.target),
             escape(&p.scenario),
-            p.concurrency,
+            escape(&format!("{}{}", p.concurrency, p.at().db_note())),
             p.rps,
             escape(&pm(p)),
             p.latency_us.p50 as f64 / 1000.0,
@@ -196,6 +203,11 @@ fn attribution(h: &mut String, r: &Results) {
             bar(p.cpu.server, "#1f77b4"),
             bar(p.cpu.database, "#2ca02c"),
             bar(p.cpu.client, "#ff7f0e"),
+            if relayed {
+                format!("<td>{}</td>", bar(p.cpu.relay, "#9467bd"))
+            } else {
+                String::new()
+            },
             p.db_statements_per_request
                 .map_or("-".to_string(), |x| format!("{x:.2}")),
             errors,
@@ -233,7 +245,7 @@ fn precision_section(h: &mut String, r: &Results) {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td class=\"flag\">{}</td><td>{}</td><td>{:.0}</td></tr>",
             escape(&point.target),
             escape(&point.scenario),
-            point.concurrency,
+            escape(&format!("{}{}", point.concurrency, point.at().db_note())),
             w.round,
             w.rps,
             escape(&flag_list(&w.flags)),

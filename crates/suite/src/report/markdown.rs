@@ -3,9 +3,10 @@
 use std::fmt::Write as _;
 
 use super::{
-    best, bottleneck, comparison_cell, pm, precision, rounds_line, scale_line, target_names,
+    best, bottleneck, comparison_cell, pm, precision, round_trips, rounds_line, scale_line,
+    target_names,
 };
-use crate::results::{Results, flag_list};
+use crate::results::{At, Results, flag_list};
 
 /// The Markdown summary.
 pub fn summary_markdown(r: &Results) -> String {
@@ -61,13 +62,21 @@ pub fn summary_markdown(r: &Results) -> String {
         for s in &r.config.scenarios {
             match best(r, t, s) {
                 Some(p) => {
-                    let _ = write!(md, " {}{} (c={}) |", fmt_rps(p.rps), pm(p), p.concurrency);
+                    let _ = write!(
+                        md,
+                        " {}{} (c={}{}) |",
+                        fmt_rps(p.rps),
+                        pm(p),
+                        p.concurrency,
+                        p.at().db_note()
+                    );
                 }
                 None => md.push_str(" - |"),
             }
         }
         md.push('\n');
     }
+    round_trip_section(&mut md, r, &names);
     let _ = writeln!(
         md,
         "\n## Bottleneck\n\nAt the best concurrency: the busiest party against the cores it had (CPU in % of one core: server / database / client).\n"
@@ -81,12 +90,17 @@ pub fn summary_markdown(r: &Results) -> String {
             if let Some(p) = best(r, t, s) {
                 let _ = writeln!(
                     md,
-                    "| {t} | {s} | {:.0} | {:.1} | {:.0}% / {:.0}% / {:.0}% | {} | {} |",
+                    "| {t} | {s} | {:.0} | {:.1} | {:.0}% / {:.0}% / {:.0}%{} | {} | {} |",
                     p.rps,
                     p.latency_us.p99 as f64 / 1000.0,
                     p.cpu.server,
                     p.cpu.database,
                     p.cpu.client,
+                    if p.cpu.relay > 0.0 {
+                        format!(" (relay {:.0}%)", p.cpu.relay)
+                    } else {
+                        String::new()
+                    },
                     bottleneck(r, p),
                     flag_list(&p.flags)
                 );
@@ -154,25 +168,99 @@ fn comparisons(md: &mut String, r: &Results) {
     );
     for s in &r.config.scenarios {
         for &c in &r.config.concurrency {
-            let mut here: Vec<_> = r
-                .runs
-                .iter()
-                .filter(|p| &p.scenario == s && p.concurrency == c)
-                .collect();
-            here.sort_by(|a, b| b.rps.total_cmp(&a.rps));
-            for p in here {
-                let (ratio, interval, verdict, rounds) = comparison_cell(p);
-                let _ = writeln!(
-                    md,
-                    "| {s} | {c} | {} | {}{} | {ratio} | {interval} | {verdict} | {rounds} |",
-                    p.target,
-                    fmt_rps(p.rps),
-                    pm(p)
-                );
+            for db_round_trip_us in round_trips(r) {
+                let at = At {
+                    scenario: s,
+                    concurrency: c,
+                    db_round_trip_us,
+                };
+                let mut here: Vec<_> = r.runs.iter().filter(|p| p.at() == at).collect();
+                here.sort_by(|a, b| b.rps.total_cmp(&a.rps));
+                for p in here {
+                    let (ratio, interval, verdict, rounds) = comparison_cell(p);
+                    let _ = writeln!(
+                        md,
+                        "| {s} | {c}{} | {} | {}{} | {ratio} | {interval} | {verdict} | {rounds} |",
+                        at.db_note(),
+                        p.target,
+                        fmt_rps(p.rps),
+                        pm(p)
+                    );
+                }
             }
         }
     }
     md.push('\n');
+}
+
+/// In a run that swept the database's round trip: each target's requests
+/// per second at each round trip, and what is left of them at the longest
+/// (a closed loop's throughput is connections over the time a response
+/// takes, and every statement of a request pays the round trip).
+fn round_trip_section(md: &mut String, r: &Results, names: &[String]) {
+    let trips = round_trips(r);
+    if trips.len() < 2 {
+        return;
+    }
+    let label = |us: Option<u64>, scenario: &str| {
+        At {
+            scenario,
+            concurrency: 0,
+            db_round_trip_us: us,
+        }
+        .db_round_trip()
+        .map_or_else(|| "direct".to_string(), |rt| rt.to_string())
+    };
+    let _ = writeln!(
+        md,
+        "\n## Against the database's round trip\n\nRequests per second with the database's round trip added by the latency relay (median ± the half-width of its 95% interval); the last column is what is left at the longest round trip of the throughput at the shortest.\n"
+    );
+    for s in &r.config.scenarios {
+        for &c in &r.config.concurrency {
+            let at = |us| At {
+                scenario: s,
+                concurrency: c,
+                db_round_trip_us: us,
+            };
+            if !r
+                .runs
+                .iter()
+                .any(|p| p.scenario == *s && p.concurrency == c)
+            {
+                continue;
+            }
+            let _ = write!(md, "### {s}, c={c}\n\n| target |");
+            for &us in &trips {
+                let _ = write!(md, " {} |", label(us, s));
+            }
+            let _ = write!(md, " left at the longest |\n|---|");
+            for _ in &trips {
+                md.push_str("---:|");
+            }
+            md.push_str("---:|\n");
+            for t in names {
+                let here = |us| r.runs.iter().find(|p| &p.target == t && p.at() == at(us));
+                let _ = write!(md, "| {t} |");
+                for &us in &trips {
+                    match here(us) {
+                        Some(p) => {
+                            let _ = write!(md, " {}{} |", fmt_rps(p.rps), pm(p));
+                        }
+                        None => md.push_str(" - |"),
+                    }
+                }
+                let first = trips.first().and_then(|&us| here(us)).map(|p| p.rps);
+                let last = trips.last().and_then(|&us| here(us)).map(|p| p.rps);
+                match (first, last) {
+                    (Some(a), Some(b)) if a > 0.0 => {
+                        let _ = writeln!(md, " {:.0}% |", b / a * 100.0);
+                    }
+                    _ => md.push_str(" - |\n"),
+                }
+            }
+            md.push('\n');
+        }
+    }
 }
 
 /// How precise the run was, and which windows were disturbed.
@@ -203,10 +291,11 @@ fn precision_section(md: &mut String, r: &Results) {
             let steal: Vec<String> = w.steal_pct.iter().map(|s| format!("{s:.0}")).collect();
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+                "| {} | {} | {}{} | {} | {} | {} | {} | {:.0} |",
                 point.target,
                 point.scenario,
                 point.concurrency,
+                point.at().db_note(),
                 w.round,
                 fmt_rps(w.rps),
                 flag_list(&w.flags),

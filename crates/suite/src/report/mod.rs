@@ -11,7 +11,7 @@ mod html;
 mod markdown;
 mod svg;
 
-use crate::results::{Point, Results, Window};
+use crate::results::{At, Point, Results, Window};
 use crate::stats::Verdict;
 
 pub use self::bars::bars_chart;
@@ -28,6 +28,21 @@ pub(crate) fn best<'a>(r: &'a Results, target: &str, scenario: &str) -> Option<&
         .max_by(|a, b| a.rps.total_cmp(&b.rps))
 }
 
+/// The round trips a run swept between targets and database, in order;
+/// `[None]` when the targets reached it directly.
+pub(crate) fn round_trips(r: &Results) -> Vec<Option<u64>> {
+    if r.config.db_round_trips_us.is_empty() {
+        vec![None]
+    } else {
+        r.config
+            .db_round_trips_us
+            .iter()
+            .copied()
+            .map(Some)
+            .collect()
+    }
+}
+
 /// What limited a point: the busiest of server, database and client, each
 /// against the cores it had.
 pub fn bottleneck(r: &Results, p: &Point) -> String {
@@ -41,6 +56,8 @@ pub fn bottleneck(r: &Results, p: &Point) -> String {
         ("server", p.cpu.server, server_cores),
         ("database", p.cpu.database, r.env.cores.max(1)),
         ("client", p.cpu.client, client_cores),
+        // Unpinned, like the database.
+        ("latency relay", p.cpu.relay, r.env.cores.max(1)),
     ];
     let (name, pct, cores) = candidates
         .iter()
@@ -170,30 +187,22 @@ impl Precision<'_> {
 }
 
 pub(crate) fn precision(r: &Results) -> Precision<'_> {
-    let mut keys: Vec<(&str, u32)> = r
-        .runs
-        .iter()
-        .map(|p| (p.scenario.as_str(), p.concurrency))
-        .collect();
+    let mut keys: Vec<At<'_>> = r.runs.iter().map(Point::at).collect();
     keys.sort_unstable();
     keys.dedup();
     let mut reached = 0;
     let mut widest = 0.0f64;
     let mut widest_at = None;
-    for (s, c) in &keys {
+    for at in &keys {
         let mut point_widest = 0.0f64;
-        for p in r
-            .runs
-            .iter()
-            .filter(|p| p.scenario == *s && p.concurrency == *c)
-        {
+        for p in r.runs.iter().filter(|p| p.at() == *at) {
             if let Some(cmp) = &p.comparison {
                 let w = cmp.ratio.relative_half_width();
                 let w = if w.is_finite() { w } else { f64::INFINITY };
                 point_widest = point_widest.max(w);
                 if w > widest {
                     widest = w;
-                    widest_at = Some(format!("{} {s} c={c}", p.target));
+                    widest_at = Some(format!("{} {at}", p.target));
                 }
             }
         }
@@ -286,6 +295,7 @@ pub(crate) mod tests {
             target: target.to_string(),
             scenario: "hello-get".to_string(),
             concurrency,
+            db_round_trip_us: None,
             rps,
             rps_interval: Some(Interval {
                 estimate: rps,
@@ -333,6 +343,7 @@ pub(crate) mod tests {
                 interleaved: true,
                 rate: None,
                 timeout_s: None,
+                db_round_trips_us: Vec::new(),
             },
             targets: targets
                 .iter()

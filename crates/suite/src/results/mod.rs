@@ -91,6 +91,10 @@ pub struct Config {
     /// recorded, which used 10 s).
     #[serde(default)]
     pub timeout_s: Option<f64>,
+    /// The database round trips swept, in microseconds (empty: the targets
+    /// reached the database directly).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub db_round_trips_us: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -131,6 +135,11 @@ pub struct Point {
     pub target: String,
     pub scenario: String,
     pub concurrency: u32,
+    /// The round trip the latency relay added between the target and the
+    /// database, in microseconds; absent when the target reached it
+    /// directly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_round_trip_us: Option<u64>,
     /// The median of the undisturbed windows' successful requests per
     /// second (of all windows when fewer than two are undisturbed).
     pub rps: f64,
@@ -155,6 +164,55 @@ pub struct Point {
     pub windows: Vec<Window>,
     /// The merged latency histogram, HdrHistogram V2 + deflate, base64.
     pub histogram: String,
+}
+
+impl Point {
+    /// Where it was measured.
+    pub fn at(&self) -> At<'_> {
+        At {
+            scenario: &self.scenario,
+            concurrency: self.concurrency,
+            db_round_trip_us: self.db_round_trip_us,
+        }
+    }
+}
+
+/// Where a point is measured: a scenario at a concurrency, the database at
+/// a round trip (or direct). Every target of a run is measured at each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct At<'a> {
+    pub scenario: &'a str,
+    pub concurrency: u32,
+    pub db_round_trip_us: Option<u64>,
+}
+
+impl At<'_> {
+    /// ` db=2ms`, or nothing when the target reached the database
+    /// directly: what follows a concurrency where the round trip matters.
+    pub fn db_note(&self) -> String {
+        self.db_round_trip()
+            .map(|rt| format!(" db={rt}"))
+            .unwrap_or_default()
+    }
+
+    /// The database round trip as written on the command line (`2ms`).
+    pub fn db_round_trip(&self) -> Option<bookbench_relay::RoundTrip> {
+        self.db_round_trip_us
+            .and_then(|us| bookbench_relay::RoundTrip::new(std::time::Duration::from_micros(us)))
+    }
+}
+
+impl std::fmt::Display for At<'_> {
+    /// `author-detail c=10`, and ` db=2ms` with a relay.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} c={}{}",
+            self.scenario,
+            self.concurrency,
+            self.db_note()
+        )
+    }
 }
 
 /// A target against its reference at one point.

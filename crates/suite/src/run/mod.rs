@@ -22,6 +22,7 @@
 
 mod counter;
 mod point;
+mod relay;
 mod target;
 
 use std::collections::BTreeMap;
@@ -29,11 +30,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bookbench_load::{IdSpace, LoadConfig, Percentiles, Report};
+use bookbench_relay::RoundTrip;
 use tokio_postgres::Client;
 
 use self::counter::StatementCounter;
+use self::relay::DbRelay;
 use self::target::TargetRun;
-use crate::results::{Config, Env, Latency, Results, Rounds, TargetOutcome, TargetStatus};
+use crate::results::{At, Config, Env, Latency, Results, Rounds, TargetOutcome, TargetStatus};
 use crate::targets::{Placeholders, Target};
 use crate::{Error, process, report};
 
@@ -66,6 +69,9 @@ pub struct RunConfig {
     /// Seeds each round's order.
     pub seed: u64,
     pub rate: Option<f64>,
+    /// Round trips between the targets and the database, each an axis
+    /// value like concurrency; empty: the targets connect directly.
+    pub db_latency: Vec<RoundTrip>,
     /// Per request: a slower answer is a timeout error.
     pub timeout: Duration,
     pub out: PathBuf,
@@ -96,9 +102,9 @@ impl RunConfig {
 pub trait Observer {
     fn target(&mut self, name: &str, status: &str);
     /// A point starts: `done` of `total` points are behind.
-    fn point(&mut self, scenario: &str, concurrency: u32, done: usize, total: usize);
+    fn point(&mut self, at: &At<'_>, done: usize, total: usize);
     /// A round of the current point starts (from 0).
-    fn round(&mut self, scenario: &str, concurrency: u32, round: u32);
+    fn round(&mut self, at: &At<'_>, round: u32);
 }
 
 /// Scenarios that touch no data: everything else must reach the database.
@@ -112,10 +118,24 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Resu
     process::install_interrupt_handler();
     let db = connect(&config.placeholders.database_url).await?;
     let counter = StatementCounter::new(&db).await;
+    let mut relay = if config.db_latency.is_empty() {
+        None
+    } else {
+        Some(DbRelay::start(
+            &config.placeholders.bookbench,
+            &config.placeholders.database_url,
+            &config.out.join("logs").join("relay.log"),
+        )?)
+    };
     let session = Session {
         config,
         db,
         counter,
+        target_database_url: relay.as_ref().map_or_else(
+            || config.placeholders.database_url.clone(),
+            |r| r.database_url().to_string(),
+        ),
+        relay_pgid: relay.as_ref().map(DbRelay::pgid),
     };
     let mut results = Results {
         version: crate::results::RESULTS_VERSION,
@@ -140,6 +160,11 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Resu
             interleaved: true,
             rate: config.rate,
             timeout_s: Some(config.timeout.as_secs_f64()),
+            db_round_trips_us: config
+                .db_latency
+                .iter()
+                .map(|rt| micros(rt.duration()))
+                .collect(),
         },
         targets: Vec::new(),
         runs: Vec::new(),
@@ -147,9 +172,12 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Resu
     let mut progress = Progress {
         observer,
         done: 0,
-        total: config.scenarios.len() * config.concurrency.len(),
+        total: config.scenarios.len() * config.concurrency.len() * config.db_latency.len().max(1),
     };
-    let measured = measure_all(&session, &mut results, &mut progress).await;
+    let measured = measure_all(&session, relay.as_mut(), &mut results, &mut progress).await;
+    if let Some(relay) = relay {
+        relay.stop();
+    }
     results.partial = process::interrupted() || measured.is_err();
     results.finished_at = Some(now());
     write_all(config, &results)?;
@@ -164,6 +192,7 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Resu
 /// The targets stop when this returns, whatever it returns.
 async fn measure_all(
     session: &Session<'_>,
+    mut relay: Option<&mut DbRelay>,
     results: &mut Results,
     progress: &mut Progress<'_>,
 ) -> Result<(), Error> {
@@ -214,17 +243,35 @@ async fn measure_all(
     let target_cpus: Vec<usize> = live.iter().flat_map(|t| t.target.cpus.clone()).collect();
     results.env.client_cpus = client_cpus(&target_cpus);
     pin_client_away_from(&target_cpus);
-    for scenario in &config.scenarios {
-        for t in &mut live {
-            t.last = None;
-            t.given_up = false;
+    // The round trip is the outer axis: changing it is instant, and each
+    // scenario's concurrency still rises within it (how far a target
+    // reaches is judged from its last point).
+    let round_trips: Vec<Option<RoundTrip>> = if config.db_latency.is_empty() {
+        vec![None]
+    } else {
+        config.db_latency.iter().copied().map(Some).collect()
+    };
+    for round_trip in round_trips {
+        if let (Some(rt), Some(relay)) = (round_trip, relay.as_deref_mut()) {
+            relay.set(rt)?;
         }
-        for &concurrency in &config.concurrency {
-            progress.point(scenario, concurrency);
-            if live.iter().all(|t| t.dead || t.given_up) {
-                continue;
+        for scenario in &config.scenarios {
+            for t in &mut live {
+                t.last = None;
+                t.given_up = false;
             }
-            point::measure(&mut live, scenario, concurrency, results, progress).await?;
+            for &concurrency in &config.concurrency {
+                let at = At {
+                    scenario,
+                    concurrency,
+                    db_round_trip_us: round_trip.map(|rt| micros(rt.duration())),
+                };
+                progress.point(&at);
+                if live.iter().all(|t| t.dead || t.given_up) {
+                    continue;
+                }
+                point::measure(&mut live, at, results, progress).await?;
+            }
         }
     }
     for t in live {
@@ -247,6 +294,10 @@ struct Session<'a> {
     config: &'a RunConfig,
     db: Client,
     counter: StatementCounter,
+    /// The run's database URL, or the relay's in front of it.
+    target_database_url: String,
+    /// The relay's process group, a party of its own in the CPU time.
+    relay_pgid: Option<i32>,
 }
 
 /// The observer, and how many points are behind.
@@ -261,27 +312,35 @@ impl Progress<'_> {
         self.observer.target(name, status);
     }
 
-    fn point(&mut self, scenario: &str, concurrency: u32) {
-        self.observer
-            .point(scenario, concurrency, self.done, self.total);
+    fn point(&mut self, at: &At<'_>) {
+        self.observer.point(at, self.done, self.total);
         self.done += 1;
     }
 
-    fn round(&mut self, scenario: &str, concurrency: u32, round: u32) {
-        self.observer.round(scenario, concurrency, round);
+    fn round(&mut self, at: &At<'_>, round: u32) {
+        self.observer.round(at, round);
     }
 }
 
-/// Notes in the target's outcome that `levels` of `scenario` were not
-/// measured, and why.
-fn give_up(results: &mut Results, index: usize, scenario: &str, levels: &[u32], why: &str) {
+/// Notes in the target's outcome that `levels` of the scenario of `at`
+/// (at its database round trip) were not measured, and why.
+fn give_up(results: &mut Results, index: usize, at: &At<'_>, levels: &[u32], why: &str) {
     let named: Vec<String> = levels.iter().map(|c| format!("c={c}")).collect();
+    let round_trip = at
+        .db_round_trip()
+        .map(|rt| format!(" with the database {rt} away"))
+        .unwrap_or_default();
     if let Some(outcome) = results.targets.get_mut(index) {
         outcome.notes.push(format!(
-            "{scenario}: {} not measured: {why}",
+            "{}{round_trip}: {} not measured: {why}",
+            at.scenario,
             named.join(", ")
         ));
     }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// How long a closed loop of `concurrency` connections takes to fill at
@@ -415,6 +474,7 @@ mod tests {
             steal_threshold: 20.0,
             seed: 1,
             rate,
+            db_latency: Vec::new(),
             timeout: Duration::from_secs(30),
             out: PathBuf::new(),
             placeholders: Placeholders {

@@ -13,7 +13,7 @@ use bookbench_load::{Percentiles, Report};
 use super::target::{Measured, TargetRun};
 use super::{NO_DATABASE, Progress, fill_time, latency, median};
 use crate::cpu::Usage;
-use crate::results::{Comparison, Flag, Point, Results, TargetStatus, Window};
+use crate::results::{At, Comparison, Flag, Point, Results, TargetStatus, Window};
 use crate::stats::{self, Verdict};
 use crate::{Error, process};
 
@@ -31,11 +31,11 @@ struct Measurement {
 /// then on; one the load generator cannot load gives up the scenario.
 pub(super) async fn measure(
     live: &mut [TargetRun<'_>],
-    scenario: &str,
-    concurrency: u32,
+    at: At<'_>,
     results: &mut Results,
     progress: &mut Progress<'_>,
 ) -> Result<(), Error> {
+    let (scenario, concurrency) = (at.scenario, at.concurrency);
     let config = live
         .first()
         .map(|t| t.session().config)
@@ -49,7 +49,7 @@ pub(super) async fn measure(
         }
         if let Some(why) = super::beyond_reach(config, t.last, concurrency) {
             let levels = levels(config, |c| c >= concurrency);
-            super::give_up(results, t.index, scenario, &levels, &why);
+            super::give_up(results, t.index, &at, &levels, &why);
             t.given_up = true;
             continue;
         }
@@ -64,7 +64,10 @@ pub(super) async fn measure(
     }
     // The seed of this point's orders, from the run's seed and the point,
     // so that a rerun with the same seed measures in the same order.
-    let point_seed = config.seed ^ fnv(scenario) ^ u64::from(concurrency).rotate_left(32);
+    let point_seed = config.seed
+        ^ fnv(scenario)
+        ^ u64::from(concurrency).rotate_left(32)
+        ^ at.db_round_trip_us.unwrap_or(0).rotate_left(48);
     let mut rng = fastrand::Rng::with_seed(point_seed);
     let mut round: u32 = 0;
     let mut longest_round = Duration::ZERO;
@@ -76,7 +79,7 @@ pub(super) async fn measure(
         let mut order: Vec<usize> = (0..taking.len()).collect();
         rng.shuffle(&mut order);
         let groups: Vec<i32> = live.iter().map(|t| t.running.pgid()).collect();
-        progress.round(scenario, concurrency, round);
+        progress.round(&at, round);
         for (position, &m) in order.iter().enumerate() {
             let Some(measurement) = taking.get_mut(m) else {
                 continue;
@@ -125,7 +128,7 @@ pub(super) async fn measure(
                 Err(Error::Load(why)) => {
                     let levels = levels(config, |c| c >= concurrency);
                     let why = bookbench_errors::chain(&why);
-                    super::give_up(results, t.index, scenario, &levels, &why);
+                    super::give_up(results, t.index, &at, &levels, &why);
                     t.given_up = true;
                 }
                 Err(e) => return Err(e),
@@ -133,8 +136,8 @@ pub(super) async fn measure(
         }
         round += 1;
         longest_round = longest_round.max(round_started.elapsed());
-        let points = summarise_all(live, &taking, scenario, concurrency, config);
-        record(results, scenario, concurrency, points);
+        let points = summarise_all(live, &taking, at, config);
+        record(results, at, points);
         super::write_all(config, results)?;
 
         let counted = taking
@@ -144,9 +147,7 @@ pub(super) async fn measure(
             .min()
             .unwrap_or(0);
         let out_of_time = started.elapsed() + longest_round > budget;
-        let precise = || {
-            widest_interval(results, scenario, concurrency).is_none_or(|w| w <= config.precision)
-        };
+        let precise = || widest_interval(results, at).is_none_or(|w| w <= config.precision);
         if !another_round(config.rounds, round, counted, out_of_time, precise) {
             break;
         }
@@ -154,16 +155,17 @@ pub(super) async fn measure(
     // What the next concurrency's warm-up and reach are judged from.
     for m in &taking {
         if let Some(t) = live.get_mut(m.live)
-            && let Some(p) = results.runs.iter().find(|p| {
-                p.target == t.target.name && p.scenario == scenario && p.concurrency == concurrency
-            })
+            && let Some(p) = results
+                .runs
+                .iter()
+                .find(|p| p.target == t.target.name && p.at() == at)
         {
             t.last = Some((concurrency, p.rps));
             let failed = p.requests == 0 || p.errors.values().sum::<u64>() * 2 > p.requests;
             let higher = levels(config, |c| c > concurrency);
             if failed && !higher.is_empty() {
                 let why = format!("at c={concurrency} most requests failed or none ended");
-                super::give_up(results, t.index, scenario, &higher, &why);
+                super::give_up(results, t.index, &at, &higher, &why);
                 t.given_up = true;
             }
         }
@@ -207,11 +209,11 @@ fn levels(config: &super::RunConfig, keep: impl Fn(u32) -> bool) -> Vec<u32> {
 
 /// The widest ratio interval of the point, as a relative half-width; `None`
 /// when the point has no comparison.
-fn widest_interval(results: &Results, scenario: &str, concurrency: u32) -> Option<f64> {
+fn widest_interval(results: &Results, at: At<'_>) -> Option<f64> {
     results
         .runs
         .iter()
-        .filter(|p| p.scenario == scenario && p.concurrency == concurrency)
+        .filter(|p| p.at() == at)
         .filter_map(|p| p.comparison.as_ref())
         .map(|c| {
             if c.rounds < 2 {
@@ -224,20 +226,17 @@ fn widest_interval(results: &Results, scenario: &str, concurrency: u32) -> Optio
 }
 
 /// Replaces the point's entries in `results` with `points`.
-fn record(results: &mut Results, scenario: &str, concurrency: u32, points: Vec<Point>) {
-    results.runs.retain(|p| {
-        !(p.scenario == scenario
-            && p.concurrency == concurrency
-            && points.iter().any(|q| q.target == p.target))
-    });
+fn record(results: &mut Results, at: At<'_>, points: Vec<Point>) {
+    results
+        .runs
+        .retain(|p| !(p.at() == at && points.iter().any(|q| q.target == p.target)));
     results.runs.extend(points);
 }
 
 fn summarise_all(
     live: &[TargetRun<'_>],
     taking: &[Measurement],
-    scenario: &str,
-    concurrency: u32,
+    at: At<'_>,
     config: &super::RunConfig,
 ) -> Vec<Point> {
     let mut points: Vec<Point> = taking
@@ -250,13 +249,7 @@ fn summarise_all(
             if config.rate.is_none() {
                 flag_stalls(&mut windows);
             }
-            Some(summarise(
-                &t.target.name,
-                scenario,
-                concurrency,
-                &windows,
-                &m.reports,
-            ))
+            Some(summarise(&t.target.name, at, &windows, &m.reports))
         })
         .collect();
     let windows: BTreeMap<String, Vec<Window>> = points
@@ -348,13 +341,8 @@ fn flag_stalls(windows: &mut [Window]) {
 }
 
 /// A target's point from its windows.
-fn summarise(
-    target: &str,
-    scenario: &str,
-    concurrency: u32,
-    windows: &[Window],
-    reports: &[Report],
-) -> Point {
+fn summarise(target: &str, at: At<'_>, windows: &[Window], reports: &[Report]) -> Point {
+    let scenario = at.scenario;
     let counted = undisturbed(windows);
     let rps: Vec<f64> = counted.iter().map(|w| w.rps).collect();
     let merged = bookbench_load::merge_histograms(reports.iter().map(|r| &r.histogram)).ok();
@@ -405,7 +393,8 @@ fn summarise(
     Point {
         target: target.to_string(),
         scenario: scenario.to_string(),
-        concurrency,
+        concurrency: at.concurrency,
+        db_round_trip_us: at.db_round_trip_us,
         rps: median(rps.clone()),
         rps_interval: stats::median_interval(&rps),
         rps_min: rps.iter().copied().fold(f64::INFINITY, f64::min),
@@ -418,6 +407,7 @@ fn summarise(
             server: median(counted.iter().map(|w| w.cpu.server).collect()),
             database: median(counted.iter().map(|w| w.cpu.database).collect()),
             client: median(counted.iter().map(|w| w.cpu.client).collect()),
+            relay: median(counted.iter().map(|w| w.cpu.relay).collect()),
         },
         db_statements_per_request: per_request,
         flags,
@@ -437,6 +427,12 @@ fn fnv(s: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HELLO: At<'static> = At {
+        scenario: "hello-get",
+        concurrency: 10,
+        db_round_trip_us: None,
+    };
 
     fn window(round: u32, rps: f64, flags: &[Flag]) -> Window {
         Window {
@@ -487,7 +483,7 @@ mod tests {
             w.cpu.server = cpu;
         }
         flag_stalls(&mut windows);
-        let p = summarise("t", "hello-get", 10, &windows, &[]);
+        let p = summarise("t", HELLO, &windows, &[]);
         let stalled: Vec<u32> = p
             .windows
             .iter()
@@ -509,7 +505,7 @@ mod tests {
             w.cpu.server = 97.0;
         }
         flag_stalls(&mut windows);
-        let p = summarise("t", "hello-get", 10, &windows, &[]);
+        let p = summarise("t", HELLO, &windows, &[]);
         assert!(p.windows.iter().all(|w| w.flags.is_empty()));
     }
 
@@ -547,7 +543,7 @@ mod tests {
         let c = compare(&mine, &reference, "ref", 0.02).expect("a comparison");
         assert_eq!(c.rounds, 2);
         assert!((c.ratio.estimate - 1.0).abs() < 1e-9);
-        let p = summarise("t", "hello-get", 10, &mine, &[]);
+        let p = summarise("t", HELLO, &mine, &[]);
         assert_eq!(p.rps, 100.0);
         assert_eq!(p.windows.len(), 3, "the disturbed window is kept");
         assert!(p.flags.contains(&Flag::Steal));

@@ -59,6 +59,7 @@ impl<'a> TargetRun<'a> {
         let config = session.config;
         let mut p = config.placeholders.clone();
         p.port = super::free_port()?;
+        p.database_url.clone_from(&session.target_database_url);
         if let (Some(venv), None) = (&target.venv, target.unavailable(&p)) {
             progress.target(&target.name, &format!("setting up its environment {venv}"));
             crate::peers::setup(&p.home, &p.repo, venv, false).map_err(|e| {
@@ -144,7 +145,7 @@ impl<'a> TargetRun<'a> {
             let statements = counter.count(db).await;
             (
                 statements,
-                cpu::sample(groups),
+                cpu::sample(groups, self.session.relay_pgid),
                 cpu::cpu_times(),
                 Instant::now(),
             )
@@ -153,7 +154,7 @@ impl<'a> TargetRun<'a> {
             tokio::join!(super::run_load(load), window);
         let report = report?;
         let wall = started.elapsed().as_secs_f64();
-        let after = cpu::sample(groups);
+        let after = cpu::sample(groups, self.session.relay_pgid);
         let steal_pct = cpu::steal_pct(&times_before, &cpu::cpu_times());
         let statements = match (statements_before, counter.count(db).await) {
             (Some(a), Some(b)) => Some(b.saturating_sub(a)),
@@ -170,6 +171,7 @@ impl<'a> TargetRun<'a> {
             server: per_request(after.group(me).saturating_sub(before.group(me))),
             database: per_request(after.database.saturating_sub(before.database)),
             client: report.client_cpu.per_request_us,
+            relay: per_request(after.relay.saturating_sub(before.relay)),
         };
         let mut flags: Vec<Flag> = report.flags.iter().copied().map(Flag::of_load).collect();
         if !settled {
@@ -219,9 +221,9 @@ async fn neighbours_idle((groups, me): (&[i32], usize), limit: Duration) -> bool
     const PROBE: Duration = Duration::from_millis(100);
     let until = Instant::now() + limit;
     loop {
-        let before = cpu::sample(groups);
+        let before = cpu::sample(groups, None);
         tokio::time::sleep(PROBE).await;
-        let after = cpu::sample(groups);
+        let after = cpu::sample(groups, None);
         let busiest = (0..groups.len())
             .filter(|&i| i != me)
             .map(|i| {
