@@ -65,7 +65,15 @@
 pub struct Interval {
     pub estimate: f64,
     pub low: f64,
+    /// Infinite for a ratio of one round: JSON has no infinity, so it is
+    /// written `null` and read back as infinite.
+    #[serde(deserialize_with = "infinite_if_null")]
     pub high: f64,
+}
+
+fn infinite_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v: Option<f64> = serde::Deserialize::deserialize(d)?;
+    Ok(v.unwrap_or(f64::INFINITY))
 }
 
 impl Interval {
@@ -389,6 +397,19 @@ pub fn log_ratio_sd(a: &[f64], b: &[f64]) -> Option<f64> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unbounded_interval_survives_a_trip_through_results_json() {
+        let one_round = Interval {
+            estimate: 1.2,
+            low: 0.0,
+            high: f64::INFINITY,
+        };
+        let json = serde_json::to_string(&one_round).unwrap_or_default();
+        assert_eq!(json, r#"{"estimate":1.2,"low":0.0,"high":null}"#);
+        let back: Interval = serde_json::from_str(&json).expect("it reads back");
+        assert_eq!(back, one_round);
+    }
 
     /// xorshift64*: enough randomness for a simulation, reproducible by seed.
     #[derive(Debug)]
