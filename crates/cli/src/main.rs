@@ -8,6 +8,7 @@
 
 mod calibrate;
 mod db;
+mod lab;
 mod load;
 mod peers;
 mod relay;
@@ -63,6 +64,8 @@ enum Command {
     Merge(results::MergeArgs),
     /// Set up the Python peers' virtual environments.
     Peers(peers::Args),
+    /// Hosts on this machine: network namespaces joined by a bridge.
+    Lab(lab::Args),
     /// Relay TCP connections with a round trip added (the database a
     /// network away); stops when its standard input ends.
     Relay(relay::Args),
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => results::merge(args),
         Command::Peers(args) => peers::run(args),
         Command::Relay(args) => relay::run(args),
+        Command::Lab(args) => lab::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -209,3 +209,42 @@ fn nix_is_root() -> bool {
         m.uid() == 0
     })
 }
+
+/// The lab as a user drives it; one test, since the machine has one lab.
+/// As root (CI), and as nobody through `setpriv` for the refusal.
+#[test]
+fn the_lab_comes_up_says_where_its_hosts_are_refuses_a_second_up_and_goes_down() {
+    let home = Home::new();
+    let nobody = run(Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_bookbench"))
+        .args(["lab", "up"]));
+    assert_one_line_error(&nobody, "needs root");
+
+    let _ = run(bookbench(&home.0).args(["lab", "down"]));
+    let up = run(bookbench(&home.0).args(["lab", "up", "--clients", "2"]));
+    assert!(up.status.success(), "{}", stderr(&up));
+    let hosts = stdout(&up);
+    for line in [
+        "client1 bookbench-client1  198.18.0.11",
+        "client2 bookbench-client2  198.18.0.12",
+        "app     bookbench-app      198.18.0.30",
+        "db      bookbench-db       198.18.0.40",
+    ] {
+        assert!(hosts.contains(line), "{line}: {hosts}");
+    }
+    let status = stdout(&run(bookbench(&home.0).args(["lab", "status"])));
+    assert!(
+        status.contains("bookbench-app 198.18.0.30, 0 process(es)"),
+        "{status}"
+    );
+    assert_one_line_error(
+        &run(bookbench(&home.0).args(["lab", "up"])),
+        "a lab is up already",
+    );
+    let down = run(bookbench(&home.0).args(["lab", "down"]));
+    assert!(down.status.success(), "{}", stderr(&down));
+    assert!(stdout(&down).contains("bookbench-db"), "{}", stdout(&down));
+    let status = stdout(&run(bookbench(&home.0).args(["lab", "status"])));
+    assert_eq!(status.trim(), "no lab");
+}

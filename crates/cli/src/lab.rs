@@ -1,0 +1,62 @@
+//! `bookbench lab`: hosts on this machine, as network namespaces.
+
+use anyhow::Result;
+use bookbench_lab::{Layout, MAX_CLIENTS};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Build the lab: client, app and database hosts (and a proxy) joined
+    /// by a bridge, at 198.18.0.0/24 (needs root).
+    Up(UpArgs),
+    /// Remove the lab and every process in it, whatever state it is in.
+    Down,
+    /// Say what of a lab there is.
+    Status,
+}
+
+#[derive(Debug, clap::Args)]
+struct UpArgs {
+    /// Client hosts, for load from several agents.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=i64::from(MAX_CLIENTS)))]
+    clients: u8,
+    /// A proxy host between the clients and the app.
+    #[arg(long)]
+    proxy: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        Command::Up(a) => {
+            let hosts = bookbench_lab::up(Layout {
+                clients: a.clients,
+                proxy: a.proxy,
+            })?;
+            for h in hosts {
+                println!("{:<7} {:<18} {}", h.role.name(), h.namespace, h.addr);
+            }
+        }
+        Command::Down => {
+            let removed = bookbench_lab::down()?;
+            if removed.is_empty() {
+                println!("no lab");
+            } else {
+                print!("removed:\n{removed}");
+            }
+        }
+        Command::Status => print!("{}", with_newline(bookbench_lab::status()?.to_string())),
+    }
+    Ok(())
+}
+
+fn with_newline(mut s: String) -> String {
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}
