@@ -2,8 +2,9 @@
 // and the `pg` driver: the worked example of docs/targets.md, a target in a
 // language bookbench has no other code in.
 //
-// It learns its port from PORT and its database from DATABASE_URL, as every
-// target does, and listens on 127.0.0.1. One process, one event loop, a
+// It learns its address and port from HOST and PORT and its database from
+// DATABASE_URL, as every target does (HOST is 127.0.0.1 but on a host of
+// bookbench's lab). One process, one event loop, a
 // pool of database connections: the shape of a plain Node service.
 
 "use strict";
@@ -536,7 +537,8 @@ async function main() {
       else res.destroy();
     }
   });
-  server.listen(port, "127.0.0.1", () => console.log(`listening on 127.0.0.1:${port}`));
+  const host = process.env.HOST || "127.0.0.1";
+  server.listen(port, host, () => console.log(`listening on ${host}:${port}`));
 
   const stop = () => server.close(() => pool.end().then(() => process.exit(0)));
   process.on("SIGTERM", stop);

@@ -4,7 +4,8 @@ marshalling output.
 
 Environment:
   DATABASE_URL   postgres://user:pass@host:port/db (required)
-  PORT           the port to listen on at 127.0.0.1
+  HOST           the address to listen on (default 127.0.0.1)
+  PORT           the port to listen on
   DB_POOL_SIZE   the most connections in the pool (default 10)
 
 Run: `python app.py`.
@@ -250,7 +251,7 @@ async def load_reference(app):
 
 if __name__ == "__main__":
     app.run(
-        host="127.0.0.1",
+        host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "8000")),
         single_process=True,
         access_log=False,

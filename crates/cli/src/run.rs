@@ -9,7 +9,7 @@ use bookbench_datagen::Scale;
 use bookbench_relay::RoundTrip;
 use bookbench_suite::preset::{Defaults, Preset};
 use bookbench_suite::results::{At, Results, Rounds};
-use bookbench_suite::run::{Observer, RunConfig};
+use bookbench_suite::run::{AppHost, Observer, RunConfig};
 use bookbench_suite::targets::{self, Placeholders, Target};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -55,6 +55,10 @@ pub struct Args {
     /// The target every other is compared with [default: the first].
     #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
+    /// Run the targets on the lab's app host (`bookbench lab up`), reaching
+    /// the database through the latency relay across the lab's bridge.
+    #[arg(long)]
+    lab: bool,
     #[command(flatten)]
     measure: Measure,
 }
@@ -147,13 +151,36 @@ pub fn run(args: Args) -> Result<()> {
                 .join(", ")
         );
     }
-    let config =
+    let app_host = if args.lab {
+        Some(lab_app_host()?)
+    } else {
+        None
+    };
+    let mut config =
         args.measure
             .config(preset.name(), &d, selected, args.baseline, BTreeMap::new())?;
+    config.app_host = app_host;
     let results = execute(&config)?;
     println!("{}", bookbench_suite::report::summary_markdown(&results));
     println!("results: {}", config.out.display());
     Ok(())
+}
+
+/// The lab's app host, if the lab is up.
+fn lab_app_host() -> Result<AppHost> {
+    let status = bookbench_lab::status()?;
+    let app = bookbench_lab::Layout::default()
+        .hosts()
+        .into_iter()
+        .find(|h| h.role == bookbench_lab::Role::App)
+        .filter(|h| status.bridge && status.namespaces.iter().any(|(n, _)| *n == h.namespace))
+        .ok_or_else(|| anyhow::anyhow!("--lab: no lab is up; run `bookbench lab up` first"))?;
+    Ok(AppHost {
+        prefix: app.prefix(),
+        name: app.namespace,
+        address: app.addr.into(),
+        gateway: bookbench_lab::BRIDGE_ADDR.into(),
+    })
 }
 
 impl Measure {
@@ -225,6 +252,7 @@ impl Measure {
             seed: self.seed.unwrap_or_else(seed),
             rate: self.rate,
             db_latency: self.db_latency.unwrap_or_else(|| d.db_latency.clone()),
+            app_host: None,
             timeout: self.timeout.unwrap_or(d.timeout),
             out,
             placeholders: Placeholders::discover(

@@ -922,3 +922,84 @@ fn db_port(url: &str) -> u16 {
 fn relays_to(upstream: &str) -> Vec<u32> {
     live_processes_whose("cmdline", &format!("relay\0--upstream\0{upstream}\0"))
 }
+
+/// `run --lab`: the target starts on the lab's app host, listening on its
+/// address (which exists in that namespace only, so a target that answered
+/// ran there), and reaches the test's database, on this machine's
+/// loopback, through the relay on the lab's bridge.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_across_the_bridge() {
+    let db = TestDb::new().await;
+    let out = temp_dir("lab-run");
+    let lab = |verb: &str| {
+        bookbench()
+            .args(["lab", verb])
+            .output()
+            .expect("bookbench lab")
+    };
+    let _ = lab("down");
+    ok(&lab("up"));
+    let run = bookbench()
+        .args([
+            "run",
+            "--lab",
+            "--targets",
+            "rust",
+            "--scenarios",
+            "author-detail",
+        ])
+        .args([
+            "--concurrency",
+            "4",
+            "--duration",
+            "1s",
+            "--warmup",
+            "300ms",
+        ])
+        .args(["--min-rounds", "1", "--max-rounds", "1"])
+        .args(["--scale", "tiny", "--database-url", db.url()])
+        .arg("--out")
+        .arg(&out)
+        .env("BOOKBENCH_HOME", temp_dir("home"))
+        .output()
+        .expect("run");
+    let down = lab("down");
+    ok(&run);
+    ok(&down);
+
+    let r = results(&out);
+    let target = &r["targets"][0];
+    assert_eq!(target["status"], "measured", "{target}");
+    assert_eq!(target["host"], "bookbench-app", "{target}");
+    assert!(
+        target["verify"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty() && v.iter().all(|c| c["failure"].is_null())),
+        "{target}"
+    );
+    let p = &r["runs"][0];
+    assert!(p["rps"].as_f64() > Some(0.0), "{p}");
+    assert_eq!(p["errors"], serde_json::json!({}), "{p}");
+    // The targets' statements went through the relay, at 0 ms.
+    assert!(p["cpu"]["relay"].as_f64() > Some(0.0), "{p}");
+    // Without a lab, --lab says what to do in one line.
+    let refused = bookbench()
+        .args([
+            "run",
+            "--lab",
+            "--targets",
+            "rust",
+            "--database-url",
+            db.url(),
+        ])
+        .arg("--out")
+        .arg(temp_dir("no-lab"))
+        .output()
+        .expect("run");
+    assert!(!refused.status.success());
+    let err = text(&refused.stderr);
+    assert!(
+        err.contains("no lab is up; run `bookbench lab up` first"),
+        "{err}"
+    );
+}

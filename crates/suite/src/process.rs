@@ -98,10 +98,14 @@ pub struct Running {
 
 impl Running {
     /// Starts a declared target: its command line pinned to its CPUs,
-    /// under its CPU quota if it has one, with its environment.
+    /// under its CPU quota if it has one, with its environment, behind
+    /// `prefix` (`ip netns exec NAME`: on a host of the lab; it execs, so
+    /// the target keeps the process group, and its CPU time is read from
+    /// /proc as for one on this machine).
     pub fn start_target(
         target: &Target,
         placeholders: &Placeholders,
+        prefix: &[String],
         output: Output<'_>,
     ) -> Result<Self, Error> {
         let mut line = target.command_line(placeholders);
@@ -112,6 +116,7 @@ impl Running {
         if let Some(q) = &quota {
             line = q.wrap(&line);
         }
+        line.splice(0..0, prefix.iter().cloned());
         let mut running = Self::start(&line, &target.process_env(placeholders), output)?;
         running.quota = quota;
         Ok(running)

@@ -61,6 +61,8 @@ struct File {
 #[derive(Debug, Clone)]
 pub struct Placeholders {
     pub bookbench: PathBuf,
+    /// Where the target listens: 127.0.0.1, or its host's address.
+    pub address: String,
     pub port: u16,
     pub database_url: String,
     pub home: PathBuf,
@@ -83,6 +85,7 @@ impl Placeholders {
             .to_path_buf();
         Ok(Self {
             bookbench: exe,
+            address: "127.0.0.1".to_string(),
             port: 0,
             database_url: database_url.to_string(),
             home,
@@ -213,6 +216,7 @@ impl Target {
 
     pub fn expand(&self, text: &str, p: &Placeholders) -> String {
         text.replace("{bookbench}", &p.bookbench.to_string_lossy())
+            .replace("{address}", &p.address)
             .replace("{port}", &p.port.to_string())
             .replace("{database_url}", &p.database_url)
             .replace("{workers}", &self.workers.to_string())
@@ -221,14 +225,15 @@ impl Target {
     }
 
     /// The target's environment: its own variables, expanded, then
-    /// `DATABASE_URL` and `PORT`, which every target takes (the URL holds a
-    /// password, so never the command line).
+    /// `DATABASE_URL`, `HOST` and `PORT`, which every target takes (the URL
+    /// holds a password, so never the command line).
     pub fn process_env(&self, p: &Placeholders) -> Vec<(String, String)> {
         self.env
             .iter()
             .map(|(k, v)| (k.clone(), self.expand(v, p)))
             .chain([
                 ("DATABASE_URL".to_string(), p.database_url.clone()),
+                ("HOST".to_string(), p.address.clone()),
                 ("PORT".to_string(), p.port.to_string()),
             ])
             .collect()
@@ -270,6 +275,7 @@ mod tests {
         let all = parse(BUILTIN).expect("parses");
         let p = Placeholders {
             bookbench: PathBuf::from("bookbench"),
+            address: "198.18.0.30".into(),
             port: 8000,
             database_url: "postgres://bookbench:s3cret-password@127.0.0.1:5432/bookbench".into(),
             home: PathBuf::from("home"),
@@ -278,6 +284,14 @@ mod tests {
         for t in &all {
             let line = t.command_line(&p).join(" ");
             assert!(!line.contains("s3cret-password"), "{}: {line}", t.name);
+            // On a host of the lab, every target listens on its address
+            // (Sanic's takes it from HOST).
+            assert!(!line.contains("127.0.0.1"), "{}: {line}", t.name);
+            assert!(
+                t.process_env(&p)
+                    .iter()
+                    .any(|(k, v)| k == "HOST" && v == "198.18.0.30")
+            );
             let env = t.process_env(&p);
             assert!(
                 env.iter()

@@ -4,6 +4,8 @@ templates or static files.
 Environment:
   DATABASE_URL        postgres://user:pass@host:port/db (required)
   DJANGO_SECRET_KEY   optional: nothing is signed
+  HOST                the address it listens on, when not 127.0.0.1 (a host
+                      of bookbench's lab): requests name it in their Host
 """
 
 import os
@@ -13,7 +15,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 DEBUG = False
 # Nothing is signed (no sessions, no CSRF tokens), so a key per process does.
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
-ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"] + [
+    h for h in [os.environ.get("HOST", "")] if h
+]
 
 INSTALLED_APPS = ["rest_framework", "catalog"]
 # CommonMiddleware checks the Host against ALLOWED_HOSTS and sets

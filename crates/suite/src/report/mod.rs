@@ -357,6 +357,7 @@ pub(crate) mod tests {
                     notes: Vec::new(),
                     verify: Vec::new(),
                     rss_kib: None,
+                    host: None,
                 })
                 .collect(),
             runs: targets

@@ -111,6 +111,9 @@ pub struct TargetOutcome {
     /// (kibibytes): what keeping it started for the whole run costs.
     #[serde(default)]
     pub rss_kib: Option<u64>,
+    /// The host it ran on, when not this machine (`bookbench-app`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

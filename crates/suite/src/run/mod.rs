@@ -26,6 +26,7 @@ mod relay;
 mod target;
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -72,6 +73,8 @@ pub struct RunConfig {
     /// Round trips between the targets and the database, each an axis
     /// value like concurrency; empty: the targets connect directly.
     pub db_latency: Vec<RoundTrip>,
+    /// Where the targets run; this machine's loopback when `None`.
+    pub app_host: Option<AppHost>,
     /// Per request: a slower answer is a timeout error.
     pub timeout: Duration,
     pub out: PathBuf,
@@ -98,6 +101,21 @@ impl RunConfig {
     }
 }
 
+/// A host the targets run on, other than this machine's loopback: a
+/// namespace of the lab (docs/hosts.md).
+#[derive(Debug, Clone)]
+pub struct AppHost {
+    /// Its name, recorded with each target (`bookbench-app`).
+    pub name: String,
+    /// The command prefix that runs a command there.
+    pub prefix: Vec<String>,
+    /// Its address: targets listen on it; verify and load go to it.
+    pub address: IpAddr,
+    /// This machine's address as the host reaches it: the relay to the
+    /// database listens there (the database listens on loopback only).
+    pub gateway: IpAddr,
+}
+
 /// Told what the run does now.
 pub trait Observer {
     fn target(&mut self, name: &str, status: &str);
@@ -118,14 +136,20 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Resu
     process::install_interrupt_handler();
     let db = connect(&config.placeholders.database_url).await?;
     let counter = StatementCounter::new(&db).await;
-    let mut relay = if config.db_latency.is_empty() {
-        None
-    } else {
-        Some(DbRelay::start(
+    // On another host the targets reach the database through the relay
+    // (at 0 ms without --db-latency), listening where the host can reach it.
+    let mut relay = match (&config.app_host, config.db_latency.is_empty()) {
+        (None, true) => None,
+        (host, _) => Some(DbRelay::start(
             &config.placeholders.bookbench,
             &config.placeholders.database_url,
+            SocketAddr::new(
+                host.as_ref()
+                    .map_or(IpAddr::from([127, 0, 0, 1]), |h| h.gateway),
+                0,
+            ),
             &config.out.join("logs").join("relay.log"),
-        )?)
+        )?),
     };
     let session = Session {
         config,
@@ -212,6 +236,7 @@ async fn measure_all(
             notes: target.notes.clone(),
             verify: Vec::new(),
             rss_kib: None,
+            host: config.app_host.as_ref().map(|h| h.name.clone()),
         };
         match TargetRun::start(session, target, index, progress, &mut outcome.verify).await {
             Ok(run) => {
@@ -475,10 +500,12 @@ mod tests {
             seed: 1,
             rate,
             db_latency: Vec::new(),
+            app_host: None,
             timeout: Duration::from_secs(30),
             out: PathBuf::new(),
             placeholders: Placeholders {
                 bookbench: PathBuf::new(),
+                address: String::new(),
                 port: 0,
                 database_url: String::new(),
                 home: PathBuf::new(),

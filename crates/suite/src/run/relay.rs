@@ -28,14 +28,21 @@ pub(super) struct DbRelay {
 
 impl DbRelay {
     /// Starts `bookbench relay` in front of the database of `database_url`,
-    /// its errors to `log`.
-    pub(super) fn start(bookbench: &Path, database_url: &str, log: &Path) -> Result<Self, Error> {
+    /// listening on `listen`, its errors to `log`.
+    pub(super) fn start(
+        bookbench: &Path,
+        database_url: &str,
+        listen: SocketAddr,
+        log: &Path,
+    ) -> Result<Self, Error> {
         let upstream = upstream_of(database_url)?;
         let command = [
             bookbench.display().to_string(),
             "relay".to_string(),
             "--upstream".to_string(),
             upstream.to_string(),
+            "--listen".to_string(),
+            listen.to_string(),
         ];
         let (running, input, output) = Running::start_piped(&command, &[], log)?;
         let mut relay = Self {

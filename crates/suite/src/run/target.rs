@@ -1,6 +1,7 @@
 //! One target of a run: started once, verified, then measured one window
 //! at a time, in whatever order the rounds put it.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bookbench_load::{LoadConfig, Report};
@@ -59,6 +60,9 @@ impl<'a> TargetRun<'a> {
         let config = session.config;
         let mut p = config.placeholders.clone();
         p.port = super::free_port()?;
+        if let Some(host) = &config.app_host {
+            p.address = host.address.to_string();
+        }
         p.database_url.clone_from(&session.target_database_url);
         if let (Some(venv), None) = (&target.venv, target.unavailable(&p)) {
             progress.target(&target.name, &format!("setting up its environment {venv}"));
@@ -72,11 +76,12 @@ impl<'a> TargetRun<'a> {
         if let Some(why) = target.unavailable(&p) {
             return Err(Error::Unavailable(why));
         }
-        let base = format!("http://127.0.0.1:{}", p.port);
+        let base = format!("http://{}", SocketAddr::new(address(&p), p.port));
         let ready_url = format!("{base}{}", target.ready);
         let log = config.out.join("logs").join(format!("{}.log", target.name));
         progress.target(&target.name, "starting");
-        let mut running = Running::start_target(target, &p, Output::Log(&log))?;
+        let prefix = config.app_host.as_ref().map_or(&[][..], |h| &h.prefix[..]);
+        let mut running = Running::start_target(target, &p, prefix, Output::Log(&log))?;
         running
             .wait_ready(&ready_url, Duration::from_secs(target.ready_timeout_s))
             .await?;
@@ -211,6 +216,10 @@ impl<'a> TargetRun<'a> {
         };
         Ok(Measured { window, report })
     }
+}
+
+fn address(p: &crate::targets::Placeholders) -> IpAddr {
+    p.address.parse().unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }
 
 /// Waits until no other target uses CPU: a target that was loaded at high
