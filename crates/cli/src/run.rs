@@ -166,20 +166,26 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The lab's app host, if the lab is up.
+/// The lab's app host, and its first client host, if the lab is up.
 fn lab_app_host() -> Result<AppHost> {
+    use bookbench_lab::Role;
     let status = bookbench_lab::status()?;
-    let app = bookbench_lab::Layout::default()
-        .hosts()
-        .into_iter()
-        .find(|h| h.role == bookbench_lab::Role::App)
-        .filter(|h| status.bridge && status.namespaces.iter().any(|(n, _)| *n == h.namespace))
-        .ok_or_else(|| anyhow::anyhow!("--lab: no lab is up; run `bookbench lab up` first"))?;
+    let up = |role: Role| {
+        bookbench_lab::Layout::default()
+            .hosts()
+            .into_iter()
+            .find(|h| h.role == role)
+            .filter(|h| status.bridge && status.namespaces.iter().any(|(n, _)| *n == h.namespace))
+    };
+    let (Some(app), Some(client)) = (up(Role::App), up(Role::Client(1))) else {
+        bail!("--lab: no lab is up; run `bookbench lab up` first");
+    };
     Ok(AppHost {
         prefix: app.prefix(),
         name: app.namespace,
         address: app.addr.into(),
         gateway: bookbench_lab::BRIDGE_ADDR.into(),
+        client: Some(client.namespace),
     })
 }
 

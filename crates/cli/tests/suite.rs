@@ -971,6 +971,8 @@ async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_acro
     let target = &r["targets"][0];
     assert_eq!(target["status"], "measured", "{target}");
     assert_eq!(target["host"], "bookbench-app", "{target}");
+    // Verified and loaded from the client host.
+    assert_eq!(r["env"]["client_host"], "bookbench-client1");
     assert!(
         target["verify"]
             .as_array()

@@ -147,6 +147,8 @@ pub enum LabError {
     NoIp(#[source] std::io::Error),
     #[error("interrupted while the lab was built; what was built is torn down")]
     Interrupted,
+    #[error("cannot enter the host {namespace} ({message}): is the lab up (`bookbench lab up`)?")]
+    Enter { namespace: String, message: String },
 }
 
 /// What a lab has now, as found on the machine.
@@ -196,6 +198,21 @@ fn known_host(namespace: &str) -> Option<Host> {
         other => Role::Client(other.strip_prefix("client")?.parse().ok()?),
     };
     Some(Host::of(role))
+}
+
+/// Moves the calling thread onto the host of `namespace`: the sockets it
+/// opens from then on, and the threads it starts, are that host's. A
+/// thread of its own for it (its runtime or pool would carry the host over
+/// to unrelated work).
+pub fn enter(namespace: &str) -> Result<(), LabError> {
+    use nix::sched::{CloneFlags, setns};
+    let failed = |message: String| LabError::Enter {
+        namespace: namespace.to_string(),
+        message,
+    };
+    let file = std::fs::File::open(format!("/run/netns/{namespace}"))
+        .map_err(|e| failed(e.to_string()))?;
+    setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| failed(e.to_string()))
 }
 
 /// What the machine holds of a lab now.

@@ -37,6 +37,14 @@ fn fetch_from(client: &Host, url: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// A port number from the clock: another run's leftovers are unlikely on it.
+fn fastrand_port() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    u16::try_from(nanos % 20_000).unwrap_or(0)
+}
+
 fn host(hosts: &[Host], role: Role) -> &Host {
     hosts.iter().find(|h| h.role == role).expect("the host")
 }
@@ -90,6 +98,56 @@ fn the_lab_comes_up_carries_traffic_between_its_hosts_only_and_goes_down_leaving
             "client{n}'s loopback"
         );
     }
+
+    // A thread that enters a client host has that host's loopback: a server
+    // on client1's 127.0.0.1 answers it, and not this machine's threads.
+    let client1 = host(&hosts, Role::Client(1));
+    let port = 20_000 + fastrand_port();
+    let mut private = in_host(
+        client1,
+        "python3",
+        &[
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("python3 in client1");
+    let namespace = client1.namespace.clone();
+    let inside = std::thread::spawn(move || {
+        bookbench_lab::enter(&namespace).expect("enter client1");
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return true;
+            }
+            if Instant::now() > until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    })
+    .join()
+    .expect("the thread");
+    assert!(
+        inside,
+        "client1's own loopback server, from a thread that entered client1"
+    );
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "this machine's loopback"
+    );
+    let _ = private.kill();
+    let _ = private.wait();
+    assert!(matches!(
+        bookbench_lab::enter("bookbench-nowhere"),
+        Err(LabError::Enter { .. })
+    ));
 
     // Down stops what runs in the lab, and leaves no namespace or link.
     let removed = bookbench_lab::down().expect("down");

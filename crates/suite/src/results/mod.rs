@@ -50,6 +50,10 @@ pub struct Env {
     /// targets' pools, held for the whole run.
     #[serde(default)]
     pub database_connections: Option<i64>,
+    /// The host the load generator ran on, when not this machine
+    /// (`bookbench-client1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_host: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

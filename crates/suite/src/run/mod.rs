@@ -114,6 +114,9 @@ pub struct AppHost {
     /// This machine's address as the host reaches it: the relay to the
     /// database listens there (the database listens on loopback only).
     pub gateway: IpAddr,
+    /// The network namespace the load generator and `verify` run in, a
+    /// client host of the lab; this machine's when `None`.
+    pub client: Option<String>,
 }
 
 /// Told what the run does now.
@@ -265,6 +268,7 @@ async fn measure_all(
         .await
         .ok()
         .map(|row| row.get(0));
+    results.env.client_host = config.app_host.as_ref().and_then(|h| h.client.clone());
     let target_cpus: Vec<usize> = live.iter().flat_map(|t| t.target.cpus.clone()).collect();
     results.env.client_cpus = client_cpus(&target_cpus);
     pin_client_away_from(&target_cpus);
@@ -424,12 +428,37 @@ fn latency(p: &Percentiles) -> Latency {
     }
 }
 
-/// The load engine blocks; it runs on its own threads.
-async fn run_load(config: LoadConfig) -> Result<Report, Error> {
-    tokio::task::spawn_blocking(move || bookbench_load::run(&config))
-        .await
-        .map_err(|e| Error::Target(format!("the load generator's thread failed: {e}")))?
-        .map_err(Error::Load)
+/// The load engine blocks; it runs on its own threads, on the client host
+/// when there is one (`client`: its namespace).
+async fn run_load(config: LoadConfig, client: Option<String>) -> Result<Report, Error> {
+    on_client(client, move || {
+        bookbench_load::run(&config).map_err(Error::Load)
+    })
+    .await?
+}
+
+/// Runs `work` on a thread of its own, moved onto the client host first
+/// when there is one: the sockets it opens, and the threads it starts (the
+/// load engine's workers), are that host's.
+pub(super) async fn on_client<T: Send + 'static>(
+    client: Option<String>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(move || {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                if let Some(ns) = &client {
+                    bookbench_lab::enter(ns)
+                        .map_err(|e| Error::Target(bookbench_errors::chain(&e)))?;
+                }
+                Ok(work())
+            })
+            .join()
+            .unwrap_or_else(|_| Err(Error::Target("the client's thread panicked".to_string())))
+        })
+    })
+    .await
+    .map_err(|e| Error::Target(format!("the client's thread failed: {e}")))?
 }
 
 /// Pins this process's load threads to the cores the target does not use.

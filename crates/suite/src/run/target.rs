@@ -86,7 +86,16 @@ impl<'a> TargetRun<'a> {
             .wait_ready(&ready_url, Duration::from_secs(target.ready_timeout_s))
             .await?;
         progress.target(&target.name, "verifying");
-        *verify = crate::verify::verify(&base).await?;
+        // From the client host, as the load will come.
+        let from = base.clone();
+        *verify = super::on_client(client_of(config), move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::io("cannot start verify's runtime", e))
+                .and_then(|rt| rt.block_on(crate::verify::verify(&from)))
+        })
+        .await??;
         if let Some(failed) = verify.iter().find(|c| c.failure.is_some()) {
             return Err(Error::Verify {
                 check: failed.name.clone(),
@@ -109,6 +118,11 @@ impl<'a> TargetRun<'a> {
 
     pub(super) fn session(&self) -> &'a Session<'a> {
         self.session
+    }
+
+    /// The client host's namespace, when the run has one.
+    fn client(&self) -> Option<String> {
+        client_of(self.session.config)
     }
 
     /// One window: settle, warm up on the window's connections, then
@@ -135,7 +149,7 @@ impl<'a> TargetRun<'a> {
         if !self.jit_warmup.is_zero() {
             settled &= settle(&mut self.running, &self.ready_url, db, settle_limit).await;
             load.duration = self.jit_warmup;
-            super::run_load(load.clone()).await?;
+            super::run_load(load.clone(), self.client()).await?;
             self.jit_warmup = Duration::ZERO;
         }
         load.duration = config.duration;
@@ -156,7 +170,7 @@ impl<'a> TargetRun<'a> {
             )
         };
         let (report, (statements_before, before, times_before, started)) =
-            tokio::join!(super::run_load(load), window);
+            tokio::join!(super::run_load(load, self.client()), window);
         let report = report?;
         let wall = started.elapsed().as_secs_f64();
         let after = cpu::sample(groups, self.session.relay_pgid);
@@ -216,6 +230,10 @@ impl<'a> TargetRun<'a> {
         };
         Ok(Measured { window, report })
     }
+}
+
+fn client_of(config: &super::RunConfig) -> Option<String> {
+    config.app_host.as_ref().and_then(|h| h.client.clone())
 }
 
 fn address(p: &crate::targets::Placeholders) -> IpAddr {
