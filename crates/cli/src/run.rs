@@ -171,13 +171,20 @@ fn lab_app_host() -> Result<AppHost> {
     use bookbench_lab::Role;
     let status = bookbench_lab::status()?;
     let up = |role: Role| {
-        bookbench_lab::Layout::default()
-            .hosts()
-            .into_iter()
-            .find(|h| h.role == role)
-            .filter(|h| status.bridge && status.namespaces.iter().any(|(n, _)| *n == h.namespace))
+        bookbench_lab::Layout {
+            clients: bookbench_lab::MAX_CLIENTS,
+            proxy: false,
+        }
+        .hosts()
+        .into_iter()
+        .find(|h| h.role == role)
+        .filter(|h| status.bridge && status.namespaces.iter().any(|(n, _)| *n == h.namespace))
     };
-    let (Some(app), Some(client)) = (up(Role::App), up(Role::Client(1))) else {
+    let clients: Vec<String> = (1..=bookbench_lab::MAX_CLIENTS)
+        .map_while(|n| up(Role::Client(n)))
+        .map(|h| h.namespace)
+        .collect();
+    let Some(app) = up(Role::App).filter(|_| !clients.is_empty()) else {
         bail!("--lab: no lab is up; run `bookbench lab up` first");
     };
     Ok(AppHost {
@@ -185,7 +192,7 @@ fn lab_app_host() -> Result<AppHost> {
         name: app.namespace,
         address: app.addr.into(),
         gateway: bookbench_lab::BRIDGE_ADDR.into(),
-        client: Some(client.namespace),
+        clients,
     })
 }
 

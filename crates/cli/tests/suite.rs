@@ -931,14 +931,15 @@ fn relays_to(upstream: &str) -> Vec<u32> {
 async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_across_the_bridge() {
     let db = TestDb::new().await;
     let out = temp_dir("lab-run");
-    let lab = |verb: &str| {
+    let lab = |args: &[&str]| {
         bookbench()
-            .args(["lab", verb])
+            .arg("lab")
+            .args(args)
             .output()
             .expect("bookbench lab")
     };
-    let _ = lab("down");
-    ok(&lab("up"));
+    let _ = lab(&["down"]);
+    ok(&lab(&["up", "--clients", "2"]));
     let run = bookbench()
         .args([
             "run",
@@ -963,7 +964,7 @@ async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_acro
         .env("BOOKBENCH_HOME", temp_dir("home"))
         .output()
         .expect("run");
-    let down = lab("down");
+    let down = lab(&["down"]);
     ok(&run);
     ok(&down);
 
@@ -971,8 +972,34 @@ async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_acro
     let target = &r["targets"][0];
     assert_eq!(target["status"], "measured", "{target}");
     assert_eq!(target["host"], "bookbench-app", "{target}");
-    // Verified and loaded from the client host.
-    assert_eq!(r["env"]["client_host"], "bookbench-client1");
+    // Verified from client host 1, loaded by an agent on each client host.
+    assert_eq!(
+        r["env"]["client_hosts"],
+        serde_json::json!(["bookbench-client1", "bookbench-client2"])
+    );
+    for w in r["runs"][0]["windows"].as_array().expect("windows") {
+        let agents: Vec<u64> = w["agent_requests"]
+            .as_array()
+            .expect("each agent's requests")
+            .iter()
+            .filter_map(serde_json::Value::as_u64)
+            .collect();
+        assert_eq!(agents.len(), 2, "{w}");
+        assert!(agents.iter().all(|&n| n > 0), "{w}");
+        // The merged window counts what both agents counted.
+        assert_eq!(
+            agents.iter().sum::<u64>(),
+            w["requests"].as_u64().expect("requests")
+        );
+        assert!(w["start_skew_us"].as_u64() < Some(1_000_000), "{w}");
+    }
+    let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
+    assert!(
+        summary.contains(
+            "Load from 2 agent(s), one on each client host (bookbench-client1, bookbench-client2)"
+        ),
+        "{summary}"
+    );
     assert!(
         target["verify"]
             .as_array()

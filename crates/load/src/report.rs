@@ -255,3 +255,113 @@ pub(crate) fn report(
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
+
+impl Report {
+    /// One report of the load several agents put on one target together
+    /// (each its share of the connections, from its own host): counts and
+    /// rates add up, latency comes from the merged histograms, exactly, as
+    /// if one generator had recorded every response; the client's CPU is
+    /// theirs together, its busiest thread the busiest of all. `None` for
+    /// no report.
+    pub fn merge(agents: &[Self]) -> Result<Option<Self>, LoadError> {
+        let Some(first) = agents.first() else {
+            return Ok(None);
+        };
+        let sum = |f: fn(&Self) -> u64| agents.iter().map(f).sum::<u64>();
+        let histogram = stats::merge_histograms(agents.iter().map(|r| &r.histogram))?;
+        let uncorrected = if agents.iter().all(|r| r.histogram_uncorrected.is_some()) {
+            let h = stats::merge_histograms(
+                agents
+                    .iter()
+                    .filter_map(|r| r.histogram_uncorrected.as_ref()),
+            )?;
+            Some(h)
+        } else {
+            None
+        };
+        let mut status: BTreeMap<String, u64> = BTreeMap::new();
+        let mut flags: Vec<Flag> = Vec::new();
+        let mut errors = Errors::default();
+        for r in agents {
+            for (code, n) in &r.status {
+                *status.entry(code.clone()).or_insert(0) += n;
+            }
+            for &f in &r.flags {
+                if !flags.contains(&f) {
+                    flags.push(f);
+                }
+            }
+            let e = r.errors;
+            errors = Errors {
+                connect: errors.connect + e.connect,
+                timeout: errors.timeout + e.timeout,
+                read: errors.read + e.read,
+                status: errors.status + e.status,
+                body: errors.body + e.body,
+                total: errors.total + e.total,
+            };
+        }
+        let requests = sum(|r| r.requests);
+        let (user_s, system_s) = agents.iter().fold((0.0, 0.0), |(u, s), r| {
+            (u + r.client_cpu.user_s, s + r.client_cpu.system_s)
+        });
+        let client_cpu = ClientCpu {
+            user_s,
+            system_s,
+            per_request_us: if requests == 0 {
+                0.0
+            } else {
+                (user_s + system_s) * 1e6 / requests as f64
+            },
+            busy: agents.iter().map(|r| r.client_cpu.busy).fold(0.0, f64::max),
+            worker_busy: agents
+                .iter()
+                .flat_map(|r| r.client_cpu.worker_busy.iter().copied())
+                .collect(),
+        };
+        Ok(Some(Self {
+            version: first.version,
+            url: first.url.clone(),
+            scenario: first.scenario.clone(),
+            mode: first.mode,
+            connections: agents.iter().map(|r| r.connections).sum(),
+            threads: agents.iter().map(|r| r.threads).sum(),
+            timeout_s: first.timeout_s,
+            duration_s: agents.iter().map(|r| r.duration_s).fold(0.0, f64::max),
+            rps: agents.iter().map(|r| r.rps).sum(),
+            requests,
+            ok: sum(|r| r.ok),
+            sent: sum(|r| r.sent),
+            unfinished: sum(|r| r.unfinished),
+            connects: sum(|r| r.connects),
+            bytes_read: sum(|r| r.bytes_read),
+            errors,
+            status,
+            latency_us: Percentiles::of(&histogram),
+            latency_us_uncorrected: uncorrected.as_ref().map(Percentiles::of),
+            schedule: merge_schedules(agents),
+            client_cpu,
+            flags,
+            histogram: EncodedHistogram::encode(&histogram)?,
+            histogram_uncorrected: uncorrected
+                .as_ref()
+                .map(EncodedHistogram::encode)
+                .transpose()?,
+            samples: None,
+        }))
+    }
+}
+
+/// The agents' open-loop schedules as one: rates and counts add up.
+fn merge_schedules(agents: &[Report]) -> Option<Schedule> {
+    let all: Vec<Schedule> = agents.iter().filter_map(|r| r.schedule).collect();
+    let first = all.first()?;
+    Some(Schedule {
+        rate: all.iter().map(|s| s.rate).sum(),
+        scheduled: all.iter().map(|s| s.scheduled).sum(),
+        sent: all.iter().map(|s| s.sent).sum(),
+        late: all.iter().map(|s| s.late).sum(),
+        late_after_us: first.late_after_us,
+        unsent: all.iter().map(|s| s.unsent).sum(),
+    })
+}

@@ -838,3 +838,42 @@ fn a_warm_up_counts_what_it_left_in_flight_and_not_what_ended_in_it() {
         r.ok
     );
 }
+
+#[test]
+fn two_agents_reports_merge_into_one_whose_counts_are_their_sums() {
+    let _timing = timing();
+    let (addr, count) = counting_server();
+    let mut c = config(addr, "/");
+    c.duration = Duration::from_millis(1000);
+    c.connections = 2;
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| run(&c).expect("agent a"));
+        let b = s.spawn(|| run(&c).expect("agent b"));
+        (a.join().expect("a"), b.join().expect("b"))
+    });
+    let merged = Report::merge(&[a.clone(), b.clone()])
+        .expect("merges")
+        .expect("a report");
+    assert_eq!(merged.requests, a.requests + b.requests);
+    assert_eq!(merged.ok, a.ok + b.ok);
+    assert_eq!(merged.connections, 4);
+    assert_eq!(merged.status.get("200").copied(), Some(a.ok + b.ok));
+    assert!((merged.rps - (a.rps + b.rps)).abs() < 1e-9);
+    // Exactly: the merged histogram holds every response of both.
+    let h = merged.histogram.decode().expect("histogram");
+    assert_eq!(
+        h.len(),
+        a.histogram.decode().expect("a").len() + b.histogram.decode().expect("b").len()
+    );
+    assert_eq!(
+        merged.latency_us.max,
+        a.latency_us.max.max(b.latency_us.max)
+    );
+    let (low, high) = (
+        a.latency_us.p50.min(b.latency_us.p50),
+        a.latency_us.p50.max(b.latency_us.p50),
+    );
+    assert!((low..=high).contains(&merged.latency_us.p50), "{merged:?}");
+    assert!(count.load(Ordering::SeqCst) >= merged.requests);
+    assert!(Report::merge(&[]).expect("nothing").is_none());
+}

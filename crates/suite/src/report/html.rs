@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    bars_chart, comparison_cell, escape, pm, precision, rounds_line, rps_chart, scale_line,
+    agents_line, bars_chart, comparison_cell, escape, pm, precision, rounds_line, rps_chart,
+    scale_line,
 };
 use crate::results::{Results, flag_list};
 
@@ -62,6 +63,9 @@ pub fn html(r: &Results) -> String {
         escape(&r.env.postgres_version),
         escape(&scale_line(r)),
     );
+    if let Some(agents) = agents_line(r) {
+        let _ = write!(h, "<p>{}</p>", escape(&agents));
+    }
     let whiskers = if r.runs.iter().any(|p| p.rps_interval.is_some()) {
         ", the whisker the 95% interval of the median"
     } else {

@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    best, bottleneck, comparison_cell, pm, precision, round_trips, rounds_line, scale_line,
-    target_names,
+    agents_line, best, bottleneck, comparison_cell, pm, precision, round_trips, rounds_line,
+    scale_line, target_names,
 };
 use crate::results::{At, Results, flag_list};
 
@@ -42,6 +42,9 @@ pub fn summary_markdown(r: &Results) -> String {
         scale_line(r),
         r.env.client_cpus
     );
+    if let Some(agents) = agents_line(r) {
+        let _ = writeln!(md, "{agents}\n");
+    }
     let names = target_names(r);
     comparisons(&mut md, r);
     let _ = writeln!(

@@ -43,6 +43,31 @@ pub(crate) fn round_trips(r: &Results) -> Vec<Option<u64>> {
     }
 }
 
+/// Where the load came from, when not this machine alone: how many agents
+/// on which hosts, and how far apart they started (over every window).
+pub(crate) fn agents_line(r: &Results) -> Option<String> {
+    if r.env.client_hosts.is_empty() {
+        return None;
+    }
+    let mut skews: Vec<u64> = r
+        .runs
+        .iter()
+        .flat_map(|p| p.windows.iter().filter_map(|w| w.start_skew_us))
+        .collect();
+    skews.sort_unstable();
+    let skew = match (skews.get(skews.len() / 2), skews.last()) {
+        (Some(median), Some(most)) => format!(
+            "; the last agent of a window started {median} us after the first (median), {most} us at most"
+        ),
+        _ => String::new(),
+    };
+    Some(format!(
+        "Load from {} agent(s), one on each client host ({}), the connections shared out and every window's figures merged from theirs{skew}.",
+        r.env.client_hosts.len(),
+        r.env.client_hosts.join(", ")
+    ))
+}
+
 /// What limited a point: the busiest of server, database and client, each
 /// against the cores it had.
 pub fn bottleneck(r: &Results, p: &Point) -> String {
@@ -287,6 +312,8 @@ pub(crate) mod tests {
             time_wait: 0,
             flags: Vec::new(),
             histogram: String::new(),
+            agent_requests: Vec::new(),
+            start_skew_us: None,
         }
     }
 

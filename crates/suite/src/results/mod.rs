@@ -50,10 +50,10 @@ pub struct Env {
     /// targets' pools, held for the whole run.
     #[serde(default)]
     pub database_connections: Option<i64>,
-    /// The host the load generator ran on, when not this machine
-    /// (`bookbench-client1`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_host: Option<String>,
+    /// The hosts the load agents ran on, when not this machine
+    /// (`bookbench-client1`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -270,6 +270,14 @@ pub struct Window {
     pub flags: Vec<Flag>,
     /// This window's latency histogram (base64), to merge exactly.
     pub histogram: String,
+    /// With load from several agents, each one's requests (in the order of
+    /// the client hosts); the window's figures are theirs merged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agent_requests: Vec<u64>,
+    /// With several agents: the latest started this long after the first
+    /// (microseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_skew_us: Option<u64>,
 }
 
 impl Window {

@@ -114,9 +114,10 @@ pub struct AppHost {
     /// This machine's address as the host reaches it: the relay to the
     /// database listens there (the database listens on loopback only).
     pub gateway: IpAddr,
-    /// The network namespace the load generator and `verify` run in, a
-    /// client host of the lab; this machine's when `None`.
-    pub client: Option<String>,
+    /// The network namespaces of the client hosts: `verify` runs on the
+    /// first, and the load on each (an agent each, the connections shared
+    /// out); this machine when empty.
+    pub clients: Vec<String>,
 }
 
 /// Told what the run does now.
@@ -268,7 +269,11 @@ async fn measure_all(
         .await
         .ok()
         .map(|row| row.get(0));
-    results.env.client_host = config.app_host.as_ref().and_then(|h| h.client.clone());
+    results.env.client_hosts = config
+        .app_host
+        .as_ref()
+        .map(|h| h.clients.clone())
+        .unwrap_or_default();
     let target_cpus: Vec<usize> = live.iter().flat_map(|t| t.target.cpus.clone()).collect();
     results.env.client_cpus = client_cpus(&target_cpus);
     pin_client_away_from(&target_cpus);
@@ -428,13 +433,81 @@ fn latency(p: &Percentiles) -> Latency {
     }
 }
 
-/// The load engine blocks; it runs on its own threads, on the client host
-/// when there is one (`client`: its namespace).
-async fn run_load(config: LoadConfig, client: Option<String>) -> Result<Report, Error> {
-    on_client(client, move || {
-        bookbench_load::run(&config).map_err(Error::Load)
+/// What the load of one window gave: the agents' reports merged, and how
+/// they shared it.
+pub(super) struct Loaded {
+    pub(super) report: Report,
+    /// Each agent's requests, in the order of the client hosts.
+    pub(super) agent_requests: Vec<u64>,
+    /// The latest agent started this long after the first.
+    pub(super) start_skew_us: u64,
+}
+
+/// The load engine blocks; it runs on its own threads: on this machine, or
+/// an agent on each client host (`clients`: their namespaces), each with
+/// its share of the connections (and of an open loop's rate), released
+/// together by a barrier once every one has entered its host. Their reports
+/// merge exactly (`Report::merge`).
+async fn run_load(config: LoadConfig, clients: &[String]) -> Result<Loaded, Error> {
+    let hosts: Vec<Option<String>> = if clients.is_empty() {
+        vec![None]
+    } else {
+        // No agent without a connection.
+        let n = clients.len().min(config.connections.max(1) as usize);
+        clients.iter().take(n).cloned().map(Some).collect()
+    };
+    let n = u32::try_from(hosts.len()).unwrap_or(1);
+    tokio::task::spawn_blocking(move || {
+        let barrier = std::sync::Barrier::new(hosts.len());
+        let started: std::sync::Mutex<Vec<std::time::Instant>> = std::sync::Mutex::new(Vec::new());
+        let reports: Vec<Result<Report, Error>> = std::thread::scope(|s| {
+            let handles: Vec<_> = hosts
+                .iter()
+                .enumerate()
+                .map(|(i, host)| {
+                    let mut share = config.clone();
+                    let i = u32::try_from(i).unwrap_or(0);
+                    share.connections =
+                        config.connections / n + u32::from(i < config.connections % n);
+                    share.rate = config.rate.map(|r| r / f64::from(n));
+                    let (barrier, started) = (&barrier, &started);
+                    s.spawn(move || {
+                        let entered = host.as_deref().map(bookbench_lab::enter).transpose();
+                        barrier.wait();
+                        entered.map_err(|e| Error::Target(bookbench_errors::chain(&e)))?;
+                        if let Ok(mut v) = started.lock() {
+                            v.push(std::time::Instant::now());
+                        }
+                        bookbench_load::run(&share).map_err(Error::Load)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::Target("a load agent's thread panicked".to_string()))
+                    })
+                })
+                .collect()
+        });
+        let reports: Vec<Report> = reports.into_iter().collect::<Result<_, _>>()?;
+        let starts = started.into_inner().unwrap_or_default();
+        let skew = match (starts.iter().min(), starts.iter().max()) {
+            (Some(first), Some(last)) => last.duration_since(*first),
+            _ => Duration::ZERO,
+        };
+        let report = Report::merge(&reports)
+            .map_err(Error::Load)?
+            .ok_or_else(|| Error::Target("no load agent ran".to_string()))?;
+        Ok(Loaded {
+            agent_requests: reports.iter().map(|r| r.requests).collect(),
+            start_skew_us: u64::try_from(skew.as_micros()).unwrap_or(u64::MAX),
+            report,
+        })
     })
-    .await?
+    .await
+    .map_err(|e| Error::Target(format!("the load generator's thread failed: {e}")))?
 }
 
 /// Runs `work` on a thread of its own, moved onto the client host first

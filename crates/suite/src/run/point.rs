@@ -452,6 +452,8 @@ mod tests {
             time_wait: 0,
             flags: flags.to_vec(),
             histogram: String::new(),
+            agent_requests: Vec::new(),
+            start_skew_us: None,
         }
     }
 

@@ -88,7 +88,11 @@ impl<'a> TargetRun<'a> {
         progress.target(&target.name, "verifying");
         // From the client host, as the load will come.
         let from = base.clone();
-        *verify = super::on_client(client_of(config), move || {
+        let first_client = config
+            .app_host
+            .as_ref()
+            .and_then(|h| h.clients.first().cloned());
+        *verify = super::on_client(first_client, move || {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -120,9 +124,13 @@ impl<'a> TargetRun<'a> {
         self.session
     }
 
-    /// The client host's namespace, when the run has one.
-    fn client(&self) -> Option<String> {
-        client_of(self.session.config)
+    /// The client hosts' namespaces, when the run has them.
+    fn clients(&self) -> &'a [String] {
+        self.session
+            .config
+            .app_host
+            .as_ref()
+            .map_or(&[][..], |h| &h.clients[..])
     }
 
     /// One window: settle, warm up on the window's connections, then
@@ -149,7 +157,7 @@ impl<'a> TargetRun<'a> {
         if !self.jit_warmup.is_zero() {
             settled &= settle(&mut self.running, &self.ready_url, db, settle_limit).await;
             load.duration = self.jit_warmup;
-            super::run_load(load.clone(), self.client()).await?;
+            super::run_load(load.clone(), self.clients()).await?;
             self.jit_warmup = Duration::ZERO;
         }
         load.duration = config.duration;
@@ -170,8 +178,12 @@ impl<'a> TargetRun<'a> {
             )
         };
         let (report, (statements_before, before, times_before, started)) =
-            tokio::join!(super::run_load(load, self.client()), window);
-        let report = report?;
+            tokio::join!(super::run_load(load, self.clients()), window);
+        let super::Loaded {
+            report,
+            agent_requests,
+            start_skew_us,
+        } = report?;
         let wall = started.elapsed().as_secs_f64();
         let after = cpu::sample(groups, self.session.relay_pgid);
         let steal_pct = cpu::steal_pct(&times_before, &cpu::cpu_times());
@@ -227,13 +239,15 @@ impl<'a> TargetRun<'a> {
             time_wait,
             flags,
             histogram: report.histogram.data.clone(),
+            agent_requests: if agent_requests.len() > 1 {
+                agent_requests
+            } else {
+                Vec::new()
+            },
+            start_skew_us: (self.clients().len() > 1).then_some(start_skew_us),
         };
         Ok(Measured { window, report })
     }
-}
-
-fn client_of(config: &super::RunConfig) -> Option<String> {
-    config.app_host.as_ref().and_then(|h| h.client.clone())
 }
 
 fn address(p: &crate::targets::Placeholders) -> IpAddr {
