@@ -59,6 +59,13 @@ pub struct Args {
     /// the database through the latency relay across the lab's bridge.
     #[arg(long)]
     lab: bool,
+    /// Measure each target also behind this proxy (nginx), as
+    /// `<target>+nginx`, beside the target itself.
+    #[arg(long, value_name = "PROXY")]
+    proxy: Option<bookbench_suite::proxy::Proxy>,
+    /// With --proxy: this many instances of each target behind it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    instances: Option<u32>,
     #[command(flatten)]
     measure: Measure,
 }
@@ -138,7 +145,19 @@ pub fn run(args: Args) -> Result<()> {
     let all = targets::load(args.measure.targets_file.as_deref())?;
     let preset = Preset::from(args.preset);
     let d = preset.defaults(&all);
-    let selected = targets::select(&all, args.targets.as_ref().unwrap_or(&d.targets))?;
+    let mut selected = targets::select(&all, args.targets.as_ref().unwrap_or(&d.targets))?;
+    match (args.proxy, args.instances) {
+        (Some(proxy), instances) => {
+            let behind: Vec<Target> = selected
+                .iter()
+                .filter(|t| t.proxy.is_none())
+                .map(|t| t.behind(proxy, instances.unwrap_or(1)))
+                .collect();
+            selected.extend(behind);
+        }
+        (None, Some(_)) => bail!("--instances needs --proxy nginx: the instances run behind it"),
+        (None, None) => {}
+    }
     if let Some(b) = &args.baseline
         && !selected.iter().any(|t| &t.name == b)
     {

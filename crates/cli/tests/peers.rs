@@ -401,3 +401,40 @@ async fn the_worked_example_of_a_target_in_another_language_is_verified_and_meas
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// gunicorn's sync worker behind nginx, as its documentation recommends:
+/// verified through nginx and measured beside itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn gunicorn_sync_behind_nginx_passes_verify_and_is_measured_beside_itself() {
+    if !on_path("nginx") && skip_without("nginx", "scripts/setup --tests installs nginx") {
+        return;
+    }
+    let db = TestDb::new().await;
+    let (results, dir) = run_beside_the_builtin_targets("nginx-peer", "", db.url(), |run| {
+        run.args([
+            "run",
+            "--targets",
+            "flask-gunicorn-sync",
+            "--proxy",
+            "nginx",
+        ])
+        .args(["--scenarios", "author-detail", "--concurrency", "4"])
+        .args(["--duration", "1s", "--warmup", "200ms"])
+        .args(["--min-rounds", "2", "--max-rounds", "2"]);
+    });
+    let behind = outcome(&results, "flask-gunicorn-sync+nginx");
+    assert_eq!(behind["status"], "measured", "{behind}");
+    let checks = behind["verify"].as_array().expect("verify checks");
+    assert_eq!(checks.len(), 20, "{behind}");
+    assert!(checks.iter().all(|c| c["failure"].is_null()), "{behind}");
+    let point = results["runs"]
+        .as_array()
+        .and_then(|ps| {
+            ps.iter()
+                .find(|p| p["target"] == "flask-gunicorn-sync+nginx")
+        })
+        .expect("its point");
+    assert!(point["rps"].as_f64() > Some(0.0), "{point}");
+    assert_eq!(point["errors"], serde_json::json!({}), "{point}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -852,21 +852,48 @@ fn compare_refuses_two_files_that_share_no_point() {
     assert!(err.contains("share no point"), "{err}");
 }
 
+/// `bookbench run ARGS` as the tests below run it: one scenario's point at
+/// c=4, 1 s windows, on a tiny data set in `db`, into `out`, with `home` as
+/// $BOOKBENCH_HOME.
+fn tiny_run(args: &[&str], rounds: &str, db: &TestDb, out: &Path, home: &Path) -> Output {
+    bookbench()
+        .arg("run")
+        .args(args)
+        .args([
+            "--concurrency",
+            "4",
+            "--duration",
+            "1s",
+            "--warmup",
+            "300ms",
+        ])
+        .args(["--min-rounds", rounds, "--max-rounds", rounds])
+        .args(["--scale", "tiny", "--database-url", db.url()])
+        .arg("--out")
+        .arg(out)
+        .env("BOOKBENCH_HOME", home)
+        .output()
+        .expect("run")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_across_database_round_trips_measures_each_through_the_relay_and_charts_it() {
     let db = TestDb::new().await;
     let out = temp_dir("db-latency");
-    let run = bookbench()
-        .args(["run", "--targets", "rust", "--scenarios", "author-detail"])
-        .args(["--concurrency", "4", "--db-latency", "0,5ms"])
-        .args(["--duration", "1s", "--warmup", "300ms"])
-        .args(["--min-rounds", "1", "--max-rounds", "1"])
-        .args(["--scale", "tiny", "--database-url", db.url()])
-        .arg("--out")
-        .arg(&out)
-        .env("BOOKBENCH_HOME", temp_dir("home"))
-        .output()
-        .expect("run");
+    let run = tiny_run(
+        &[
+            "--targets",
+            "rust",
+            "--scenarios",
+            "author-detail",
+            "--db-latency",
+            "0,5ms",
+        ],
+        "1",
+        &db,
+        &out,
+        &temp_dir("home"),
+    );
     ok(&run);
 
     let r = results(&out);
@@ -940,30 +967,13 @@ async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_acro
     };
     let _ = lab(&["down"]);
     ok(&lab(&["up", "--clients", "2"]));
-    let run = bookbench()
-        .args([
-            "run",
-            "--lab",
-            "--targets",
-            "rust",
-            "--scenarios",
-            "author-detail",
-        ])
-        .args([
-            "--concurrency",
-            "4",
-            "--duration",
-            "1s",
-            "--warmup",
-            "300ms",
-        ])
-        .args(["--min-rounds", "1", "--max-rounds", "1"])
-        .args(["--scale", "tiny", "--database-url", db.url()])
-        .arg("--out")
-        .arg(&out)
-        .env("BOOKBENCH_HOME", temp_dir("home"))
-        .output()
-        .expect("run");
+    let run = tiny_run(
+        &["--lab", "--targets", "rust", "--scenarios", "author-detail"],
+        "1",
+        &db,
+        &out,
+        &temp_dir("home"),
+    );
     let down = lab(&["down"]);
     ok(&run);
     ok(&down);
@@ -1030,5 +1040,74 @@ async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_acro
     assert!(
         err.contains("no lab is up; run `bookbench lab up` first"),
         "{err}"
+    );
+}
+
+/// `--proxy nginx`: each target is measured beside a copy of itself behind
+/// nginx, here two instances of it, verified through nginx; nginx's files
+/// are under $BOOKBENCH_HOME and nothing of it is left after the run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_behind_nginx_is_verified_and_measured_through_it_beside_itself() {
+    let db = TestDb::new().await;
+    let (out, home) = (temp_dir("nginx"), temp_dir("home"));
+    let run = tiny_run(
+        &[
+            "--targets",
+            "rust",
+            "--scenarios",
+            "author-detail",
+            "--proxy",
+            "nginx",
+            "--instances",
+            "2",
+        ],
+        "2",
+        &db,
+        &out,
+        &home,
+    );
+    ok(&run);
+    let r = results(&out);
+    let names: Vec<&str> = r["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["rust", "rust+nginx-x2"]);
+    for t in r["targets"].as_array().expect("targets") {
+        assert_eq!(t["status"], "measured", "{t}");
+        assert!(
+            t["verify"]
+                .as_array()
+                .is_some_and(|v| v.len() > 10 && v.iter().all(|c| c["failure"].is_null())),
+            "{t}"
+        );
+    }
+    let behind = r["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .find(|p| p["target"] == "rust+nginx-x2")
+        .expect("a point behind nginx");
+    assert_eq!(behind["errors"], serde_json::json!({}), "{behind}");
+    assert!(behind["rps"].as_f64() > Some(0.0));
+    // Compared with the target itself, in the same rounds.
+    assert_eq!(behind["comparison"]["reference"], "rust", "{behind}");
+    let conf = std::fs::read_to_string(home.join("nginx/rust+nginx-x2/nginx.conf"))
+        .expect("nginx.conf under BOOKBENCH_HOME");
+    assert_eq!(
+        conf.matches("        server 127.0.0.1:").count(),
+        2,
+        "{conf}"
+    );
+    assert!(conf.contains("keepalive 256;"));
+    let conf_arg = home
+        .join("nginx/rust+nginx-x2/nginx.conf")
+        .display()
+        .to_string();
+    assert_eq!(
+        live_processes_whose("cmdline", &conf_arg),
+        Vec::<u32>::new()
     );
 }

@@ -89,7 +89,9 @@ impl Sample {
 
 /// Takes a sample. Processes that exit between two samples take their CPU
 /// time with them; targets and PostgreSQL keep their processes for a run.
-pub fn sample(groups: &[i32], relay: Option<i32>) -> Sample {
+/// `groups` holds each target's process groups (several when it runs
+/// behind a proxy, or as several instances): their ticks add up.
+pub fn sample(groups: &[Vec<i32>], relay: Option<i32>) -> Sample {
     let me = i32::try_from(std::process::id()).unwrap_or(0);
     let mut s = Sample {
         groups: vec![0; groups.len()],
@@ -98,7 +100,7 @@ pub fn sample(groups: &[i32], relay: Option<i32>) -> Sample {
     for p in processes() {
         if Some(p.pgrp) == relay {
             s.relay += p.ticks;
-        } else if let Some(i) = groups.iter().position(|&g| g == p.pgrp) {
+        } else if let Some(i) = groups.iter().position(|g| g.contains(&p.pgrp)) {
             if let Some(t) = s.groups.get_mut(i) {
                 *t += p.ticks;
             }

@@ -21,6 +21,7 @@ pub mod merge;
 pub mod peers;
 pub mod preset;
 pub mod process;
+pub mod proxy;
 pub mod report;
 pub mod results;
 pub mod run;

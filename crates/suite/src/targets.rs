@@ -45,6 +45,17 @@ pub struct Target {
     /// cgroup controller: a known loss, for calibration.
     #[serde(default)]
     pub cpu_quota: Option<f64>,
+    /// A proxy it runs behind (`nginx`), started with it and verified and
+    /// loaded through.
+    #[serde(default)]
+    pub proxy: Option<crate::proxy::Proxy>,
+    /// Copies of it behind the proxy, each on a port of its own.
+    #[serde(default = "one")]
+    pub instances: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn default_ready_timeout() -> u64 {
@@ -185,6 +196,31 @@ pub fn select(all: &[Target], names: &[String]) -> Result<Vec<Target>, Error> {
 }
 
 impl Target {
+    /// This target behind `proxy`, `instances` copies of it: named
+    /// `<name>+nginx` (`<name>+nginx-xN`), to be measured beside the target
+    /// itself in one run.
+    pub fn behind(&self, proxy: crate::proxy::Proxy, instances: u32) -> Self {
+        let mut t = self.clone();
+        t.name = if instances > 1 {
+            format!("{}+{}-x{instances}", self.name, proxy.name())
+        } else {
+            format!("{}+{}", self.name, proxy.name())
+        };
+        t.description = format!(
+            "{}; behind {}{}",
+            self.description,
+            proxy.name(),
+            if instances > 1 {
+                format!(", {instances} instances")
+            } else {
+                String::new()
+            }
+        );
+        t.proxy = Some(proxy);
+        t.instances = instances;
+        t
+    }
+
     /// Why this target cannot run here, if it cannot.
     pub fn unavailable(&self, p: &Placeholders) -> Option<String> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -197,6 +233,12 @@ impl Target {
             && let Some(why) = crate::cgroup::unavailable()
         {
             return Some(format!("it has a CPU quota, but {why}"));
+        }
+        if self.proxy == Some(crate::proxy::Proxy::Nginx) && !crate::which::on_path("nginx") {
+            return Some(
+                "it runs behind nginx, which is missing (Debian: apt-get install nginx)"
+                    .to_string(),
+            );
         }
         if let Some(venv) = self.venv.as_deref()
             && let Some(why) = crate::peers::recorded_failure(&p.home, &p.repo, venv)

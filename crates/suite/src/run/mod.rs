@@ -245,7 +245,8 @@ async fn measure_all(
         match TargetRun::start(session, target, index, progress, &mut outcome.verify).await {
             Ok(run) => {
                 progress.target(&target.name, "ready");
-                outcome.rss_kib = Some(crate::cpu::group_rss_kib(run.running.pgid()));
+                outcome.rss_kib =
+                    Some(run.pgids().into_iter().map(crate::cpu::group_rss_kib).sum());
                 live.push(run);
             }
             Err(Error::Interrupted) => return Err(Error::Interrupted),
@@ -309,9 +310,9 @@ async fn measure_all(
         }
     }
     for t in live {
-        let name = t.target.name.clone();
-        t.running.stop();
-        if !t.dead {
+        let (name, dead) = (t.target.name.clone(), t.dead);
+        t.stop();
+        if !dead {
             progress.target(&name, "measured");
         }
     }

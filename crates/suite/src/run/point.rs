@@ -78,7 +78,7 @@ pub(super) async fn measure(
         let round_started = Instant::now();
         let mut order: Vec<usize> = (0..taking.len()).collect();
         rng.shuffle(&mut order);
-        let groups: Vec<i32> = live.iter().map(|t| t.running.pgid()).collect();
+        let groups: Vec<Vec<i32>> = live.iter().map(TargetRun::pgids).collect();
         progress.round(&at, round);
         for (position, &m) in order.iter().enumerate() {
             let Some(measurement) = taking.get_mut(m) else {
@@ -102,7 +102,7 @@ pub(super) async fn measure(
                     (&groups, measurement.live),
                 )
                 .await;
-            if let Some(status) = t.running.exited() {
+            if let Some(status) = t.exited() {
                 // An interrupt stops every target: that is no death.
                 if process::interrupted() {
                     return Err(Error::Interrupted);

@@ -28,7 +28,10 @@ pub(super) struct TargetRun<'a> {
     /// `http://127.0.0.1:PORT`.
     pub(super) base: String,
     ready_url: String,
+    /// The target, or with a proxy the proxy (what the load reaches).
     pub(super) running: Running,
+    /// With a proxy: the target's instances behind it.
+    instances: Vec<Running>,
     /// A JIT's long warm-up (`min_warmup_s`) is paid once, before the
     /// target's first window; the JIT stays warm after it.
     jit_warmup: Duration,
@@ -81,10 +84,48 @@ impl<'a> TargetRun<'a> {
         let log = config.out.join("logs").join(format!("{}.log", target.name));
         progress.target(&target.name, "starting");
         let prefix = config.app_host.as_ref().map_or(&[][..], |h| &h.prefix[..]);
-        let mut running = Running::start_target(target, &p, prefix, Output::Log(&log))?;
-        running
-            .wait_ready(&ready_url, Duration::from_secs(target.ready_timeout_s))
-            .await?;
+        let ready_within = Duration::from_secs(target.ready_timeout_s);
+        let (mut running, instances) = match target.proxy {
+            None => (
+                Running::start_target(target, &p, prefix, Output::Log(&log))?,
+                Vec::new(),
+            ),
+            Some(proxy) => {
+                // The instances on ports of their own, each ready before
+                // the proxy starts in front of them.
+                let mut instances = Vec::new();
+                let mut upstreams = Vec::new();
+                for _ in 0..target.instances.max(1) {
+                    let mut q = p.clone();
+                    q.port = super::free_port()?;
+                    let addr = SocketAddr::new(address(&q), q.port);
+                    let mut r = Running::start_target(target, &q, prefix, Output::Log(&log))?;
+                    r.wait_ready(&format!("http://{addr}{}", target.ready), ready_within)
+                        .await?;
+                    instances.push(r);
+                    upstreams.push(addr);
+                }
+                let dir = crate::proxy::dir(&p.home, &target.name);
+                let conf = crate::proxy::write_conf(
+                    &dir,
+                    &crate::proxy::nginx_conf(
+                        SocketAddr::new(address(&p), p.port),
+                        &upstreams,
+                        &dir,
+                    ),
+                )?;
+                progress.target(&target.name, &format!("starting {} in front", proxy.name()));
+                let mut line = prefix.to_vec();
+                line.extend(crate::proxy::nginx_command(&conf, &dir, &target.cpus));
+                let log =
+                    config
+                        .out
+                        .join("logs")
+                        .join(format!("{}.{}.log", target.name, proxy.name()));
+                (Running::start(&line, &[], Output::Log(&log))?, instances)
+            }
+        };
+        running.wait_ready(&ready_url, ready_within).await?;
         progress.target(&target.name, "verifying");
         // From the client host, as the load will come.
         let from = base.clone();
@@ -113,6 +154,7 @@ impl<'a> TargetRun<'a> {
             base,
             ready_url,
             running,
+            instances,
             jit_warmup: Duration::from_secs_f64(target.min_warmup_s.unwrap_or(0.0)),
             last: None,
             given_up: false,
@@ -122,6 +164,28 @@ impl<'a> TargetRun<'a> {
 
     pub(super) fn session(&self) -> &'a Session<'a> {
         self.session
+    }
+
+    /// Its process groups: the target's, or the proxy's and its instances'.
+    pub(super) fn pgids(&self) -> Vec<i32> {
+        std::iter::once(&self.running)
+            .chain(&self.instances)
+            .map(Running::pgid)
+            .collect()
+    }
+
+    /// `Some(status)` once it, its proxy or one of its instances exited.
+    pub(super) fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        let mut all = std::iter::once(&mut self.running).chain(self.instances.iter_mut());
+        all.find_map(Running::exited)
+    }
+
+    /// Stops the proxy, then its instances.
+    pub(super) fn stop(self) {
+        self.running.stop();
+        for r in self.instances {
+            r.stop();
+        }
     }
 
     /// The client hosts' namespaces, when the run has them.
@@ -143,7 +207,7 @@ impl<'a> TargetRun<'a> {
         concurrency: u32,
         (round, position): (u32, u32),
         fill: Duration,
-        (groups, me): (&[i32], usize),
+        (groups, me): (&[Vec<i32>], usize),
     ) -> Result<Measured, Error> {
         let config = self.session.config;
         let (db, counter) = (&self.session.db, &self.session.counter);
@@ -258,7 +322,7 @@ fn address(p: &crate::targets::Placeholders) -> IpAddr {
 /// concurrency goes on serving the requests it had queued after its load
 /// stopped, and would compete with the next window. False if one was
 /// still busy at `limit`.
-async fn neighbours_idle((groups, me): (&[i32], usize), limit: Duration) -> bool {
+async fn neighbours_idle((groups, me): (&[Vec<i32>], usize), limit: Duration) -> bool {
     const PROBE: Duration = Duration::from_millis(100);
     let until = Instant::now() + limit;
     loop {
