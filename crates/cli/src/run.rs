@@ -146,12 +146,19 @@ pub fn run(args: Args) -> Result<()> {
     let preset = Preset::from(args.preset);
     let d = preset.defaults(&all);
     let mut selected = targets::select(&all, args.targets.as_ref().unwrap_or(&d.targets))?;
+    // Each copy behind the proxy is compared with the target itself: the
+    // ratio is the proxy's cost.
+    let mut references = BTreeMap::new();
     match (args.proxy, args.instances) {
         (Some(proxy), instances) => {
             let behind: Vec<Target> = selected
                 .iter()
                 .filter(|t| t.proxy.is_none())
-                .map(|t| t.behind(proxy, instances.unwrap_or(1)))
+                .map(|t| {
+                    let b = t.behind(proxy, instances.unwrap_or(1));
+                    references.insert(b.name.clone(), t.name.clone());
+                    b
+                })
                 .collect();
             selected.extend(behind);
         }
@@ -177,7 +184,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     let mut config =
         args.measure
-            .config(preset.name(), &d, selected, args.baseline, BTreeMap::new())?;
+            .config(preset.name(), &d, selected, args.baseline, references)?;
     config.app_host = app_host;
     let results = execute(&config)?;
     println!("{}", bookbench_suite::report::summary_markdown(&results));
