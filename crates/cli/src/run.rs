@@ -182,9 +182,9 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         None
     };
-    let mut config =
-        args.measure
-            .config(preset.name(), &d, selected, args.baseline, references)?;
+    let mut config = args
+        .measure
+        .config(preset.name(), &d, selected, args.baseline, references)?;
     config.app_host = app_host;
     let results = execute(&config)?;
     println!("{}", bookbench_suite::report::summary_markdown(&results));

@@ -437,6 +437,9 @@ async fn gunicorn_sync_behind_nginx_passes_verify_and_is_measured_beside_itself(
     assert!(point["rps"].as_f64() > Some(0.0), "{point}");
     assert_eq!(point["errors"], serde_json::json!({}), "{point}");
     // Its ratio is nginx's cost: against the target itself.
-    assert_eq!(point["comparison"]["reference"], "flask-gunicorn-sync", "{point}");
+    assert_eq!(
+        point["comparison"]["reference"], "flask-gunicorn-sync",
+        "{point}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
