@@ -24,6 +24,16 @@ impl RoundTrip {
         self.0
     }
 
+    /// `None` beyond [`MAX_ROUND_TRIP`].
+    pub fn from_micros(us: u64) -> Option<Self> {
+        Self::new(Duration::from_micros(us))
+    }
+
+    /// In microseconds, as results record it.
+    pub fn as_micros(self) -> u64 {
+        micros(self.0)
+    }
+
     /// In milliseconds, as results record it.
     pub fn as_ms(self) -> f64 {
         self.0.as_secs_f64() * 1e3

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use super::family::{Family, family};
 use super::svg::{self, Axis};
 use super::{escape, target_names};
-use crate::results::{At, Point, Results};
+use crate::results::{Point, Results, round_trip_label};
 
 const WIDTH: f64 = 1000.0;
 const LEGEND_ROW: f64 = 18.0;
@@ -171,13 +171,7 @@ pub fn rps_chart(r: &Results, scenario: &str) -> String {
     let concurrencies: BTreeSet<u32> = levels.iter().map(|l| l.1).collect();
     let by_round_trip = round_trips.len() > 1;
     let label = |&(rt, c): &(Option<u64>, u32)| {
-        let rt = At {
-            scenario,
-            concurrency: c,
-            db_round_trip_us: rt,
-        }
-        .db_round_trip()
-        .map_or_else(|| "direct".to_string(), |rt| rt.to_string());
+        let rt = round_trip_label(rt);
         match (by_round_trip, concurrencies.len() > 1) {
             (false, _) => format!("c={c}"),
             (true, false) => rt,

@@ -6,7 +6,7 @@ use super::{
     agents_line, best, bottleneck, comparison_cell, pm, precision, round_trips, rounds_line,
     scale_line, target_names,
 };
-use crate::results::{At, Results, flag_list};
+use crate::results::{At, Results, flag_list, round_trip_label};
 
 /// The Markdown summary.
 pub fn summary_markdown(r: &Results) -> String {
@@ -205,15 +205,6 @@ fn round_trip_section(md: &mut String, r: &Results, names: &[String]) {
     if trips.len() < 2 {
         return;
     }
-    let label = |us: Option<u64>, scenario: &str| {
-        At {
-            scenario,
-            concurrency: 0,
-            db_round_trip_us: us,
-        }
-        .db_round_trip()
-        .map_or_else(|| "direct".to_string(), |rt| rt.to_string())
-    };
     let _ = writeln!(
         md,
         "\n## Against the database's round trip\n\nRequests per second with the database's round trip added by the latency relay (median ± the half-width of its 95% interval); the last column is what is left at the longest round trip of the throughput at the shortest.\n"
@@ -234,7 +225,7 @@ fn round_trip_section(md: &mut String, r: &Results, names: &[String]) {
             }
             let _ = write!(md, "### {s}, c={c}\n\n| target |");
             for &us in &trips {
-                let _ = write!(md, " {} |", label(us, s));
+                let _ = write!(md, " {} |", round_trip_label(us));
             }
             let _ = write!(md, " left at the longest |\n|---|");
             for _ in &trips {

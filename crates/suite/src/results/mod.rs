@@ -205,8 +205,15 @@ impl At<'_> {
     /// The database round trip as written on the command line (`2ms`).
     pub fn db_round_trip(&self) -> Option<bookbench_relay::RoundTrip> {
         self.db_round_trip_us
-            .and_then(|us| bookbench_relay::RoundTrip::new(std::time::Duration::from_micros(us)))
+            .and_then(bookbench_relay::RoundTrip::from_micros)
     }
+}
+
+/// A round trip of results (microseconds) as written on the command line
+/// (`2ms`), or `direct` for none.
+pub fn round_trip_label(us: Option<u64>) -> String {
+    us.and_then(bookbench_relay::RoundTrip::from_micros)
+        .map_or_else(|| "direct".to_string(), |rt| rt.to_string())
 }
 
 impl std::fmt::Display for At<'_> {

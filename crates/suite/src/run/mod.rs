@@ -188,11 +188,7 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Resu
             interleaved: true,
             rate: config.rate,
             timeout_s: Some(config.timeout.as_secs_f64()),
-            db_round_trips_us: config
-                .db_latency
-                .iter()
-                .map(|rt| micros(rt.duration()))
-                .collect(),
+            db_round_trips_us: config.db_latency.iter().map(|rt| rt.as_micros()).collect(),
         },
         targets: Vec::new(),
         runs: Vec::new(),
@@ -299,7 +295,7 @@ async fn measure_all(
                 let at = At {
                     scenario,
                     concurrency,
-                    db_round_trip_us: round_trip.map(|rt| micros(rt.duration())),
+                    db_round_trip_us: round_trip.map(RoundTrip::as_micros),
                 };
                 progress.point(&at);
                 if live.iter().all(|t| t.dead || t.given_up) {
@@ -372,10 +368,6 @@ fn give_up(results: &mut Results, index: usize, at: &At<'_>, levels: &[u32], why
             named.join(", ")
         ));
     }
-}
-
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// How long a closed loop of `concurrency` connections takes to fill at
