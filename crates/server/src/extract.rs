@@ -1,11 +1,12 @@
 //! The server's own extractors: every rejection comes out as an
 //! [`AppError`], in the contract's error shape.
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::request::Parts;
 use garde::Validate;
+use http_body_util::BodyExt as _;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -17,36 +18,49 @@ use crate::refdata::RefData;
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Reads the whole body, up to [`BODY_LIMIT`].
+/// How much of a body the server reads, and drops, before it refuses it.
+/// A server that answers before the body is in and then closes breaks the
+/// client still sending it: nginx gets a broken pipe, answers 502 and marks
+/// the upstream down. Reading the rest keeps the connection usable for the
+/// next request. Go's net/http drains the same 256 KiB; past it the
+/// connection is closed, as it has to be.
+const DRAIN_LIMIT: usize = 256 * 1024;
+
+/// Reads the whole body, up to [`BODY_LIMIT`]; one over it is read to its
+/// end, up to [`DRAIN_LIMIT`], and refused.
 async fn read_body(req: Request) -> Result<Bytes, AppError> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+    if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
+        // hyper closes a connection whose request body was left unread.
         return Err(AppError::PayloadTooLarge);
     }
-    axum::body::to_bytes(Body::new(req.into_body()), BODY_LIMIT)
-        .await
-        .map_err(|e| {
-            if is_length_limit(&e) {
-                AppError::PayloadTooLarge
-            } else {
-                AppError::BadRequest("the request body could not be read".to_string())
-            }
-        })
-}
-
-fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
+    let capacity = declared.map_or(0, |n| usize::try_from(n).unwrap_or(0).min(BODY_LIMIT));
+    let mut kept = Vec::with_capacity(capacity);
+    let mut seen = 0usize;
+    let mut body = req.into_body();
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|_| AppError::BadRequest("the request body could not be read".to_string()))?;
+        // Trailers carry no body.
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > DRAIN_LIMIT {
+            return Err(AppError::PayloadTooLarge);
         }
-        cur = err.source();
+        if seen <= BODY_LIMIT {
+            kept.extend_from_slice(&data);
+        }
     }
-    false
+    if seen > BODY_LIMIT {
+        return Err(AppError::PayloadTooLarge);
+    }
+    Ok(kept.into())
 }
 
 /// Parses a body as one JSON object.
@@ -98,6 +112,8 @@ where
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         if !is_json(&req) {
+            // Read for the connection's sake (see DRAIN_LIMIT), not used.
+            let _ = read_body(req).await;
             return Err(AppError::UnsupportedMediaType);
         }
         let body = read_body(req).await?;

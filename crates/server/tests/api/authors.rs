@@ -300,6 +300,76 @@ async fn create_author_returns_413_when_the_body_is_over_64_kib() {
 }
 
 #[tokio::test]
+async fn a_refused_body_is_read_to_its_end_so_the_connection_answers_the_next_request() {
+    use tokio::io::AsyncWriteExt as _;
+    let app = TestApp::spawn().await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    // As nginx sends on a connection it keeps open: the head and the whole
+    // body at once, then the next request on the same connection.
+    for (content_type, size, status) in [
+        ("application/json", 200 * 1024, 413),
+        ("text/plain", 32 * 1024, 415),
+        ("application/json", 70 * 1024, 413),
+    ] {
+        let mut request = format!(
+            "POST /author HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {size}\r\n\r\n"
+        )
+        .into_bytes();
+        request.resize(request.len() + size, b'x');
+        stream
+            .write_all(&request)
+            .await
+            .unwrap_or_else(|e| panic!("writing a {size}-byte {content_type} body: {e}"));
+        assert_eq!(
+            read_response(&mut stream).await,
+            status,
+            "{content_type}, {size} bytes"
+        );
+    }
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap_or_else(|e| panic!("writing the next request: {e}"));
+    assert_eq!(read_response(&mut stream).await, 200);
+}
+
+/// Reads one response off a kept-alive connection; its status.
+async fn read_response(stream: &mut tokio::net::TcpStream) -> u16 {
+    use tokio::io::AsyncReadExt as _;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        loop {
+            if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or_else(|| panic!("no content-length in {head:?}"));
+                if got.len() >= end + 4 + length {
+                    return head;
+                }
+            }
+            match stream.read(&mut buf).await {
+                Ok(0) => panic!("the server closed the connection after {got:?}"),
+                Ok(n) => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
+                Err(e) => panic!("reading the response: {e}"),
+            }
+        }
+    };
+    let head = tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .unwrap_or_else(|_| panic!("no whole response within 10 s"));
+    head.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"))
+}
+
+#[tokio::test]
 async fn list_authors_returns_the_first_20_ordered_by_id() {
     let app = TestApp::spawn().await;
     let all = insert_authors(&app.sql().await, 25).await;
