@@ -7,6 +7,10 @@ use bookbench_cluster::embedded::{self, Embedded};
 /// Where the data lives: `--database-url`, else the embedded cluster.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
+    /// The lab's database host, where `run --lab` starts the embedded
+    /// cluster.
+    #[arg(skip)]
+    pub lab_host: Option<bookbench_lab::Host>,
     /// Use this PostgreSQL instead of the embedded cluster.
     #[arg(long, env = "DATABASE_URL", value_name = "URL", global = true)]
     pub database_url: Option<String>,
@@ -18,13 +22,36 @@ impl DatabaseArgs {
     pub fn resolve(&self) -> Result<String> {
         match &self.database_url {
             Some(url) => Ok(url.clone()),
-            None => {
-                let mut db = Embedded::open(&embedded::home_from_env())?;
-                db.ensure_started()?;
-                Ok(db.url())
-            }
+            None => match &self.lab_host {
+                Some(host) => start_on_lab_host(host),
+                None => {
+                    let mut db = Embedded::open(&embedded::home_from_env())?;
+                    db.ensure_started()?;
+                    Ok(db.url())
+                }
+            },
         }
     }
+}
+
+/// Starts the embedded cluster on a host of the lab, listening on its
+/// address for the lab's hosts: from a thread that entered the host's
+/// namespace, so that the postmaster runs there.
+fn start_on_lab_host(host: &bookbench_lab::Host) -> Result<String> {
+    let listen = embedded::Listen {
+        address: host.addr.into(),
+        clients: bookbench_lab::NETWORK,
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            bookbench_lab::enter(&host.namespace)?;
+            let mut db = Embedded::open(&embedded::home_from_env())?;
+            db.ensure_started_on(Some(listen))?;
+            Ok(db.url())
+        })
+        .join()
+        .unwrap_or_else(|_| anyhow::bail!("starting the database on {} panicked", host.namespace))
+    })
 }
 
 #[derive(Debug, clap::Args)]
@@ -81,7 +108,10 @@ pub fn run(args: Args) -> Result<()> {
 fn describe(db: &Embedded) -> Result<String> {
     let r = db.status()?;
     let state = match r.status {
-        Status::Running { pid } => format!("running (pid {pid}) on 127.0.0.1:{}", r.port),
+        Status::Running { pid } => format!(
+            "running (pid {pid}) on {}",
+            std::net::SocketAddr::from((r.address, r.port))
+        ),
         Status::Stopped => "stopped".to_string(),
     };
     let run_as = r

@@ -42,6 +42,7 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
         Command::Down => {
+            stop_cluster_in_lab();
             let removed = bookbench_lab::down()?;
             if removed.is_empty() {
                 println!("no lab");
@@ -52,6 +53,23 @@ pub fn run(args: Args) -> Result<()> {
         Command::Status => print!("{}", with_newline(bookbench_lab::status()?.to_string())),
     }
     Ok(())
+}
+
+/// Stops the embedded cluster cleanly when `run --lab` left it on the
+/// database host; the lab's teardown would otherwise end it with SIGTERM
+/// like any other process there.
+pub(crate) fn stop_cluster_in_lab() {
+    use bookbench_cluster::embedded::{self, Embedded};
+    let home = embedded::home_from_env();
+    if !home.join("cluster.json").exists() {
+        return;
+    }
+    if let Ok(db) = Embedded::open(&home)
+        && !db.address().is_loopback()
+        && let Err(e) = db.stop()
+    {
+        eprintln!("warning: the database on the lab's database host did not stop cleanly: {e}");
+    }
 }
 
 fn with_newline(mut s: String) -> String {

@@ -55,8 +55,9 @@ pub struct Args {
     /// The target every other is compared with [default: the first].
     #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
-    /// Run the targets on the lab's app host (`bookbench lab up`), reaching
-    /// the database through the latency relay across the lab's bridge.
+    /// Run in the lab (`bookbench lab up`; one is built for the run when
+    /// none is up): the targets on its app host, the embedded database on
+    /// its database host, reached through the latency relay on its bridge.
     #[arg(long)]
     lab: bool,
     /// Measure each target also behind this proxy (nginx), as
@@ -142,6 +143,33 @@ fn parse_precision(s: &str) -> Result<f64, String> {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    // A lab built for the run is removed after it, whatever became of the
+    // run; one that was up already is left as it was.
+    let built = args.lab && build_lab_unless_up()?;
+    let outcome = run_here(args);
+    if built {
+        crate::lab::stop_cluster_in_lab();
+        match bookbench_lab::down() {
+            Ok(_) => eprintln!("lab: removed"),
+            Err(e) => eprintln!("warning: the lab built for this run was not removed: {e}"),
+        }
+    }
+    outcome
+}
+
+/// Builds a lab of one client host when there is none, saying so.
+fn build_lab_unless_up() -> Result<bool> {
+    if !bookbench_lab::status()?.is_empty() {
+        return Ok(false);
+    }
+    bookbench_lab::up(bookbench_lab::Layout::default())?;
+    eprintln!(
+        "lab: built for this run, with one client host, and removed after it (`bookbench lab up` first keeps one)"
+    );
+    Ok(true)
+}
+
+fn run_here(args: Args) -> Result<()> {
     let all = targets::load(args.measure.targets_file.as_deref())?;
     let preset = Preset::from(args.preset);
     let d = preset.defaults(&all);
@@ -177,8 +205,11 @@ pub fn run(args: Args) -> Result<()> {
                 .join(", ")
         );
     }
+    let mut args = args;
     let app_host = if args.lab {
-        Some(lab_app_host()?)
+        let (app, db) = lab_hosts()?;
+        args.measure.database.lab_host = Some(db);
+        Some(app)
     } else {
         None
     };
@@ -192,8 +223,9 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The lab's app host, and its first client host, if the lab is up.
-fn lab_app_host() -> Result<AppHost> {
+/// The lab's app host (with its client hosts) and its database host, if
+/// the lab is up.
+fn lab_hosts() -> Result<(AppHost, bookbench_lab::Host)> {
     use bookbench_lab::Role;
     let status = bookbench_lab::status()?;
     let up = |role: Role| {
@@ -210,16 +242,22 @@ fn lab_app_host() -> Result<AppHost> {
         .map_while(|n| up(Role::Client(n)))
         .map(|h| h.namespace)
         .collect();
-    let Some(app) = up(Role::App).filter(|_| !clients.is_empty()) else {
-        bail!("--lab: no lab is up; run `bookbench lab up` first");
+    let (Some(app), Some(db)) = (
+        up(Role::App).filter(|_| !clients.is_empty()),
+        up(Role::Database),
+    ) else {
+        bail!(
+            "--lab: the lab is only partly up (an earlier one cut short?); run `bookbench lab down` and try again"
+        );
     };
-    Ok(AppHost {
+    let app = AppHost {
         prefix: app.prefix(),
         name: app.namespace,
         address: app.addr.into(),
         gateway: bookbench_lab::BRIDGE_ADDR.into(),
         clients,
-    })
+    };
+    Ok((app, db))
 }
 
 impl Measure {

@@ -952,31 +952,82 @@ fn relays_to(upstream: &str) -> Vec<u32> {
 
 /// `run --lab`: the target starts on the lab's app host, listening on its
 /// address (which exists in that namespace only, so a target that answered
-/// ran there), and reaches the test's database, on this machine's
-/// loopback, through the relay on the lab's bridge.
+/// ran there); the embedded cluster starts on the database host, listening
+/// on its address, and the target reaches it through the relay on the
+/// lab's bridge.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_across_the_bridge() {
     let db = TestDb::new().await;
-    let out = temp_dir("lab-run");
-    let lab = |args: &[&str]| {
+    let (out, home) = (temp_dir("lab-run"), temp_dir("home"));
+    let bookbench_at_home = |args: &[&str]| {
         bookbench()
-            .arg("lab")
             .args(args)
+            .env("BOOKBENCH_HOME", &home)
             .output()
-            .expect("bookbench lab")
+            .expect("bookbench")
     };
-    let _ = lab(&["down"]);
-    ok(&lab(&["up", "--clients", "2"]));
-    let run = tiny_run(
-        &["--lab", "--targets", "rust", "--scenarios", "author-detail"],
-        "1",
-        &db,
-        &out,
-        &temp_dir("home"),
-    );
-    let down = lab(&["down"]);
+    let _ = bookbench_at_home(&["lab", "down"]);
+    ok(&bookbench_at_home(&["lab", "up", "--clients", "2"]));
+    // No --database-url: the home's own cluster, on the database host.
+    let run = bookbench()
+        .args([
+            "run",
+            "--lab",
+            "--targets",
+            "rust",
+            "--scenarios",
+            "author-detail",
+        ])
+        .args([
+            "--concurrency",
+            "4",
+            "--duration",
+            "1s",
+            "--warmup",
+            "300ms",
+        ])
+        .args(["--min-rounds", "1", "--max-rounds", "1", "--scale", "tiny"])
+        .arg("--out")
+        .arg(&out)
+        .env("BOOKBENCH_HOME", &home)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run");
+    let status = bookbench_at_home(&["db", "status"]);
+    let postmaster_ns = text(&status.stdout)
+        .split("(pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .map(|pid| {
+            let ns = Command::new("ip")
+                .args(["netns", "identify", pid])
+                .output()
+                .expect("ip netns identify");
+            text(&ns.stdout).trim().to_string()
+        });
+    let down = bookbench_at_home(&["lab", "down"]);
     ok(&run);
     ok(&down);
+    assert_eq!(
+        postmaster_ns.as_deref(),
+        Some("bookbench-db"),
+        "{}",
+        text(&status.stdout)
+    );
+    assert!(
+        text(&status.stdout).contains(" on 198.18.0.40:"),
+        "{}",
+        text(&status.stdout)
+    );
+    // Down stopped the cluster, cleanly, with the lab.
+    let after = bookbench_at_home(&["db", "status"]);
+    assert!(
+        text(&after.stdout).contains("cluster:  stopped"),
+        "{}",
+        text(&after.stdout)
+    );
+    // The cluster's data is this test's own.
+    let _ = std::fs::remove_dir_all(&home);
 
     let r = results(&out);
     let target = &r["targets"][0];
@@ -1016,31 +1067,35 @@ async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_acro
             .is_some_and(|v| !v.is_empty() && v.iter().all(|c| c["failure"].is_null())),
         "{target}"
     );
+    assert!(
+        r["env"]["database_address"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("198.18.0.40:")),
+        "{}",
+        r["env"]
+    );
     let p = &r["runs"][0];
     assert!(p["rps"].as_f64() > Some(0.0), "{p}");
     assert_eq!(p["errors"], serde_json::json!({}), "{p}");
     // The targets' statements went through the relay, at 0 ms.
     assert!(p["cpu"]["relay"].as_f64() > Some(0.0), "{p}");
-    // Without a lab, --lab says what to do in one line.
-    let refused = bookbench()
-        .args([
-            "run",
-            "--lab",
-            "--targets",
-            "rust",
-            "--database-url",
-            db.url(),
-        ])
-        .arg("--out")
-        .arg(temp_dir("no-lab"))
-        .output()
-        .expect("run");
-    assert!(!refused.status.success());
-    let err = text(&refused.stderr);
-    assert!(
-        err.contains("no lab is up; run `bookbench lab up` first"),
-        "{err}"
+    // Without a lab, --lab builds one for the run and removes it after.
+    let alone = tiny_run(
+        &["--lab", "--targets", "rust", "--scenarios", "author-detail"],
+        "1",
+        &db,
+        &temp_dir("lab-alone"),
+        &temp_dir("home"),
     );
+    ok(&alone);
+    let err = text(&alone.stderr);
+    assert!(err.contains("lab: built for this run"), "{err}");
+    assert!(err.contains("lab: removed"), "{err}");
+    let status = bookbench()
+        .args(["lab", "status"])
+        .output()
+        .expect("lab status");
+    assert_eq!(text(&status.stdout).trim(), "no lab");
 }
 
 /// `--proxy nginx`: each target is measured beside a copy of itself behind

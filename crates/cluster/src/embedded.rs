@@ -7,6 +7,7 @@
 //! in `/var/lib/bookbench/<hash of the home>/`, and `db status` says so.
 
 use std::fs;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,22 @@ struct State {
     dir: PathBuf,
     port: u16,
     password: String,
+    /// Where it was last started to listen, when not on 127.0.0.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    listen: Option<IpAddr>,
 }
+
+/// Where the cluster listens when not on this machine's loopback: a host of
+/// the lab (docs/hosts.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen {
+    /// The host's address, the one the cluster listens on.
+    pub address: IpAddr,
+    /// The network its clients connect from (CIDR, `198.18.0.0/15`).
+    pub clients: &'static str,
+}
+
+const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
 /// The cluster of one `$BOOKBENCH_HOME`.
 #[derive(Debug)]
@@ -40,6 +56,7 @@ pub struct Report {
     pub data_dir: PathBuf,
     pub log_file: PathBuf,
     pub port: u16,
+    pub address: IpAddr,
     pub run_as: Option<String>,
     pub binaries: PathBuf,
 }
@@ -70,6 +87,7 @@ impl Embedded {
                 dir: cluster_dir(home, user.as_ref()),
                 port: crate::free_port()?,
                 password: crate::random_password(),
+                listen: None,
             },
             Err(e) => return Err(Error::io(&state_path, e)),
         };
@@ -81,10 +99,19 @@ impl Embedded {
         })
     }
 
-    /// Initialises the cluster if needed, starts it if it is not running and
-    /// creates the database. Safe to call from several processes at once.
+    /// Initialises the cluster if needed, starts it on 127.0.0.1 if it is not
+    /// running there and creates the database. Safe to call from several
+    /// processes at once.
     pub fn ensure_started(&mut self) -> Result<(), Error> {
+        self.ensure_started_on(None)
+    }
+
+    /// As [`Self::ensure_started`], listening on `listen` when given: in the
+    /// calling thread's network namespace, which is where it then runs. A
+    /// cluster running elsewhere is stopped and started here.
+    pub fn ensure_started_on(&mut self, listen: Option<Listen>) -> Result<(), Error> {
         let _lock = self.lock()?;
+        let want = listen.map(|l| l.address);
         if !self.cluster.is_initialized() {
             let bins = self.cluster.binaries().clone();
             let pgss = bins
@@ -95,12 +122,20 @@ impl Embedded {
                 .init(ROLE, &self.state.password, &Settings::benchmark(pgss))?;
             self.save()?;
         }
+        if self.cluster.status()? != Status::Stopped && self.state.listen != want {
+            self.cluster.stop(StopMode::Fast)?;
+        }
         if self.cluster.status()? == Status::Stopped {
-            if std::net::TcpListener::bind(("127.0.0.1", self.state.port)).is_err() {
+            let address = want.unwrap_or(LOOPBACK);
+            if std::net::TcpListener::bind((address, self.state.port)).is_err() {
                 self.state.port = crate::free_port()?;
-                self.save()?;
             }
-            self.cluster.start(self.state.port)?;
+            if let Some(l) = listen {
+                self.cluster.allow_network(l.clients)?;
+            }
+            self.state.listen = want;
+            self.save()?;
+            self.cluster.start_on(self.state.port, address)?;
         }
         self.create_database()
     }
@@ -117,6 +152,7 @@ impl Embedded {
             data_dir: self.cluster.data_dir(),
             log_file: self.cluster.log_file(),
             port: self.state.port,
+            address: self.address(),
             run_as: self.cluster.user().map(|u| u.name.clone()),
             binaries: self.cluster.binaries().dir().to_path_buf(),
         })
@@ -124,10 +160,20 @@ impl Embedded {
 
     /// The connection URL of the bookbench database.
     pub fn url(&self) -> String {
+        self.url_of(DATABASE)
+    }
+
+    fn url_of(&self, database: &str) -> String {
         format!(
-            "postgres://{ROLE}:{}@127.0.0.1:{}/{DATABASE}",
-            self.state.password, self.state.port
+            "postgres://{ROLE}:{}@{}/{database}",
+            self.state.password,
+            std::net::SocketAddr::from((self.address(), self.state.port))
         )
+    }
+
+    /// The address it listens on (when running).
+    pub fn address(&self) -> IpAddr {
+        self.state.listen.unwrap_or(LOOPBACK)
     }
 
     pub fn cluster(&self) -> &Cluster {
@@ -138,10 +184,7 @@ impl Embedded {
         let out = std::process::Command::new(self.cluster.binaries().program("psql"))
             .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"])
             .arg("-d")
-            .arg(format!(
-                "postgres://{ROLE}:{}@127.0.0.1:{}/postgres",
-                self.state.password, self.state.port
-            ))
+            .arg(self.url_of("postgres"))
             .arg("-c")
             .arg(format!(
                 "SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"
@@ -155,7 +198,9 @@ impl Embedded {
             return Ok(());
         }
         let out = std::process::Command::new(self.cluster.binaries().program("createdb"))
-            .args(["-h", "127.0.0.1", "-p"])
+            .arg("-h")
+            .arg(self.address().to_string())
+            .arg("-p")
             .arg(self.state.port.to_string())
             .args(["-U", ROLE, DATABASE])
             .env("PGPASSWORD", &self.state.password)

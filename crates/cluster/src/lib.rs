@@ -7,8 +7,9 @@
 //! normal user and as root: `initdb` refuses to run as root, so as root every
 //! PostgreSQL program runs as an unprivileged service account ([`ServiceUser`]).
 //!
-//! The cluster listens on 127.0.0.1 only, on TCP only: Unix socket paths are
-//! limited to about 100 bytes, which a deep checkout easily exceeds.
+//! The cluster listens on TCP only, on 127.0.0.1 unless told otherwise (the
+//! lab's database host): Unix socket paths are limited to about 100 bytes,
+//! which a deep checkout easily exceeds.
 
 mod binaries;
 pub mod embedded;
@@ -18,7 +19,7 @@ mod user;
 
 use std::fs;
 use std::io::Write as _;
-use std::net::TcpListener;
+use std::net::{IpAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
@@ -123,6 +124,14 @@ impl Cluster {
 
     /// Starts the postmaster on `port` and waits until it accepts connections.
     pub fn start(&self, port: u16) -> Result<u32, Error> {
+        self.start_on(port, IpAddr::from([127, 0, 0, 1]))
+    }
+
+    /// Starts the postmaster on `listen`:`port` and waits until it accepts
+    /// connections there. It listens in the network namespace of the calling
+    /// thread: started from a thread that entered another host's namespace,
+    /// it runs on that host.
+    pub fn start_on(&self, port: u16, listen: IpAddr) -> Result<u32, Error> {
         self.check_owner()?;
         if let Status::Running { pid } = self.status()? {
             return Ok(pid);
@@ -144,7 +153,7 @@ impl Cluster {
             .arg(self.log_file())
             .args(["--wait", "--timeout=120", "--silent"])
             .arg("-o")
-            .arg(format!("-p {port}"))
+            .arg(format!("-p {port} -c listen_addresses={listen}"))
             .stdin(Stdio::null())
             .output()
             .map_err(|e| Error::spawn("pg_ctl", e))?;
@@ -160,6 +169,26 @@ impl Cluster {
                 tail(&self.log_file(), 8).as_bytes(),
             )),
         }
+    }
+
+    /// Lets clients from `network` (CIDR, `198.18.0.0/15`) connect with a
+    /// password, as those from 127.0.0.1 can; read at the next start.
+    pub fn allow_network(&self, network: &str) -> Result<(), Error> {
+        let path = self.data_dir().join("pg_hba.conf");
+        let hba = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let line = format!("host all all {network} scram-sha-256");
+        if hba
+            .lines()
+            .any(|l| l.split_whitespace().eq(line.split_whitespace()))
+        {
+            return Ok(());
+        }
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        f.write_all(format!("{line}\n").as_bytes())
+            .map_err(|e| Error::io(&path, e))
     }
 
     pub fn status(&self) -> Result<Status, Error> {

@@ -36,6 +36,8 @@ const VETH_PREFIX: &str = "bb-";
 /// This machine's address on the bridge.
 pub const BRIDGE_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const PREFIX_LEN: u8 = 24;
+/// The lab's network, every host's address in it.
+pub const NETWORK: &str = "198.18.0.0/24";
 /// The most client hosts: their addresses are 198.18.0.11 to .19.
 pub const MAX_CLIENTS: u8 = 9;
 
@@ -423,6 +425,11 @@ fn pending_signals() -> u64 {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_network_is_the_bridge_address_and_prefix_length() {
+        assert_eq!(NETWORK, format!("198.18.0.0/{PREFIX_LEN}"));
+    }
 
     #[test]
     fn a_ctrl_c_while_the_lab_is_built_is_held_then_reported_not_delivered() {

@@ -34,13 +34,18 @@ pub fn summary_markdown(r: &Results) -> String {
     );
     let _ = writeln!(
         md,
-        "Machine: {} ({} cores), kernel {}; {}; data: {}. Load generator on CPU(s) {:?}; PostgreSQL unpinned.\n",
+        "Machine: {} ({} cores), kernel {}; {}; data: {}. Load generator on CPU(s) {:?}; PostgreSQL unpinned{}.\n",
         r.env.cpu_model,
         r.env.cores,
         r.env.kernel,
         r.env.postgres_version,
         scale_line(r),
-        r.env.client_cpus
+        r.env.client_cpus,
+        r.env
+            .database_address
+            .as_ref()
+            .map(|a| format!(", at {a}"))
+            .unwrap_or_default()
     );
     if let Some(agents) = agents_line(r) {
         let _ = writeln!(md, "{agents}\n");

@@ -54,6 +54,10 @@ pub struct Env {
     /// (`bookbench-client1`, …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub client_hosts: Vec<String>,
+    /// The database's address, as the suite reached it (`127.0.0.1:5433`;
+    /// `198.18.0.40:5433` on the lab's database host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

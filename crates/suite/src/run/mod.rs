@@ -266,6 +266,9 @@ async fn measure_all(
         .await
         .ok()
         .map(|row| row.get(0));
+    results.env.database_address = relay::upstream_of(&config.placeholders.database_url)
+        .ok()
+        .map(|a| a.to_string());
     results.env.client_hosts = config
         .app_host
         .as_ref()

@@ -107,7 +107,7 @@ impl DbRelay {
 }
 
 /// The TCP address of the database of `url`.
-fn upstream_of(url: &str) -> Result<SocketAddr, Error> {
+pub(super) fn upstream_of(url: &str) -> Result<SocketAddr, Error> {
     let parsed = url::Url::parse(url).map_err(|e| {
         Error::Usage(format!(
             "--db-latency: the database URL does not parse: {e}"
