@@ -67,21 +67,9 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
             "--scenarios",
             "hello-get,author-detail",
         ])
-        .args([
-            "--concurrency",
-            "4",
-            "--duration",
-            "1s",
-            "--warmup",
-            "300ms",
-            "--min-rounds",
-            "3",
-            "--max-rounds",
-            "3",
-            "--seed",
-            "7",
-        ])
-        .args(["--scale", "tiny", "--database-url", db.url()])
+        .args(TINY)
+        .args(["--min-rounds", "3", "--max-rounds", "3", "--seed", "7"])
+        .args(["--database-url", db.url()])
         .arg("--targets-file")
         .arg(&targets)
         .arg("--out")
@@ -855,20 +843,25 @@ fn compare_refuses_two_files_that_share_no_point() {
 /// `bookbench run ARGS` as the tests below run it: one scenario's point at
 /// c=4, 1 s windows, on a tiny data set in `db`, into `out`, with `home` as
 /// $BOOKBENCH_HOME.
+/// A run as short as a test can afford, on the tiny data set.
+const TINY: [&str; 8] = [
+    "--concurrency",
+    "4",
+    "--duration",
+    "1s",
+    "--warmup",
+    "300ms",
+    "--scale",
+    "tiny",
+];
+
 fn tiny_run(args: &[&str], rounds: &str, db: &TestDb, out: &Path, home: &Path) -> Output {
     bookbench()
         .arg("run")
         .args(args)
-        .args([
-            "--concurrency",
-            "4",
-            "--duration",
-            "1s",
-            "--warmup",
-            "300ms",
-        ])
+        .args(TINY)
         .args(["--min-rounds", rounds, "--max-rounds", rounds])
-        .args(["--scale", "tiny", "--database-url", db.url()])
+        .args(["--database-url", db.url()])
         .arg("--out")
         .arg(out)
         .env("BOOKBENCH_HOME", home)
@@ -978,15 +971,8 @@ async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_acro
             "--scenarios",
             "author-detail",
         ])
-        .args([
-            "--concurrency",
-            "4",
-            "--duration",
-            "1s",
-            "--warmup",
-            "300ms",
-        ])
-        .args(["--min-rounds", "1", "--max-rounds", "1", "--scale", "tiny"])
+        .args(TINY)
+        .args(["--min-rounds", "1", "--max-rounds", "1"])
         .arg("--out")
         .arg(&out)
         .env("BOOKBENCH_HOME", &home)
