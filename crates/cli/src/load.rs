@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result, bail};
 use bookbench_load::{BodyCheck, IdSpace, LoadConfig, RequestSpec, parse_duration};
@@ -86,6 +86,11 @@ pub struct Args {
     /// The data set's book count.
     #[arg(long, value_name = "N", requires_all = ["seed", "authors"])]
     books: Option<u64>,
+    /// Start at this wall-clock instant, so that agents on several hosts
+    /// start together: RFC 3339 (2026-12-02T13:00:00.250Z) or
+    /// @UNIX_SECONDS (@1764680400.25); at most 10 minutes ahead.
+    #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
+    start_at: Option<SystemTime>,
     /// Write the versioned JSON report here ('-' for standard output).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -108,6 +113,8 @@ pub fn run(args: Args) -> Result<()> {
             _ => ids_from_database(&args.database)?,
         });
     }
+    // After the ids are looked up, which takes its own time.
+    let late = args.start_at.map(wait_until).transpose()?;
     let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let say = |text: &str| {
         if json_to_stdout {
@@ -122,7 +129,7 @@ pub fn run(args: Args) -> Result<()> {
             if !args.quiet {
                 let what = config.scenario.as_deref().unwrap_or("requests");
                 say(&format!(
-                    "bookbench load: {what} @ {} for {:?}, {} connections, {} thread{}{}\n",
+                    "bookbench load: {what} @ {} for {:?}, {} connections, {} thread{}{}{}\n",
                     args.url,
                     config.duration,
                     config.connections,
@@ -131,6 +138,8 @@ pub fn run(args: Args) -> Result<()> {
                     config
                         .rate
                         .map(|r| format!(", {r} requests/s"))
+                        .unwrap_or_default(),
+                    late.map(|l| format!(", started {} us after --start-at", l.as_micros()))
                         .unwrap_or_default()
                 ));
             }
@@ -161,6 +170,50 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// How far ahead `--start-at` may be: a run stops by itself, and so does
+/// its wait.
+const MAX_AHEAD: Duration = Duration::from_secs(600);
+
+/// `--start-at`: RFC 3339, or `@` and seconds since the Unix epoch.
+fn parse_instant(s: &str) -> Result<SystemTime, String> {
+    let bad = || format!("'{s}' is not an instant like 2026-12-02T13:00:00.250Z or @1764680400.25");
+    if let Some(secs) = s.strip_prefix('@') {
+        let secs: f64 = secs.parse().map_err(|_| bad())?;
+        return Duration::try_from_secs_f64(secs)
+            .ok()
+            .and_then(|d| UNIX_EPOCH.checked_add(d))
+            .ok_or_else(bad);
+    }
+    let at = chrono::DateTime::parse_from_rfc3339(s).map_err(|_| bad())?;
+    Ok(SystemTime::from(at))
+}
+
+/// Waits until the wall clock reads `at`: sleeps to within a millisecond,
+/// then watches the clock. Returns how late it woke.
+fn wait_until(at: SystemTime) -> Result<Duration> {
+    match at.duration_since(SystemTime::now()) {
+        Err(past) => bail!(
+            "--start-at: that instant passed {:.3} s ago; give one in the future",
+            past.duration().as_secs_f64()
+        ),
+        Ok(ahead) if ahead > MAX_AHEAD => bail!(
+            "--start-at: that instant is {:.0} s ahead, more than the {} s allowed",
+            ahead.as_secs_f64(),
+            MAX_AHEAD.as_secs()
+        ),
+        Ok(_) => {}
+    }
+    loop {
+        match at.duration_since(SystemTime::now()) {
+            Ok(left) if left > Duration::from_millis(2) => {
+                std::thread::sleep(left - Duration::from_millis(1));
+            }
+            Ok(_) => std::hint::spin_loop(),
+            Err(late) => return Ok(late.duration()),
+        }
+    }
 }
 
 fn config(args: &Args) -> Result<LoadConfig> {
@@ -268,6 +321,44 @@ fn ids_from_database(database: &DatabaseArgs) -> Result<IdSpace> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn start_instants_are_rfc_3339_or_unix_seconds() {
+        let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+        assert_eq!(
+            unix(parse_instant("2026-12-02T13:00:00.250Z").unwrap()),
+            1_796_216_400.25
+        );
+        assert_eq!(
+            unix(parse_instant("2026-12-02T14:00:00.250+01:00").unwrap()),
+            1_796_216_400.25
+        );
+        assert_eq!(
+            unix(parse_instant("@1796216400.25").unwrap()),
+            1_796_216_400.25
+        );
+        for bad in ["13:00", "@soon", "@-5", "2026-12-02"] {
+            let e = parse_instant(bad).unwrap_err();
+            assert!(e.contains(bad) && e.contains("like"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_start_in_the_past_or_too_far_ahead_is_refused() {
+        let past = wait_until(SystemTime::now() - Duration::from_secs(2)).unwrap_err();
+        assert!(past.to_string().contains("passed"), "{past}");
+        let far = wait_until(SystemTime::now() + Duration::from_secs(3600)).unwrap_err();
+        assert!(far.to_string().contains("more than the 600 s"), "{far}");
+    }
+
+    #[test]
+    fn the_wait_ends_at_the_instant_not_before() {
+        let at = SystemTime::now() + Duration::from_millis(300);
+        let late = wait_until(at).unwrap();
+        assert!(SystemTime::now() >= at);
+        // How late is the machine's business; it woke, and says by how much.
+        assert!(late < Duration::from_secs(5), "{late:?}");
+    }
 
     #[test]
     fn urls_split_into_server_and_templated_path() {

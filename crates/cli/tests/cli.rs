@@ -248,3 +248,71 @@ fn the_lab_comes_up_says_where_its_hosts_are_refuses_a_second_up_and_goes_down()
     let status = stdout(&run(bookbench(&home.0).args(["lab", "status"])));
     assert_eq!(status.trim(), "no lab");
 }
+
+/// `load --start-at`: two agents given one instant both wait for it, start
+/// after it and say how late; an instant gone is refused in one line.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_load_agents_given_one_start_instant_start_after_it_and_say_how_late() {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    let db = TestDb::new().await;
+    let home = Home::new();
+    let port = bookbench_cluster::free_port().expect("port");
+    let mut server = bookbench(&home.0)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", db.url())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("bookbench serve");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "serve did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let at = SystemTime::now() + Duration::from_millis(1500);
+    let instant = format!(
+        "@{:.6}",
+        at.duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs_f64()
+    );
+    let url = format!("http://127.0.0.1:{port}/");
+    let agents: Vec<_> = (0..2)
+        .map(|_| {
+            bookbench(&home.0)
+                .args([
+                    "load",
+                    &url,
+                    "-c",
+                    "2",
+                    "-d",
+                    "300ms",
+                    "--start-at",
+                    &instant,
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("bookbench load")
+        })
+        .collect();
+    let outputs: Vec<Output> = agents
+        .into_iter()
+        .map(|a| a.wait_with_output().expect("load"))
+        .collect();
+    let ended = SystemTime::now();
+    let refused = run(bookbench(&home.0).args(["load", &url, "--start-at", "@1000000000"]));
+    let _ = server.kill();
+    let _ = server.wait();
+    for out in &outputs {
+        assert!(out.status.success(), "{}", stderr(out));
+        let header = stdout(out);
+        assert!(header.contains(" us after --start-at"), "{header}");
+    }
+    // Each waited for the instant and then ran its 300 ms.
+    assert!(
+        ended >= at + Duration::from_millis(300),
+        "the agents ended before the instant and their duration"
+    );
+    assert_one_line_error(&refused, "that instant passed");
+}
