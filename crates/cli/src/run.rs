@@ -9,7 +9,7 @@ use bookbench_datagen::Scale;
 use bookbench_relay::RoundTrip;
 use bookbench_suite::preset::{Defaults, Preset};
 use bookbench_suite::results::{At, Results, Rounds};
-use bookbench_suite::run::{AppHost, Observer, RunConfig};
+use bookbench_suite::run::{AppHost, Observer, ProxyHost, RunConfig};
 use bookbench_suite::targets::{self, Placeholders, Target};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -231,7 +231,7 @@ fn lab_hosts() -> Result<(AppHost, bookbench_lab::Host)> {
     let up = |role: Role| {
         bookbench_lab::Layout {
             clients: bookbench_lab::MAX_CLIENTS,
-            proxy: false,
+            proxy: true,
         }
         .hosts()
         .into_iter()
@@ -256,6 +256,11 @@ fn lab_hosts() -> Result<(AppHost, bookbench_lab::Host)> {
         address: app.addr.into(),
         gateway: bookbench_lab::BRIDGE_ADDR.into(),
         clients,
+        proxy: up(Role::Proxy).map(|h| ProxyHost {
+            prefix: h.prefix(),
+            name: h.namespace,
+            address: h.addr.into(),
+        }),
     };
     Ok((app, db))
 }

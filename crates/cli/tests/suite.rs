@@ -947,7 +947,7 @@ fn relays_to(upstream: &str) -> Vec<u32> {
 /// address (which exists in that namespace only, so a target that answered
 /// ran there); the embedded cluster starts on the database host, listening
 /// on its address, and the target reaches it through the relay on the
-/// lab's bridge.
+/// lab's bridge; a copy of it behind nginx has nginx on the proxy host.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_across_the_bridge() {
     let db = TestDb::new().await;
@@ -960,7 +960,13 @@ async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_acro
             .expect("bookbench")
     };
     let _ = bookbench_at_home(&["lab", "down"]);
-    ok(&bookbench_at_home(&["lab", "up", "--clients", "2"]));
+    ok(&bookbench_at_home(&[
+        "lab",
+        "up",
+        "--clients",
+        "2",
+        "--proxy",
+    ]));
     // No --database-url: the home's own cluster, on the database host.
     let run = bookbench()
         .args([
@@ -970,6 +976,8 @@ async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_acro
             "rust",
             "--scenarios",
             "author-detail",
+            "--proxy",
+            "nginx",
         ])
         .args(TINY)
         .args(["--min-rounds", "1", "--max-rounds", "1"])
@@ -1059,6 +1067,19 @@ async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_acro
             .is_some_and(|a| a.starts_with("198.18.0.40:")),
         "{}",
         r["env"]
+    );
+    // Behind nginx on the proxy host, in front of the target on the app
+    // host, and verified through it from the client host.
+    let behind = &r["targets"][1];
+    assert_eq!(behind["name"], "rust+nginx", "{behind}");
+    assert_eq!(behind["status"], "measured", "{behind}");
+    assert_eq!(behind["host"], "bookbench-app", "{behind}");
+    assert_eq!(behind["proxy_host"], "bookbench-proxy", "{behind}");
+    assert!(
+        behind["verify"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty() && v.iter().all(|c| c["failure"].is_null())),
+        "{behind}"
     );
     let p = &r["runs"][0];
     assert!(p["rps"].as_f64() > Some(0.0), "{p}");

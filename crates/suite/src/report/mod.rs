@@ -385,6 +385,7 @@ pub(crate) mod tests {
                     verify: Vec::new(),
                     rss_kib: None,
                     host: None,
+                    proxy_host: None,
                 })
                 .collect(),
             runs: targets

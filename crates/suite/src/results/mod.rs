@@ -122,6 +122,10 @@ pub struct TargetOutcome {
     /// The host it ran on, when not this machine (`bookbench-app`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// The host its proxy ran on, when not the target's own
+    /// (`bookbench-proxy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_host: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

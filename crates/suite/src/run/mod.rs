@@ -118,6 +118,19 @@ pub struct AppHost {
     /// first, and the load on each (an agent each, the connections shared
     /// out); this machine when empty.
     pub clients: Vec<String>,
+    /// A host for proxies: a target run behind one has it there, in front
+    /// of its instances on the app host. Without it, on the app host.
+    pub proxy: Option<ProxyHost>,
+}
+
+/// The host a target's proxy runs on (the lab's `bookbench-proxy`).
+#[derive(Debug, Clone)]
+pub struct ProxyHost {
+    pub name: String,
+    /// The command prefix that runs a command there.
+    pub prefix: Vec<String>,
+    /// Its address: the proxy listens there; verify and load go to it.
+    pub address: IpAddr,
 }
 
 /// Told what the run does now.
@@ -237,6 +250,11 @@ async fn measure_all(
             verify: Vec::new(),
             rss_kib: None,
             host: config.app_host.as_ref().map(|h| h.name.clone()),
+            proxy_host: target
+                .proxy
+                .and(config.app_host.as_ref())
+                .and_then(|h| h.proxy.as_ref())
+                .map(|f| f.name.clone()),
         };
         match TargetRun::start(session, target, index, progress, &mut outcome.verify).await {
             Ok(run) => {

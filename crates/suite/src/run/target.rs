@@ -79,7 +79,13 @@ impl<'a> TargetRun<'a> {
         if let Some(why) = target.unavailable(&p) {
             return Err(Error::Unavailable(why));
         }
-        let base = format!("http://{}", SocketAddr::new(address(&p), p.port));
+        // Behind a proxy with a host of its own, the proxy runs there.
+        let front = target
+            .proxy
+            .and(config.app_host.as_ref())
+            .and_then(|h| h.proxy.as_ref());
+        let listen = SocketAddr::new(front.map_or_else(|| address(&p), |f| f.address), p.port);
+        let base = format!("http://{listen}");
         let ready_url = format!("{base}{}", target.ready);
         let log = config.out.join("logs").join(format!("{}.log", target.name));
         progress.target(&target.name, "starting");
@@ -108,14 +114,10 @@ impl<'a> TargetRun<'a> {
                 let dir = crate::proxy::dir(&p.home, &target.name);
                 let conf = crate::proxy::write_conf(
                     &dir,
-                    &crate::proxy::nginx_conf(
-                        SocketAddr::new(address(&p), p.port),
-                        &upstreams,
-                        &dir,
-                    ),
+                    &crate::proxy::nginx_conf(listen, &upstreams, &dir),
                 )?;
                 progress.target(&target.name, &format!("starting {} in front", proxy.name()));
-                let mut line = prefix.to_vec();
+                let mut line = front.map_or(prefix, |f| &f.prefix[..]).to_vec();
                 line.extend(crate::proxy::nginx_command(&conf, &dir, &target.cpus));
                 let log =
                     config
