@@ -1154,8 +1154,14 @@ async fn a_target_behind_nginx_is_verified_and_measured_through_it_beside_itself
         .expect("a point behind nginx");
     assert_eq!(behind["errors"], serde_json::json!({}), "{behind}");
     assert!(behind["rps"].as_f64() > Some(0.0));
-    // Compared with the target itself, in the same rounds.
+    // Compared with the target itself, in the same rounds, and the summary
+    // says so.
     assert_eq!(behind["comparison"]["reference"], "rust", "{behind}");
+    let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
+    assert!(
+        summary.contains("; `rust+nginx-x2`'s is `rust`)"),
+        "{summary}"
+    );
     let conf = std::fs::read_to_string(home.join("nginx/rust+nginx-x2/nginx.conf"))
         .expect("nginx.conf under BOOKBENCH_HOME");
     assert_eq!(

@@ -163,11 +163,12 @@ fn comparisons(md: &mut String, r: &Results) {
     }
     let _ = writeln!(
         md,
-        "## Against the baseline\n\nEach target's requests per second over its reference's ({}), round by round: the geometric mean of the per-round ratios with its 95% interval. `faster` and `slower` only where the whole interval lies beyond ±{:.1}% (the noise threshold); otherwise `no significant difference`.\n",
+        "## Against the baseline\n\nEach target's requests per second over its reference's ({}{}), round by round: the geometric mean of the per-round ratios with its 95% interval. `faster` and `slower` only where the whole interval lies beyond ±{:.1}% (the noise threshold); otherwise `no significant difference`.\n",
         r.config
             .baseline
             .as_deref()
             .map_or("the first target".to_string(), |b| format!("`{b}`")),
+        own_references(r),
         r.config.noise_threshold * 100.0
     );
     let _ = writeln!(
@@ -205,6 +206,16 @@ fn comparisons(md: &mut String, r: &Results) {
 /// per second at each round trip, and what is left of them at the longest
 /// (a closed loop's throughput is connections over the time a response
 /// takes, and every statement of a request pays the round trip).
+/// The targets compared with another than the baseline, named with theirs:
+/// a copy behind a proxy is compared with the target itself.
+fn own_references(r: &Results) -> String {
+    r.config
+        .references
+        .iter()
+        .map(|(t, of)| format!("; `{t}`'s is `{of}`"))
+        .collect()
+}
+
 fn round_trip_section(md: &mut String, r: &Results, names: &[String]) {
     let trips = round_trips(r);
     if trips.len() < 2 {
