@@ -122,10 +122,12 @@ impl Embedded {
                 .init(ROLE, &self.state.password, &Settings::benchmark(pgss))?;
             self.save()?;
         }
-        if self.cluster.status()? != Status::Stopped && self.state.listen != want {
+        let mut status = self.cluster.status()?;
+        if status != Status::Stopped && self.state.listen != want {
             self.cluster.stop(StopMode::Fast)?;
+            status = Status::Stopped;
         }
-        if self.cluster.status()? == Status::Stopped {
+        if status == Status::Stopped {
             let address = want.unwrap_or(LOOPBACK);
             if std::net::TcpListener::bind((address, self.state.port)).is_err() {
                 self.state.port = crate::free_port()?;

@@ -123,6 +123,15 @@ pub struct AppHost {
     pub proxy: Option<ProxyHost>,
 }
 
+/// Where `target`'s proxy runs when it has one and the run has a proxy
+/// host; `None` puts it on the target's own host.
+pub(crate) fn proxy_host<'c>(config: &'c RunConfig, target: &Target) -> Option<&'c ProxyHost> {
+    target
+        .proxy
+        .and(config.app_host.as_ref())
+        .and_then(|h| h.proxy.as_ref())
+}
+
 /// The host a target's proxy runs on (the lab's `bookbench-proxy`).
 #[derive(Debug, Clone)]
 pub struct ProxyHost {
@@ -250,11 +259,7 @@ async fn measure_all(
             verify: Vec::new(),
             rss_kib: None,
             host: config.app_host.as_ref().map(|h| h.name.clone()),
-            proxy_host: target
-                .proxy
-                .and(config.app_host.as_ref())
-                .and_then(|h| h.proxy.as_ref())
-                .map(|f| f.name.clone()),
+            proxy_host: proxy_host(config, target).map(|f| f.name.clone()),
         };
         match TargetRun::start(session, target, index, progress, &mut outcome.verify).await {
             Ok(run) => {

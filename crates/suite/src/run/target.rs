@@ -80,10 +80,7 @@ impl<'a> TargetRun<'a> {
             return Err(Error::Unavailable(why));
         }
         // Behind a proxy with a host of its own, the proxy runs there.
-        let front = target
-            .proxy
-            .and(config.app_host.as_ref())
-            .and_then(|h| h.proxy.as_ref());
+        let front = super::proxy_host(config, target);
         let listen = SocketAddr::new(front.map_or_else(|| address(&p), |f| f.address), p.port);
         let base = format!("http://{listen}");
         let ready_url = format!("{base}{}", target.ready);
