@@ -7,10 +7,10 @@ use bookbench_cluster::embedded::{self, Embedded};
 /// Where the data lives: `--database-url`, else the embedded cluster.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
-    /// The lab's database host, where `run --lab` starts the embedded
-    /// cluster.
+    /// A database host in a namespace of this machine (the lab's, or one
+    /// of a hosts file), where `run` starts the embedded cluster.
     #[arg(skip)]
-    pub lab_host: Option<bookbench_lab::Host>,
+    pub db_host: Option<DbHost>,
     /// Use this PostgreSQL instead of the embedded cluster.
     #[arg(long, env = "DATABASE_URL", value_name = "URL", global = true)]
     pub database_url: Option<String>,
@@ -22,8 +22,8 @@ impl DatabaseArgs {
     pub fn resolve(&self) -> Result<String> {
         match &self.database_url {
             Some(url) => Ok(url.clone()),
-            None => match &self.lab_host {
-                Some(host) => start_on_lab_host(host),
+            None => match &self.db_host {
+                Some(host) => start_on_host(host),
                 None => {
                     let mut db = Embedded::open(&embedded::home_from_env())?;
                     db.ensure_started()?;
@@ -34,23 +34,36 @@ impl DatabaseArgs {
     }
 }
 
-/// Starts the embedded cluster on a host of the lab, listening on its
-/// address for the lab's hosts: from a thread that entered the host's
+/// A database host on this machine: in a network namespace of it (the
+/// lab's), or on one of its own addresses.
+#[derive(Debug, Clone)]
+pub struct DbHost {
+    pub namespace: Option<String>,
+    /// The cluster listens there.
+    pub address: std::net::IpAddr,
+    /// The network its clients connect from (CIDR).
+    pub clients: String,
+}
+
+/// Starts the embedded cluster on a host of this machine, listening on its
+/// address for the network's hosts: from a thread that entered the host's
 /// namespace, so that the postmaster runs there.
-fn start_on_lab_host(host: &bookbench_lab::Host) -> Result<String> {
+fn start_on_host(host: &DbHost) -> Result<String> {
     let listen = embedded::Listen {
-        address: host.addr.into(),
-        clients: bookbench_lab::NETWORK,
+        address: host.address,
+        clients: host.clients.clone(),
     };
     std::thread::scope(|s| {
         s.spawn(|| {
-            bookbench_lab::enter(&host.namespace)?;
+            if let Some(ns) = &host.namespace {
+                bookbench_lab::enter(ns)?;
+            }
             let mut db = Embedded::open(&embedded::home_from_env())?;
             db.ensure_started_on(Some(listen))?;
             Ok(db.url())
         })
         .join()
-        .unwrap_or_else(|_| anyhow::bail!("starting the database on {} panicked", host.namespace))
+        .unwrap_or_else(|_| anyhow::bail!("starting the database on {} panicked", host.address))
     })
 }
 

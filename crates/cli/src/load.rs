@@ -124,7 +124,7 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     let live = !args.quiet && std::io::stderr().is_terminal();
-    let report = bookbench_load::run_with(&config, |tick| {
+    let mut report = bookbench_load::run_with(&config, |tick| {
         if tick.elapsed.is_zero() {
             if !args.quiet {
                 let what = config.scenario.as_deref().unwrap_or("requests");
@@ -147,6 +147,7 @@ pub fn run(args: Args) -> Result<()> {
             eprintln!("{}", tick.line());
         }
     })?;
+    report.start_late_us = late.map(|l| u64::try_from(l.as_micros()).unwrap_or(u64::MAX));
     say(&report.summary());
     if let Some(path) = &args.json {
         let json = report.to_json();

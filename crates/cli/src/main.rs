@@ -8,6 +8,7 @@
 
 mod calibrate;
 mod db;
+mod hosts;
 mod lab;
 mod load;
 mod peers;
@@ -66,6 +67,8 @@ enum Command {
     Peers(peers::Args),
     /// Hosts on this machine: network namespaces joined by a bridge.
     Lab(lab::Args),
+    /// The hosts of a hosts file (`run --hosts`): can each take its role?
+    Hosts(hosts::Args),
     /// Relay TCP connections with a round trip added (the database a
     /// network away); stops when its standard input ends.
     Relay(relay::Args),
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
         Command::Peers(args) => peers::run(args),
         Command::Relay(args) => relay::run(args),
         Command::Lab(args) => lab::run(args),
+        Command::Hosts(args) => hosts::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,9 +7,10 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use bookbench_datagen::Scale;
 use bookbench_relay::RoundTrip;
+use bookbench_suite::hosts::{self, Hosts, Reach};
 use bookbench_suite::preset::{Defaults, Preset};
 use bookbench_suite::results::{At, Results, Rounds};
-use bookbench_suite::run::{AppHost, Observer, ProxyHost, RunConfig};
+use bookbench_suite::run::{AppHost, ClientHost, Observer, RunConfig};
 use bookbench_suite::targets::{self, Placeholders, Target};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -58,8 +59,14 @@ pub struct Args {
     /// Run in the lab (`bookbench lab up`; one is built for the run when
     /// none is up): the targets on its app host, the embedded database on
     /// its database host, reached through the latency relay on its bridge.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "hosts")]
     lab: bool,
+    /// Place the run's roles on the hosts of this file (bench/hosts.toml
+    /// describes the lab; docs/hosts.md): targets on its app host, load
+    /// agents (`bookbench load`) on its client hosts, a proxy on its proxy
+    /// host, the database on its database host.
+    #[arg(long, value_name = "FILE")]
+    hosts: Option<PathBuf>,
     /// Measure each target also behind this proxy (nginx), as
     /// `<target>+nginx`, beside the target itself.
     #[arg(long, value_name = "PROXY")]
@@ -208,7 +215,15 @@ fn run_here(args: Args) -> Result<()> {
     let mut args = args;
     let app_host = if args.lab {
         let (app, db) = lab_hosts()?;
-        args.measure.database.lab_host = Some(db);
+        args.measure.database.db_host = Some(db);
+        Some(app)
+    } else if let Some(path) = &args.hosts {
+        let (app, db) = file_hosts(path)?;
+        match db {
+            Some(DbPlace::Url(url)) => args.measure.database.database_url = Some(url),
+            Some(DbPlace::Here(db)) => args.measure.database.db_host = Some(db),
+            None => {}
+        }
         Some(app)
     } else {
         None
@@ -225,7 +240,7 @@ fn run_here(args: Args) -> Result<()> {
 
 /// The lab's app host (with its client hosts) and its database host, if
 /// the lab is up.
-fn lab_hosts() -> Result<(AppHost, bookbench_lab::Host)> {
+fn lab_hosts() -> Result<(AppHost, db::DbHost)> {
     use bookbench_lab::Role;
     let status = bookbench_lab::status()?;
     let up = |role: Role| {
@@ -238,9 +253,9 @@ fn lab_hosts() -> Result<(AppHost, bookbench_lab::Host)> {
         .find(|h| h.role == role)
         .filter(|h| status.bridge && status.namespaces.iter().any(|(n, _)| *n == h.namespace))
     };
-    let clients: Vec<String> = (1..=bookbench_lab::MAX_CLIENTS)
+    let clients: Vec<ClientHost> = (1..=bookbench_lab::MAX_CLIENTS)
         .map_while(|n| up(Role::Client(n)))
-        .map(|h| h.namespace)
+        .map(|h| ClientHost::Namespace(h.namespace))
         .collect();
     let (Some(app), Some(db)) = (
         up(Role::App).filter(|_| !clients.is_empty()),
@@ -250,17 +265,67 @@ fn lab_hosts() -> Result<(AppHost, bookbench_lab::Host)> {
             "--lab: the lab is only partly up (an earlier one cut short?); run `bookbench lab down` and try again"
         );
     };
+    let p = Placeholders::discover("", bookbench_cluster::embedded::home_from_env())?;
+    let host = |role, h: bookbench_lab::Host| {
+        hosts::Host::in_namespace(role, &h.namespace, h.addr.into(), &p)
+    };
     let app = AppHost {
-        prefix: app.prefix(),
-        name: app.namespace,
-        address: app.addr.into(),
+        host: host(hosts::Role::App, app),
         gateway: bookbench_lab::BRIDGE_ADDR.into(),
         clients,
-        proxy: up(Role::Proxy).map(|h| ProxyHost {
-            prefix: h.prefix(),
-            name: h.namespace,
-            address: h.addr.into(),
+        proxy: up(Role::Proxy).map(|h| host(hosts::Role::Proxy, h)),
+    };
+    let db = db::DbHost {
+        namespace: Some(db.namespace),
+        address: db.addr.into(),
+        clients: bookbench_lab::NETWORK.to_string(),
+    };
+    Ok((app, db))
+}
+
+/// Where a hosts file puts the database.
+enum DbPlace {
+    /// A PostgreSQL of the user's.
+    Url(String),
+    /// The embedded cluster, on this machine or a namespace of it.
+    Here(db::DbHost),
+}
+
+/// The hosts of a hosts file, each checked to answer, and the clock of
+/// each client host read (its agents start at an instant on it).
+fn file_hosts(path: &std::path::Path) -> Result<(AppHost, Option<DbPlace>)> {
+    let p = Placeholders::discover("", bookbench_cluster::embedded::home_from_env())?;
+    let file = Hosts::load(path, &p)?;
+    for h in &file.hosts {
+        h.reachable()?;
+    }
+    let clients = file
+        .clients()
+        .map(|h| {
+            let clock = h.clock_offset()?;
+            Ok(ClientHost::Agent {
+                host: h.clone(),
+                clock,
+            })
+        })
+        .collect::<Result<Vec<_>, bookbench_suite::Error>>()?;
+    let db = file.database().map(|h| match (&h.database_url, h.reach()) {
+        (Some(url), _) => DbPlace::Url(url.clone()),
+        // `Hosts::parse` refuses a remote one without a URL.
+        (None, reach) => DbPlace::Here(db::DbHost {
+            namespace: match reach {
+                Reach::Namespace(ns) => Some(ns),
+                Reach::Here | Reach::Remote => None,
+            },
+            address: h.address,
+            clients: file.network.clone(),
         }),
+    });
+    let app = AppHost {
+        host: file.app().clone(),
+        gateway: file.here,
+        clients,
+        proxy: file.proxy().cloned(),
     };
     Ok((app, db))
 }

@@ -72,7 +72,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         bail!("target '{}' cannot run here: {why}", t.name);
     }
     process::install_interrupt_handler();
-    let mut running = Running::start_target(&t, &p, &[], Output::Inherit)?;
+    let mut running = Running::start_target(&t, &p, None, Output::Inherit)?;
     match running.wait() {
         Some(status) if status.success() => Ok(()),
         Some(status) => bail!("target '{}' exited with {status}", t.name),

@@ -8,22 +8,32 @@ use crate::db;
 pub struct Args {
     /// The target's base URL, for example http://127.0.0.1:8000.
     url: String,
+    /// Print the checks' results as JSON (for the suite on another host).
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let results = db::block_on(bookbench_suite::verify::verify(&args.url))?;
-    let mut failed = Vec::new();
-    for r in &results {
-        match &r.failure {
-            None => println!("ok    {}", r.name),
-            Some(why) => {
-                println!("FAIL  {}: {why}", r.name);
-                failed.push(r.name.clone());
+    if args.json {
+        println!("{}", serde_json::to_string(&results)?);
+    } else {
+        for r in &results {
+            match &r.failure {
+                None => println!("ok    {}", r.name),
+                Some(why) => println!("FAIL  {}: {why}", r.name),
             }
         }
     }
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|r| r.failure.is_some())
+        .map(|r| r.name.as_str())
+        .collect();
     if failed.is_empty() {
-        println!("{} passed, 0 failed", results.len());
+        if !args.json {
+            println!("{} passed, 0 failed", results.len());
+        }
         Ok(())
     } else {
         bail!(

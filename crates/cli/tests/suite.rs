@@ -21,6 +21,9 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The lab is one per machine: its tests take turns.
+static LAB: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
 }
@@ -950,6 +953,7 @@ fn relays_to(upstream: &str) -> Vec<u32> {
 /// lab's bridge; a copy of it behind nginx has nginx on the proxy host.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_across_the_bridge() {
+    let _lab = LAB.lock().await;
     let db = TestDb::new().await;
     let (out, home) = (temp_dir("lab-run"), temp_dir("home"));
     let bookbench_at_home = |args: &[&str]| {
@@ -1032,22 +1036,7 @@ async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_acro
         r["env"]["client_hosts"],
         serde_json::json!(["bookbench-client1", "bookbench-client2"])
     );
-    for w in r["runs"][0]["windows"].as_array().expect("windows") {
-        let agents: Vec<u64> = w["agent_requests"]
-            .as_array()
-            .expect("each agent's requests")
-            .iter()
-            .filter_map(serde_json::Value::as_u64)
-            .collect();
-        assert_eq!(agents.len(), 2, "{w}");
-        assert!(agents.iter().all(|&n| n > 0), "{w}");
-        // The merged window counts what both agents counted.
-        assert_eq!(
-            agents.iter().sum::<u64>(),
-            w["requests"].as_u64().expect("requests")
-        );
-        assert!(w["start_skew_us"].as_u64() < Some(1_000_000), "{w}");
-    }
+    agents_add_up(&r["runs"][0], 2, 1_000_000);
     let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
     assert!(
         summary.contains(
@@ -1177,5 +1166,254 @@ async fn a_target_behind_nginx_is_verified_and_measured_through_it_beside_itself
     assert_eq!(
         live_processes_whose("cmdline", &conf_arg),
         Vec::<u32>::new()
+    );
+}
+
+/// Every window of point `p` was loaded by `agents` agents, each of which
+/// counted requests, whose counts add up to the window's, and which
+/// started less than `skew_us` apart.
+fn agents_add_up(p: &serde_json::Value, agents: usize, skew_us: u64) {
+    for w in p["windows"].as_array().expect("windows") {
+        let each: Vec<u64> = w["agent_requests"]
+            .as_array()
+            .expect("each agent's requests")
+            .iter()
+            .filter_map(serde_json::Value::as_u64)
+            .collect();
+        assert_eq!(each.len(), agents, "{w}");
+        assert!(each.iter().all(|&n| n > 0), "{w}");
+        assert_eq!(
+            each.iter().sum::<u64>(),
+            w["requests"].as_u64().expect("requests")
+        );
+        assert!(w["start_skew_us"].as_u64() < Some(skew_us), "{w}");
+    }
+}
+
+/// An sshd on the lab's app host, at 198.18.0.30:2222, that lets in the
+/// key it made; killed on drop.
+struct Sshd {
+    child: std::process::Child,
+    key: PathBuf,
+}
+
+impl Sshd {
+    fn start(dir: &Path) -> Self {
+        for name in ["host", "client"] {
+            let made = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(dir.join(name))
+                .output()
+                .expect("ssh-keygen (Debian: apt-get install openssh-client)");
+            ok(&made);
+        }
+        std::fs::copy(dir.join("client.pub"), dir.join("authorized_keys")).expect("key");
+        let config = format!(
+            "Port 2222\nListenAddress 198.18.0.30\nHostKey {dir}/host\n\
+             AuthorizedKeysFile {dir}/authorized_keys\nPermitRootLogin prohibit-password\n\
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\nStrictModes no\n\
+             UsePAM no\nPidFile {dir}/sshd.pid\n",
+            dir = dir.display()
+        );
+        std::fs::write(dir.join("sshd_config"), config).expect("sshd_config");
+        // Its privilege separation directory.
+        std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                "bookbench-app",
+                "/usr/sbin/sshd",
+                "-D",
+                "-e",
+                "-f",
+            ])
+            .arg(dir.join("sshd_config"))
+            .stderr(std::fs::File::create(dir.join("sshd.log")).expect("sshd.log"))
+            .spawn()
+            .expect("sshd (Debian: apt-get install openssh-server)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect("198.18.0.30:2222").is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sshd did not listen: {}",
+                std::fs::read_to_string(dir.join("sshd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Self {
+            child,
+            key: dir.join("client"),
+        }
+    }
+
+    /// The prefix that reaches it, as a TOML array, on `port`.
+    fn prefix(&self, port: u16) -> String {
+        format!(
+            r#"["ssh", "-i", "{}", "-p", "{port}", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", "root@198.18.0.30"]"#,
+            self.key.display()
+        )
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The lab's two client hosts by their namespaces and its app host by
+/// `app_prefix`, in a hosts file; the database is the test's own, reached
+/// through the relay on this machine's bridge address.
+fn hosts_file(dir: &Path, name: &str, app_prefix: &str) -> PathBuf {
+    let text = format!(
+        r#"here = "198.18.0.1"
+network = "198.18.0.0/24"
+
+[[host]]
+name = "client1"
+role = "client"
+prefix = ["ip", "netns", "exec", "bookbench-client1"]
+address = "198.18.0.11"
+
+[[host]]
+name = "client2"
+role = "client"
+prefix = ["ip", "netns", "exec", "bookbench-client2"]
+address = "198.18.0.12"
+
+[[host]]
+name = "app"
+role = "app"
+prefix = {app_prefix}
+address = "198.18.0.30"
+"#
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("hosts file");
+    path
+}
+
+/// `run --hosts FILE` with the app host reached through ssh (an sshd in the
+/// lab's app namespace) and the client hosts through `ip netns exec`: the
+/// target starts there through ssh and its CPU time is read there through
+/// ssh; each client host runs a `bookbench load` process, started at one
+/// instant, whose counts add up to the window's; `hosts check` passes each
+/// host; nothing is left running after. A host that cannot be reached
+/// stops `run` and `hosts check` with one line.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_with_hosts_in_a_file_starts_the_target_through_ssh_and_loads_it_from_agent_processes()
+ {
+    let _lab = LAB.lock().await;
+    let db = TestDb::new().await;
+    let dir = temp_dir("hosts");
+    let _ = bookbench().args(["lab", "down"]).output();
+    ok(&bookbench()
+        .args(["lab", "up", "--clients", "2"])
+        .output()
+        .expect("lab up"));
+    let sshd = Sshd::start(&dir);
+    let file = hosts_file(&dir, "hosts.toml", &sshd.prefix(2222));
+    let check = bookbench()
+        .args(["hosts", "check", "--targets", "rust", "--hosts"])
+        .arg(&file)
+        .output()
+        .expect("hosts check");
+    let out = temp_dir("hosts-run");
+    let run = tiny_run(
+        &[
+            "--hosts",
+            &file.to_string_lossy(),
+            "--targets",
+            "rust",
+            "--scenarios",
+            "author-detail",
+        ],
+        "1",
+        &db,
+        &out,
+        &temp_dir("home"),
+    );
+    let left = live_processes_whose("cmdline", "198.18.0.30:");
+    // Nothing answers on 2223: that host cannot be reached.
+    let refused = hosts_file(&dir, "refused.toml", &sshd.prefix(2223));
+    let unreachable = tiny_run(
+        &["--hosts", &refused.to_string_lossy(), "--targets", "rust"],
+        "1",
+        &db,
+        &temp_dir("hosts-refused"),
+        &temp_dir("home"),
+    );
+    let check_refused = bookbench()
+        .args(["hosts", "check", "--targets", "rust", "--hosts"])
+        .arg(&refused)
+        .output()
+        .expect("hosts check");
+    drop(sshd);
+    let down = bookbench()
+        .args(["lab", "down"])
+        .output()
+        .expect("lab down");
+    ok(&check);
+    ok(&run);
+    ok(&down);
+    let checked = text(&check.stdout);
+    assert!(
+        checked.lines().any(|l| l.starts_with("ok    app ")
+            && l.contains("ssh -i")
+            && l.contains("1 of 1 targets can run there")),
+        "{checked}"
+    );
+    assert_eq!(
+        checked.lines().filter(|l| l.starts_with("ok ")).count(),
+        3,
+        "{checked}"
+    );
+    assert!(left.is_empty(), "the target outlived the run: {left:?}");
+
+    let r = results(&out);
+    let target = &r["targets"][0];
+    assert_eq!(target["status"], "measured", "{target}");
+    assert_eq!(target["host"], "app", "{target}");
+    assert!(
+        target["verify"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty() && v.iter().all(|c| c["failure"].is_null())),
+        "{target}"
+    );
+    assert_eq!(
+        r["env"]["client_hosts"],
+        serde_json::json!(["client1", "client2"])
+    );
+    let clocks = r["env"]["client_clocks"].as_array().expect("client clocks");
+    assert_eq!(clocks.len(), 2, "{clocks:?}");
+    let p = &r["runs"][0];
+    // Read on the app host through ssh: a target that served has CPU time.
+    assert!(p["cpu"]["server"].as_f64() > Some(0.0), "{p}");
+    // Each started within 100 ms of the instant it was given.
+    agents_add_up(p, 2, 100_000);
+    let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
+    assert!(
+        summary.contains("Each agent was a `bookbench load` process"),
+        "{summary}"
+    );
+
+    for (what, out) in [("run", &unreachable), ("hosts check", &check_refused)] {
+        assert!(!out.status.success(), "{what}");
+        let err = text(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{what}: {err}");
+        assert!(
+            err.starts_with("error:")
+                && (err.contains("host 'app' cannot be reached through `ssh")
+                    || err.trim().ends_with("cannot be used: app")),
+            "{what}: {err}"
+        );
+    }
+    assert!(
+        text(&check_refused.stdout)
+            .contains("FAIL  app        app      host 'app' cannot be reached through `ssh"),
+        "{}",
+        text(&check_refused.stdout)
     );
 }

@@ -30,12 +30,12 @@ struct State {
 
 /// Where the cluster listens when not on this machine's loopback: a host of
 /// the lab (docs/hosts.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listen {
     /// The host's address, the one the cluster listens on.
     pub address: IpAddr,
     /// The network its clients connect from (CIDR, `198.18.0.0/15`).
-    pub clients: &'static str,
+    pub clients: String,
 }
 
 const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
@@ -111,7 +111,7 @@ impl Embedded {
     /// cluster running elsewhere is stopped and started here.
     pub fn ensure_started_on(&mut self, listen: Option<Listen>) -> Result<(), Error> {
         let _lock = self.lock()?;
-        let want = listen.map(|l| l.address);
+        let want = listen.as_ref().map(|l| l.address);
         if !self.cluster.is_initialized() {
             let bins = self.cluster.binaries().clone();
             let pgss = bins
@@ -132,8 +132,8 @@ impl Embedded {
             if std::net::TcpListener::bind((address, self.state.port)).is_err() {
                 self.state.port = crate::free_port()?;
             }
-            if let Some(l) = listen {
-                self.cluster.allow_network(l.clients)?;
+            if let Some(l) = &listen {
+                self.cluster.allow_network(&l.clients)?;
             }
             self.state.listen = want;
             self.save()?;

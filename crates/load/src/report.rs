@@ -98,6 +98,10 @@ pub struct Report {
     pub client_cpu: ClientCpu,
     /// What makes the run's figures doubtful.
     pub flags: Vec<Flag>,
+    /// Started this long after the instant it was asked to start at
+    /// (`bookbench load --start-at`), on its own clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_late_us: Option<u64>,
     pub histogram: EncodedHistogram,
     pub histogram_uncorrected: Option<EncodedHistogram>,
     /// Every latency, when the config asked for them.
@@ -242,6 +246,7 @@ pub(crate) fn report(
             worker_busy,
         },
         flags,
+        start_late_us: None,
         histogram: EncodedHistogram::encode(&stats.latency)?,
         histogram_uncorrected: stats
             .uncorrected
@@ -342,6 +347,8 @@ impl Report {
             schedule: merge_schedules(agents),
             client_cpu,
             flags,
+            // The latest agent's lateness.
+            start_late_us: agents.iter().filter_map(|r| r.start_late_us).max(),
             histogram: EncodedHistogram::encode(&histogram)?,
             histogram_uncorrected: uncorrected
                 .as_ref()

@@ -25,6 +25,29 @@ pub fn processes() -> Vec<Proc> {
 
 fn read(pid: i32) -> Option<Proc> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_proc(pid, &text)
+}
+
+/// Every process of a remote host, read through its prefix in one command
+/// (one `/proc/<pid>/stat` line each); none when it does not answer.
+pub fn processes_on(host: &crate::hosts::Host) -> Vec<Proc> {
+    let command = [
+        "sh".to_string(),
+        "-c".to_string(),
+        "cat /proc/[0-9]*/stat 2>/dev/null".to_string(),
+    ];
+    // `cat` fails on a process that exits while it reads: what it read holds.
+    host.run_output(&command, crate::hosts::CHECK_TIMEOUT)
+        .map(|ran| {
+            ran.stdout
+                .lines()
+                .filter_map(|l| parse_proc(l.split(' ').next()?.parse().ok()?, l))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn parse_proc(pid: i32, text: &str) -> Option<Proc> {
     let open = text.find('(')?;
     let close = text.rfind(')')?;
     let comm = text[open + 1..close].to_string();
@@ -92,15 +115,35 @@ impl Sample {
 /// `groups` holds each target's process groups (several when it runs
 /// behind a proxy, or as several instances): their ticks add up.
 pub fn sample(groups: &[Vec<i32>], relay: Option<i32>) -> Sample {
+    sample_on(None, groups, relay)
+}
+
+/// As [`sample`], with the targets' groups on `remote` when given (read
+/// through its prefix); the database, relay and client are this machine's.
+pub fn sample_on(
+    remote: Option<&crate::hosts::Host>,
+    groups: &[Vec<i32>],
+    relay: Option<i32>,
+) -> Sample {
     let me = i32::try_from(std::process::id()).unwrap_or(0);
     let mut s = Sample {
         groups: vec![0; groups.len()],
         ..Sample::default()
     };
+    if let Some(host) = remote {
+        for p in processes_on(host) {
+            if let Some(i) = groups.iter().position(|g| g.contains(&p.pgrp))
+                && let Some(t) = s.groups.get_mut(i)
+            {
+                *t += p.ticks;
+            }
+        }
+    }
+    let local_groups: &[Vec<i32>] = if remote.is_some() { &[] } else { groups };
     for p in processes() {
         if Some(p.pgrp) == relay {
             s.relay += p.ticks;
-        } else if let Some(i) = groups.iter().position(|g| g.contains(&p.pgrp)) {
+        } else if let Some(i) = local_groups.iter().position(|g| g.contains(&p.pgrp)) {
             if let Some(t) = s.groups.get_mut(i) {
                 *t += p.ticks;
             }

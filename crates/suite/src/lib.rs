@@ -17,6 +17,7 @@ pub mod compare;
 pub mod cpu;
 pub mod dataset;
 pub mod env;
+pub mod hosts;
 pub mod merge;
 pub mod peers;
 pub mod preset;
@@ -37,13 +38,17 @@ pub enum Error {
     /// A request that cannot be carried out as asked.
     #[error("{0}")]
     Usage(String),
-    /// A targets file that cannot be used, with the line at fault.
+    /// A targets or hosts file that cannot be used, with the line at fault.
     #[error("{file}, line {line}: {message}")]
-    TargetsFile {
+    ConfigFile {
         file: String,
         line: usize,
         message: String,
     },
+    /// A host of a hosts file that cannot be reached or used, said in
+    /// full with the host's name.
+    #[error("{0}")]
+    Host(String),
     #[error("it cannot run here: {0}")]
     Unavailable(String),
     #[error("{0}")]

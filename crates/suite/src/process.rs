@@ -11,6 +11,13 @@
 //!   parent-death signal would reach only the direct child, and only when
 //!   the thread that forked it exits, not the process; the group needs both
 //!   fixed.
+//!
+//! On a remote host (reached through ssh, [`crate::hosts::Reach::Remote`])
+//! the group is the remote shell's, which sshd made a session leader: the
+//! shell starts the target in the background and watches its own standard
+//! input, the ssh channel, and when that ends (the group here was stopped,
+//! or bookbench died and its watchdog stopped ssh) it stops the remote
+//! group the same way, SIGTERM then SIGKILL.
 
 use std::fs::File;
 use std::path::Path;
@@ -24,6 +31,7 @@ use nix::unistd::Pid;
 
 use crate::Error;
 use crate::cgroup::CpuQuota;
+use crate::hosts::{Host, Reach};
 use crate::targets::{Placeholders, Target};
 
 /// Process groups of the targets that run now.
@@ -94,7 +102,33 @@ pub struct Running {
     stopped: bool,
     /// Dropped after the group is stopped: a cgroup is removed empty.
     quota: Option<CpuQuota>,
+    /// On a remote host: the group there.
+    remote: Option<Remote>,
 }
+
+/// A process group on a remote host.
+#[derive(Debug)]
+struct Remote {
+    host: Host,
+    pgid: i32,
+    /// The remote shell's standard input: its end stops the group there.
+    stdin: Option<ChildStdin>,
+}
+
+/// The remote shell around a command (its first argument): reads the
+/// environment as `NAME=value` lines up to an empty one, says its process
+/// group, starts the command, and stops the group when its standard input
+/// ends. A background list's input is /dev/null unless redirected, hence
+/// descriptor 3; the watcher writes nowhere, so that sshd ends the session
+/// when the command exits.
+const REMOTE_SHELL: &str = r#"exec 3<&0
+while IFS= read -r l && [ -n "$l" ]; do export "$l"; done
+echo "bookbench-pgid $$"
+sh -c "$1" </dev/null &
+t=$!
+{ cat >/dev/null; kill -TERM 0; sleep 10; kill -KILL 0; } <&3 >/dev/null 2>&1 &
+exec 3<&-
+wait "$t""#;
 
 impl Running {
     /// Starts a declared target: its command line pinned to its CPUs,
@@ -105,10 +139,20 @@ impl Running {
     pub fn start_target(
         target: &Target,
         placeholders: &Placeholders,
-        prefix: &[String],
+        host: Option<&Host>,
         output: Output<'_>,
     ) -> Result<Self, Error> {
         let mut line = target.command_line(placeholders);
+        let env = target.process_env(placeholders);
+        if let Some(h) = host.filter(|h| h.reach() == Reach::Remote) {
+            if target.cpu_quota.is_some() {
+                return Err(Error::Unavailable(format!(
+                    "it has a CPU quota, which needs this machine's cgroups, and runs on host '{}'",
+                    h.name
+                )));
+            }
+            return Self::start_remote(h, &line, &env, output);
+        }
         let quota = match target.cpu_quota {
             Some(fraction) => Some(CpuQuota::create(&target.name, fraction, target.cpus.len())?),
             None => None,
@@ -116,9 +160,98 @@ impl Running {
         if let Some(q) = &quota {
             line = q.wrap(&line);
         }
-        line.splice(0..0, prefix.iter().cloned());
-        let mut running = Self::start(&line, &target.process_env(placeholders), output)?;
+        if let Some(h) = host {
+            line = h.line(&line);
+        }
+        let mut running = Self::start(&line, &env, output)?;
         running.quota = quota;
+        Ok(running)
+    }
+
+    /// Starts `command` on `host` (any host: on this machine or a
+    /// namespace of it, as [`Running::start`] behind its prefix).
+    pub fn start_on(
+        host: Option<&Host>,
+        command: &[String],
+        env: &[(String, String)],
+        output: Output<'_>,
+    ) -> Result<Self, Error> {
+        match host {
+            Some(h) if h.reach() == Reach::Remote => Self::start_remote(h, command, env, output),
+            Some(h) => Self::start(&h.line(command), env, output),
+            None => Self::start(command, env, output),
+        }
+    }
+
+    /// Starts `command` on a remote host inside [`REMOTE_SHELL`], its
+    /// environment written to the shell's input, and learns the remote
+    /// group from the shell's first line; the rest of its output goes to
+    /// `output`.
+    fn start_remote(
+        host: &Host,
+        command: &[String],
+        env: &[(String, String)],
+        output: Output<'_>,
+    ) -> Result<Self, Error> {
+        use std::io::{BufRead as _, Write as _};
+        let shell = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            REMOTE_SHELL.to_string(),
+            "sh".to_string(),
+            crate::hosts::shell_line(command),
+        ];
+        let mut running = Self::spawn(&host.line(&shell), &[], output, true)?;
+        let (Some(mut stdin), Some(stdout)) =
+            (running.child.stdin.take(), running.child.stdout.take())
+        else {
+            return Err(Error::Target(
+                "the remote shell's input or output was not piped".into(),
+            ));
+        };
+        let lines: String = env
+            .iter()
+            .map(|(k, v)| format!("{k}={}\n", v.replace('\n', " ")))
+            .chain(["\n".to_string()])
+            .collect();
+        stdin
+            .write_all(lines.as_bytes())
+            .map_err(|e| Error::io(format!("cannot reach host '{}'", host.name), e))?;
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut first = String::new();
+        let _ = reader.read_line(&mut first);
+        let pgid = first
+            .trim()
+            .strip_prefix("bookbench-pgid ")
+            .and_then(|n| n.parse::<i32>().ok())
+            .ok_or_else(|| {
+                Error::Host(format!(
+                    "host '{}' did not start the command through `{}` (it said '{}')",
+                    host.name,
+                    host.via(),
+                    first.trim()
+                ))
+            })?;
+        // The command's own output, after the shell's line.
+        let sink: Box<dyn std::io::Write + Send> = match output {
+            Output::Log(log) => Box::new(
+                File::options()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .map_err(|e| Error::io(format!("cannot open {}", log.display()), e))?,
+            ),
+            Output::Inherit => Box::new(std::io::stdout()),
+        };
+        std::thread::spawn(move || {
+            let mut sink = sink;
+            let _ = std::io::copy(&mut reader, &mut sink);
+        });
+        running.remote = Some(Remote {
+            host: host.clone(),
+            pgid,
+            stdin: Some(stdin),
+        });
         Ok(running)
     }
 
@@ -196,6 +329,7 @@ impl Running {
             watchdog: None,
             stopped: false,
             quota: None,
+            remote: None,
         };
         // Dropped on error: the target is stopped, since nothing would
         // stop it if bookbench were killed.
@@ -203,8 +337,14 @@ impl Running {
         Ok(running)
     }
 
+    /// Its process group: on its host (where its CPU time is read).
     pub fn pgid(&self) -> i32 {
-        self.pgid
+        self.remote.as_ref().map_or(self.pgid, |r| r.pgid)
+    }
+
+    /// The remote host it runs on, when it is not this machine.
+    pub fn remote_host(&self) -> Option<&Host> {
+        self.remote.as_ref().map(|r| &r.host)
     }
 
     /// `Some(status)` if the target has exited.
@@ -290,6 +430,22 @@ impl Running {
         let deadline = Instant::now() + Duration::from_secs(5);
         while group_alive(self.pgid) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Some(mut r) = self.remote.take() {
+            // Ended by now with the channel; waited for, so that the next
+            // target finds its port and its CPU free.
+            drop(r.stdin.take());
+            let probe = [
+                "sh".to_string(),
+                "-c".to_string(),
+                format!("kill -0 -{} 2>/dev/null", r.pgid),
+            ];
+            let deadline = Instant::now() + GRACE + Duration::from_secs(5);
+            while r.host.run(&probe, crate::hosts::CHECK_TIMEOUT).is_ok()
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         if let Ok(mut g) = RUNNING.lock() {
             g.retain(|&p| p != self.pgid);

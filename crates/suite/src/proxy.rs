@@ -95,10 +95,35 @@ http {{
 
 /// Writes the configuration for a run, creating its directory.
 pub fn write_conf(dir: &Path, conf: &str) -> Result<PathBuf, Error> {
+    write_conf_on(None, dir, conf)
+}
+
+/// As [`write_conf`], on `host` when it is a remote one (through its
+/// prefix: a configuration is a few hundred bytes, an argument).
+pub fn write_conf_on(
+    host: Option<&crate::hosts::Host>,
+    dir: &Path,
+    conf: &str,
+) -> Result<PathBuf, Error> {
+    let path = dir.join("nginx.conf");
+    if let Some(h) = host.filter(|h| h.reach() == crate::hosts::Reach::Remote) {
+        let script = r#"mkdir -p "$1/tmp" && printf '%s' "$2" > "$1/nginx.conf""#;
+        h.run(
+            &[
+                "sh".to_string(),
+                "-c".to_string(),
+                script.to_string(),
+                "sh".to_string(),
+                dir.to_string_lossy().into_owned(),
+                conf.to_string(),
+            ],
+            crate::hosts::CHECK_TIMEOUT,
+        )?;
+        return Ok(path);
+    }
     let tmp = dir.join("tmp");
     std::fs::create_dir_all(&tmp)
         .map_err(|e| Error::io(format!("cannot create {}", tmp.display()), e))?;
-    let path = dir.join("nginx.conf");
     std::fs::write(&path, conf)
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     Ok(path)

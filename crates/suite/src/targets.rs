@@ -103,6 +103,19 @@ impl Placeholders {
             repo,
         })
     }
+
+    /// The placeholders of a target on `host`: its binary, checkout and
+    /// home, its address; `port` and `database_url` are set per target.
+    pub fn for_host(host: &crate::hosts::Host) -> Self {
+        Self {
+            bookbench: host.bookbench.clone(),
+            address: host.address.to_string(),
+            port: 0,
+            database_url: String::new(),
+            home: host.home.clone(),
+            repo: host.repo.clone(),
+        }
+    }
 }
 
 /// Parses the built-in targets file.
@@ -112,7 +125,7 @@ pub fn parse(text: &str) -> Result<Vec<Target>, Error> {
 
 /// Parses a targets file; `file` names it in errors, each with its line.
 fn parse_file(text: &str, file: &str) -> Result<Vec<Target>, Error> {
-    let at = |span: Option<std::ops::Range<usize>>, message: String| Error::TargetsFile {
+    let at = |span: Option<std::ops::Range<usize>>, message: String| Error::ConfigFile {
         file: file.to_string(),
         line: line_of(text, span.map_or(0, |s| s.start)),
         message,
@@ -158,7 +171,7 @@ fn parse_file(text: &str, file: &str) -> Result<Vec<Target>, Error> {
 }
 
 /// The 1-based line of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     let before = text.as_bytes().get(..offset).unwrap_or(text.as_bytes());
     before.iter().filter(|&&b| b == b'\n').count() + 1
 }
@@ -254,6 +267,16 @@ impl Target {
             };
             (!found).then(|| format!("{r} is missing"))
         })
+    }
+
+    /// What it needs on its host: the programs and paths it requires, and
+    /// its command's program, expanded.
+    pub fn needs(&self, p: &Placeholders) -> Vec<String> {
+        self.requires
+            .iter()
+            .chain(self.command.first())
+            .map(|r| self.expand(r, p))
+            .collect()
     }
 
     pub fn expand(&self, text: &str, p: &Placeholders) -> String {

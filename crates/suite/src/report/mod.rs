@@ -61,8 +61,29 @@ pub(crate) fn agents_line(r: &Results) -> Option<String> {
         ),
         _ => String::new(),
     };
+    let clocks = if r.env.client_clocks.is_empty() {
+        String::new()
+    } else {
+        let each: Vec<String> = r
+            .env
+            .client_clocks
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {:+.3} ms ±{:.3}",
+                    c.host,
+                    c.offset_us as f64 / 1e3,
+                    c.uncertainty_us as f64 / 1e3
+                )
+            })
+            .collect();
+        format!(
+            " Each agent was a `bookbench load` process started at one instant, corrected by its clock's offset from the suite's ({}); a window's skew is from each agent's own account of how late it started.",
+            each.join(", ")
+        )
+    };
     Some(format!(
-        "Load from {} agent(s), one on each client host ({}), the connections shared out and every window's figures merged from theirs{skew}.",
+        "Load from {} agent(s), one on each client host ({}), the connections shared out and every window's figures merged from theirs{skew}.{clocks}",
         r.env.client_hosts.len(),
         r.env.client_hosts.join(", ")
     ))

@@ -16,6 +16,16 @@ use crate::cpu::Usage;
 use crate::stats::{Interval, Verdict};
 use crate::verify::CheckResult;
 
+/// A client host's clock against the suite's.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClientClock {
+    pub host: String,
+    /// Ahead of the suite's clock (negative: behind).
+    pub offset_us: i64,
+    /// Half the best round trip of the readings: the offset is within it.
+    pub uncertainty_us: u64,
+}
+
 /// Bumped when a field changes meaning.
 pub const RESULTS_VERSION: u32 = 2;
 
@@ -54,6 +64,11 @@ pub struct Env {
     /// (`bookbench-client1`, …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub client_hosts: Vec<String>,
+    /// Each agent's clock against the suite's, read before the run, for
+    /// agents started as processes on their hosts (a hosts file): each
+    /// starts at the same instant corrected by it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_clocks: Vec<ClientClock>,
     /// The database's address, as the suite reached it (`127.0.0.1:5433`;
     /// `198.18.0.40:5433` on the lab's database host).
     #[serde(default, skip_serializing_if = "Option::is_none")]

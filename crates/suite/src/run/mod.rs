@@ -37,6 +37,7 @@ use tokio_postgres::Client;
 use self::counter::StatementCounter;
 use self::relay::DbRelay;
 use self::target::TargetRun;
+use crate::hosts::{ClockOffset, Host};
 use crate::results::{At, Config, Env, Latency, Results, Rounds, TargetOutcome, TargetStatus};
 use crate::targets::{Placeholders, Target};
 use crate::{Error, process, report};
@@ -102,44 +103,52 @@ impl RunConfig {
 }
 
 /// A host the targets run on, other than this machine's loopback: a
-/// namespace of the lab (docs/hosts.md).
+/// namespace of the lab, or a host of a hosts file (docs/hosts.md).
 #[derive(Debug, Clone)]
 pub struct AppHost {
-    /// Its name, recorded with each target (`bookbench-app`).
-    pub name: String,
-    /// The command prefix that runs a command there.
-    pub prefix: Vec<String>,
-    /// Its address: targets listen on it; verify and load go to it.
-    pub address: IpAddr,
+    /// Its name (recorded with each target), prefix, address (targets
+    /// listen on it; verify and load go to it) and placeholders.
+    pub host: Host,
     /// This machine's address as the host reaches it: the relay to the
     /// database listens there (the database listens on loopback only).
     pub gateway: IpAddr,
-    /// The network namespaces of the client hosts: `verify` runs on the
-    /// first, and the load on each (an agent each, the connections shared
-    /// out); this machine when empty.
-    pub clients: Vec<String>,
+    /// The client hosts: `verify` runs on the first, and the load on each
+    /// (an agent each, the connections shared out); this machine when
+    /// empty.
+    pub clients: Vec<ClientHost>,
     /// A host for proxies: a target run behind one has it there, in front
     /// of its instances on the app host. Without it, on the app host.
-    pub proxy: Option<ProxyHost>,
+    pub proxy: Option<Host>,
+}
+
+/// A client host, and how its load agent runs there.
+#[derive(Debug, Clone)]
+pub enum ClientHost {
+    /// A namespace of this machine (the lab's): the agent is a thread of
+    /// the suite that entered it.
+    Namespace(String),
+    /// Any host: the agent is `bookbench load` started there through the
+    /// host's prefix, at an instant given on the host's clock, its JSON
+    /// report read back.
+    Agent { host: Host, clock: ClockOffset },
+}
+
+impl ClientHost {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Namespace(ns) => ns,
+            Self::Agent { host, .. } => &host.name,
+        }
+    }
 }
 
 /// Where `target`'s proxy runs when it has one and the run has a proxy
 /// host; `None` puts it on the target's own host.
-pub(crate) fn proxy_host<'c>(config: &'c RunConfig, target: &Target) -> Option<&'c ProxyHost> {
+pub(crate) fn proxy_host<'c>(config: &'c RunConfig, target: &Target) -> Option<&'c Host> {
     target
         .proxy
         .and(config.app_host.as_ref())
         .and_then(|h| h.proxy.as_ref())
-}
-
-/// The host a target's proxy runs on (the lab's `bookbench-proxy`).
-#[derive(Debug, Clone)]
-pub struct ProxyHost {
-    pub name: String,
-    /// The command prefix that runs a command there.
-    pub prefix: Vec<String>,
-    /// Its address: the proxy listens there; verify and load go to it.
-    pub address: IpAddr,
 }
 
 /// Told what the run does now.
@@ -258,14 +267,19 @@ async fn measure_all(
             notes: target.notes.clone(),
             verify: Vec::new(),
             rss_kib: None,
-            host: config.app_host.as_ref().map(|h| h.name.clone()),
+            host: config.app_host.as_ref().map(|h| h.host.name.clone()),
             proxy_host: proxy_host(config, target).map(|f| f.name.clone()),
         };
         match TargetRun::start(session, target, index, progress, &mut outcome.verify).await {
             Ok(run) => {
                 progress.target(&target.name, "ready");
+                // Read from this machine's /proc: not a remote host's.
+                let remote = config
+                    .app_host
+                    .as_ref()
+                    .is_some_and(|h| h.host.reach() == crate::hosts::Reach::Remote);
                 outcome.rss_kib =
-                    Some(run.pgids().into_iter().map(crate::cpu::group_rss_kib).sum());
+                    (!remote).then(|| run.pgids().into_iter().map(crate::cpu::group_rss_kib).sum());
                 live.push(run);
             }
             Err(Error::Interrupted) => return Err(Error::Interrupted),
@@ -295,8 +309,21 @@ async fn measure_all(
     results.env.client_hosts = config
         .app_host
         .as_ref()
-        .map(|h| h.clients.clone())
+        .map(|h| h.clients.iter().map(|c| c.name().to_string()).collect())
         .unwrap_or_default();
+    results.env.client_clocks = config
+        .app_host
+        .iter()
+        .flat_map(|h| &h.clients)
+        .filter_map(|c| match c {
+            ClientHost::Agent { host, clock } => Some(crate::results::ClientClock {
+                host: host.name.clone(),
+                offset_us: clock.offset_us,
+                uncertainty_us: clock.uncertainty_us,
+            }),
+            ClientHost::Namespace(_) => None,
+        })
+        .collect();
     let target_cpus: Vec<usize> = live.iter().flat_map(|t| t.target.cpus.clone()).collect();
     results.env.client_cpus = client_cpus(&target_cpus);
     pin_client_away_from(&target_cpus);
@@ -462,42 +489,77 @@ pub(super) struct Loaded {
     pub(super) start_skew_us: u64,
 }
 
-/// The load engine blocks; it runs on its own threads: on this machine, or
-/// an agent on each client host (`clients`: their namespaces), each with
-/// its share of the connections (and of an open loop's rate), released
-/// together by a barrier once every one has entered its host. Their reports
-/// merge exactly (`Report::merge`).
-async fn run_load(config: LoadConfig, clients: &[String]) -> Result<Loaded, Error> {
-    let hosts: Vec<Option<String>> = if clients.is_empty() {
-        vec![None]
+/// How long before the load starts the agents of a window are started:
+/// time for `ssh` to connect and `bookbench load` to be ready, so that all
+/// start at the same instant. Threads of the suite need none.
+pub(super) fn agents_lead(clients: &[ClientHost]) -> Duration {
+    if clients
+        .iter()
+        .any(|c| matches!(c, ClientHost::Agent { .. }))
+    {
+        AGENT_LEAD
     } else {
-        // No agent without a connection.
-        let n = clients.len().min(config.connections.max(1) as usize);
-        clients.iter().take(n).cloned().map(Some).collect()
+        Duration::ZERO
+    }
+}
+
+const AGENT_LEAD: Duration = Duration::from_millis(1500);
+
+/// The load engine blocks; it runs on its own threads: on this machine, or
+/// an agent on each client host, each with its share of the connections
+/// (and of an open loop's rate). Threads in the lab's namespaces are
+/// released together by a barrier once every one has entered its host;
+/// agents on hosts of a hosts file are started `agents_lead` ahead with the
+/// same `--start-at` instant (on each host's clock). Their reports merge
+/// exactly (`Report::merge`).
+async fn run_load(config: LoadConfig, clients: &[ClientHost]) -> Result<Loaded, Error> {
+    // No agent without a connection.
+    let n = clients.len().min(config.connections.max(1) as usize);
+    let clients: Vec<ClientHost> = clients.iter().take(n).cloned().collect();
+    let n = u32::try_from(clients.len().max(1)).unwrap_or(1);
+    let share = move |i: usize| {
+        let mut share = config.clone();
+        let i = u32::try_from(i).unwrap_or(0);
+        share.connections = config.connections / n + u32::from(i < config.connections % n);
+        share.rate = config.rate.map(|r| r / f64::from(n));
+        share
     };
-    let n = u32::try_from(hosts.len()).unwrap_or(1);
+    let start_at = std::time::SystemTime::now() + agents_lead(&clients);
     tokio::task::spawn_blocking(move || {
-        let barrier = std::sync::Barrier::new(hosts.len());
-        let started: std::sync::Mutex<Vec<std::time::Instant>> = std::sync::Mutex::new(Vec::new());
+        let barrier = std::sync::Barrier::new(clients.len().max(1));
+        let started: std::sync::Mutex<Vec<i64>> = std::sync::Mutex::new(Vec::new());
+        let slots: Vec<Option<&ClientHost>> = if clients.is_empty() {
+            vec![None]
+        } else {
+            clients.iter().map(Some).collect()
+        };
         let reports: Vec<Result<Report, Error>> = std::thread::scope(|s| {
-            let handles: Vec<_> = hosts
-                .iter()
+            let handles: Vec<_> = slots
+                .into_iter()
                 .enumerate()
-                .map(|(i, host)| {
-                    let mut share = config.clone();
-                    let i = u32::try_from(i).unwrap_or(0);
-                    share.connections =
-                        config.connections / n + u32::from(i < config.connections % n);
-                    share.rate = config.rate.map(|r| r / f64::from(n));
+                .map(|(i, client)| {
+                    let share = share(i);
                     let (barrier, started) = (&barrier, &started);
-                    s.spawn(move || {
-                        let entered = host.as_deref().map(bookbench_lab::enter).transpose();
-                        barrier.wait();
-                        entered.map_err(|e| Error::Target(bookbench_errors::chain(&e)))?;
-                        if let Ok(mut v) = started.lock() {
-                            v.push(std::time::Instant::now());
+                    s.spawn(move || match client {
+                        Some(ClientHost::Agent { host, clock }) => {
+                            let report = run_agent(host, *clock, &share, start_at)?;
+                            if let Ok(mut v) = started.lock() {
+                                v.push(
+                                    i64::try_from(report.start_late_us.unwrap_or(0)).unwrap_or(0),
+                                );
+                            }
+                            Ok(report)
                         }
-                        bookbench_load::run(&share).map_err(Error::Load)
+                        Some(ClientHost::Namespace(ns)) => {
+                            let entered = bookbench_lab::enter(ns);
+                            barrier.wait();
+                            entered.map_err(|e| Error::Target(bookbench_errors::chain(&e)))?;
+                            if let Ok(mut v) = started.lock() {
+                                v.push(since_epoch_us());
+                            }
+                            bookbench_load::run(&share).map_err(Error::Load)
+                        }
+                        None => bookbench_load::run(&share).map_err(Error::Load),
                     })
                 })
                 .collect();
@@ -513,20 +575,90 @@ async fn run_load(config: LoadConfig, clients: &[String]) -> Result<Loaded, Erro
         let reports: Vec<Report> = reports.into_iter().collect::<Result<_, _>>()?;
         let starts = started.into_inner().unwrap_or_default();
         let skew = match (starts.iter().min(), starts.iter().max()) {
-            (Some(first), Some(last)) => last.duration_since(*first),
-            _ => Duration::ZERO,
+            (Some(first), Some(last)) => last.saturating_sub(*first),
+            _ => 0,
         };
         let report = Report::merge(&reports)
             .map_err(Error::Load)?
             .ok_or_else(|| Error::Target("no load agent ran".to_string()))?;
         Ok(Loaded {
             agent_requests: reports.iter().map(|r| r.requests).collect(),
-            start_skew_us: u64::try_from(skew.as_micros()).unwrap_or(u64::MAX),
+            start_skew_us: u64::try_from(skew).unwrap_or(0),
             report,
         })
     })
     .await
     .map_err(|e| Error::Target(format!("the load generator's thread failed: {e}")))?
+}
+
+fn since_epoch_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Runs one agent: `bookbench load` on `host` with `share`, started at
+/// `start_at` of this machine's clock (the host's clock reads `clock`
+/// more), its JSON report read from its output.
+fn run_agent(
+    host: &Host,
+    clock: ClockOffset,
+    share: &LoadConfig,
+    start_at: std::time::SystemTime,
+) -> Result<Report, Error> {
+    let theirs = start_at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+        + clock.offset_us as f64 / 1e6;
+    let ms = |d: Duration| format!("{}ms", d.as_millis());
+    let mut command: Vec<String> = [
+        host.bookbench.to_string_lossy().as_ref(),
+        "load",
+        &share.url,
+        "-c",
+        &share.connections.to_string(),
+        "-t",
+        &share.threads.to_string(),
+        "-d",
+        &ms(share.duration),
+        "-w",
+        &ms(share.warmup),
+        "--timeout",
+        &ms(share.timeout),
+        "--start-at",
+        &format!("@{theirs:.6}"),
+        "--json",
+        "-",
+        "--quiet",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    if let Some(name) = &share.scenario {
+        command.extend(["--scenario".to_string(), name.clone()]);
+    }
+    if let Some(ids) = &share.ids {
+        command.extend([
+            "--seed".to_string(),
+            ids.seed.to_string(),
+            "--authors".to_string(),
+            ids.authors.to_string(),
+            "--books".to_string(),
+            ids.books.to_string(),
+        ]);
+    }
+    if let Some(rate) = share.rate {
+        command.extend(["--rate".to_string(), rate.to_string()]);
+    }
+    let limit =
+        AGENT_LEAD + share.warmup + share.duration + share.timeout + Duration::from_secs(30);
+    let output = host.run_output(&command, limit)?;
+    serde_json::from_str::<Report>(output.stdout.trim()).map_err(|_| {
+        Error::Host(format!(
+            "host '{}': its load agent gave no report ({}): {}",
+            host.name, output.status, output.last_error_line
+        ))
+    })
 }
 
 /// Runs `work` on a thread of its own, moved onto the client host first

@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 use bookbench_load::{LoadConfig, Report};
 use tokio_postgres::Client;
 
-use super::{Progress, Session, latency};
+use super::{ClientHost, Progress, Session, latency};
 use crate::Error;
 use crate::cpu::{self, Usage};
+use crate::hosts::{Host, Reach};
 use crate::process::{self, Output, Running};
 use crate::results::{Flag, Window};
-use crate::targets::Target;
+use crate::targets::{Placeholders, Target};
 
 /// Another target using more than this share of a core (percent) during a
 /// window was not idle: it competed for the machine.
@@ -61,13 +62,17 @@ impl<'a> TargetRun<'a> {
         verify: &mut Vec<crate::verify::CheckResult>,
     ) -> Result<Self, Error> {
         let config = session.config;
-        let mut p = config.placeholders.clone();
+        let app = config.app_host.as_ref().map(|h| &h.host);
+        let remote = app.is_some_and(|h| h.reach() == Reach::Remote);
+        let mut p = match app {
+            Some(host) => Placeholders::for_host(host),
+            None => config.placeholders.clone(),
+        };
         p.port = super::free_port()?;
-        if let Some(host) = &config.app_host {
-            p.address = host.address.to_string();
-        }
         p.database_url.clone_from(&session.target_database_url);
-        if let (Some(venv), None) = (&target.venv, target.unavailable(&p)) {
+        // A remote host's environments and programs are its own (`bookbench
+        // hosts check` looks at them).
+        if let (Some(venv), None, false) = (&target.venv, target.unavailable(&p), remote) {
             progress.target(&target.name, &format!("setting up its environment {venv}"));
             crate::peers::setup(&p.home, &p.repo, venv, false).map_err(|e| {
                 Error::Unavailable(format!(
@@ -76,7 +81,7 @@ impl<'a> TargetRun<'a> {
                 ))
             })?;
         }
-        if let Some(why) = target.unavailable(&p) {
+        if let Some(why) = target.unavailable(&p).filter(|_| !remote) {
             return Err(Error::Unavailable(why));
         }
         // Behind a proxy with a host of its own, the proxy runs there.
@@ -86,11 +91,10 @@ impl<'a> TargetRun<'a> {
         let ready_url = format!("{base}{}", target.ready);
         let log = config.out.join("logs").join(format!("{}.log", target.name));
         progress.target(&target.name, "starting");
-        let prefix = config.app_host.as_ref().map_or(&[][..], |h| &h.prefix[..]);
         let ready_within = Duration::from_secs(target.ready_timeout_s);
         let (mut running, instances) = match target.proxy {
             None => (
-                Running::start_target(target, &p, prefix, Output::Log(&log))?,
+                Running::start_target(target, &p, app, Output::Log(&log))?,
                 Vec::new(),
             ),
             Some(proxy) => {
@@ -102,44 +106,58 @@ impl<'a> TargetRun<'a> {
                     let mut q = p.clone();
                     q.port = super::free_port()?;
                     let addr = SocketAddr::new(address(&q), q.port);
-                    let mut r = Running::start_target(target, &q, prefix, Output::Log(&log))?;
+                    let mut r = Running::start_target(target, &q, app, Output::Log(&log))?;
                     r.wait_ready(&format!("http://{addr}{}", target.ready), ready_within)
                         .await?;
                     instances.push(r);
                     upstreams.push(addr);
                 }
-                let dir = crate::proxy::dir(&p.home, &target.name);
-                let conf = crate::proxy::write_conf(
+                let front_host = front.or(app);
+                let dir = crate::proxy::dir(front_host.map_or(&p.home, |h| &h.home), &target.name);
+                let conf = crate::proxy::write_conf_on(
+                    front_host,
                     &dir,
                     &crate::proxy::nginx_conf(listen, &upstreams, &dir),
                 )?;
                 progress.target(&target.name, &format!("starting {} in front", proxy.name()));
-                let mut line = front.map_or(prefix, |f| &f.prefix[..]).to_vec();
-                line.extend(crate::proxy::nginx_command(&conf, &dir, &target.cpus));
+                let line = crate::proxy::nginx_command(&conf, &dir, &target.cpus);
                 let log =
                     config
                         .out
                         .join("logs")
                         .join(format!("{}.{}.log", target.name, proxy.name()));
-                (Running::start(&line, &[], Output::Log(&log))?, instances)
+                (
+                    Running::start_on(front_host, &line, &[], Output::Log(&log))?,
+                    instances,
+                )
             }
         };
         running.wait_ready(&ready_url, ready_within).await?;
         progress.target(&target.name, "verifying");
         // From the client host, as the load will come.
         let from = base.clone();
-        let first_client = config
-            .app_host
-            .as_ref()
-            .and_then(|h| h.clients.first().cloned());
-        *verify = super::on_client(first_client, move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| Error::io("cannot start verify's runtime", e))
-                .and_then(|rt| rt.block_on(crate::verify::verify(&from)))
-        })
-        .await??;
+        *verify = match self_clients(config).first() {
+            Some(ClientHost::Agent { host, .. }) => {
+                let host = host.clone();
+                tokio::task::spawn_blocking(move || verify_on(&host, &from))
+                    .await
+                    .map_err(|e| Error::Target(format!("verify's thread failed: {e}")))??
+            }
+            first => {
+                let namespace = match first {
+                    Some(ClientHost::Namespace(ns)) => Some(ns.clone()),
+                    _ => None,
+                };
+                super::on_client(namespace, move || {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| Error::io("cannot start verify's runtime", e))
+                        .and_then(|rt| rt.block_on(crate::verify::verify(&from)))
+                })
+                .await??
+            }
+        };
         if let Some(failed) = verify.iter().find(|c| c.failure.is_some()) {
             return Err(Error::Verify {
                 check: failed.name.clone(),
@@ -187,13 +205,15 @@ impl<'a> TargetRun<'a> {
         }
     }
 
-    /// The client hosts' namespaces, when the run has them.
-    fn clients(&self) -> &'a [String] {
-        self.session
-            .config
-            .app_host
-            .as_ref()
-            .map_or(&[][..], |h| &h.clients[..])
+    /// The app host, when it is a remote one: the targets' CPU time is
+    /// read there.
+    fn remote(&self) -> Option<&'a Host> {
+        remote_app(self.session.config)
+    }
+
+    /// The client hosts, when the run has them.
+    fn clients(&self) -> &'a [ClientHost] {
+        self_clients(self.session.config)
     }
 
     /// One window: settle, warm up on the window's connections, then
@@ -226,16 +246,18 @@ impl<'a> TargetRun<'a> {
         load.duration = config.duration;
         load.warmup = config.warmup.max(fill);
         settled &= settle(&mut self.running, &self.ready_url, db, settle_limit).await;
-        settled &= neighbours_idle((groups, me), settle_limit).await;
+        settled &= neighbours_idle(self.remote(), (groups, me), settle_limit).await;
         let time_wait = cpu::time_wait();
         // Counted from the end of the warm-up, while the load runs on.
         let warmup = load.warmup;
+        // Agents on other hosts start a lead after they are started.
+        let lead = super::agents_lead(self.clients());
         let window = async {
-            tokio::time::sleep(warmup).await;
+            tokio::time::sleep(lead + warmup).await;
             let statements = counter.count(db).await;
             (
                 statements,
-                cpu::sample(groups, self.session.relay_pgid),
+                cpu::sample_on(self.remote(), groups, self.session.relay_pgid),
                 cpu::cpu_times(),
                 Instant::now(),
             )
@@ -248,7 +270,7 @@ impl<'a> TargetRun<'a> {
             start_skew_us,
         } = report?;
         let wall = started.elapsed().as_secs_f64();
-        let after = cpu::sample(groups, self.session.relay_pgid);
+        let after = cpu::sample_on(self.remote(), groups, self.session.relay_pgid);
         let steal_pct = cpu::steal_pct(&times_before, &cpu::cpu_times());
         let statements = match (statements_before, counter.count(db).await) {
             (Some(a), Some(b)) => Some(b.saturating_sub(a)),
@@ -313,7 +335,36 @@ impl<'a> TargetRun<'a> {
     }
 }
 
-fn address(p: &crate::targets::Placeholders) -> IpAddr {
+/// `bookbench verify --json` on a client host.
+fn verify_on(host: &Host, url: &str) -> Result<Vec<crate::verify::CheckResult>, Error> {
+    let command = [
+        host.bookbench.to_string_lossy().into_owned(),
+        "verify".to_string(),
+        url.to_string(),
+        "--json".to_string(),
+    ];
+    let ran = host.run_output(&command, Duration::from_secs(120))?;
+    serde_json::from_str(ran.stdout.trim()).map_err(|_| {
+        Error::Host(format!(
+            "host '{}': verify gave no results ({}): {}",
+            host.name, ran.status, ran.last_error_line
+        ))
+    })
+}
+
+fn remote_app(config: &super::RunConfig) -> Option<&Host> {
+    config
+        .app_host
+        .as_ref()
+        .map(|h| &h.host)
+        .filter(|h| h.reach() == Reach::Remote)
+}
+
+fn self_clients(config: &super::RunConfig) -> &[ClientHost] {
+    config.app_host.as_ref().map_or(&[][..], |h| &h.clients[..])
+}
+
+fn address(p: &Placeholders) -> IpAddr {
     p.address.parse().unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }
 
@@ -321,21 +372,23 @@ fn address(p: &crate::targets::Placeholders) -> IpAddr {
 /// concurrency goes on serving the requests it had queued after its load
 /// stopped, and would compete with the next window. False if one was
 /// still busy at `limit`.
-async fn neighbours_idle((groups, me): (&[Vec<i32>], usize), limit: Duration) -> bool {
+async fn neighbours_idle(
+    remote: Option<&Host>,
+    (groups, me): (&[Vec<i32>], usize),
+    limit: Duration,
+) -> bool {
     const PROBE: Duration = Duration::from_millis(100);
     let until = Instant::now() + limit;
     loop {
-        let before = cpu::sample(groups, None);
+        let before = cpu::sample_on(remote, groups, None);
+        let from = Instant::now();
         tokio::time::sleep(PROBE).await;
-        let after = cpu::sample(groups, None);
+        let after = cpu::sample_on(remote, groups, None);
+        // A remote sample takes its own time.
+        let wall = from.elapsed().as_secs_f64();
         let busiest = (0..groups.len())
             .filter(|&i| i != me)
-            .map(|i| {
-                cpu::percent(
-                    after.group(i).saturating_sub(before.group(i)),
-                    PROBE.as_secs_f64(),
-                )
-            })
+            .map(|i| cpu::percent(after.group(i).saturating_sub(before.group(i)), wall))
             .fold(0.0, f64::max);
         // Clock ticks are 10 ms: one tick in 100 ms reads as 10%.
         if busiest <= 10.0 {
