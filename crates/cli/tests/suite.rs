@@ -1060,16 +1060,8 @@ async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_acro
     // Behind nginx on the proxy host, in front of the target on the app
     // host, and verified through it from the client host.
     let behind = &r["targets"][1];
-    assert_eq!(behind["name"], "rust+nginx", "{behind}");
-    assert_eq!(behind["status"], "measured", "{behind}");
+    measured_behind_nginx(behind, "bookbench-proxy");
     assert_eq!(behind["host"], "bookbench-app", "{behind}");
-    assert_eq!(behind["proxy_host"], "bookbench-proxy", "{behind}");
-    assert!(
-        behind["verify"]
-            .as_array()
-            .is_some_and(|v| !v.is_empty() && v.iter().all(|c| c["failure"].is_null())),
-        "{behind}"
-    );
     let p = &r["runs"][0];
     assert!(p["rps"].as_f64() > Some(0.0), "{p}");
     assert_eq!(p["errors"], serde_json::json!({}), "{p}");
@@ -1190,15 +1182,32 @@ fn agents_add_up(p: &serde_json::Value, agents: usize, skew_us: u64) {
     }
 }
 
-/// An sshd on the lab's app host, at 198.18.0.30:2222, that lets in the
-/// key it made; killed on drop.
+/// `target` is the Rust server behind nginx on `proxy_host`, measured, and
+/// every verify check through the proxy passed.
+fn measured_behind_nginx(target: &serde_json::Value, proxy_host: &str) {
+    assert_eq!(target["name"], "rust+nginx", "{target}");
+    assert_eq!(target["status"], "measured", "{target}");
+    assert_eq!(target["proxy_host"], proxy_host, "{target}");
+    assert!(
+        target["verify"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty() && v.iter().all(|c| c["failure"].is_null())),
+        "{target}"
+    );
+}
+
+/// An sshd on a host of the lab, on port 2222 of its address, that lets
+/// in the key it made; killed on drop.
 struct Sshd {
     child: std::process::Child,
     key: PathBuf,
+    address: &'static str,
 }
 
 impl Sshd {
-    fn start(dir: &Path) -> Self {
+    fn start(dir: &Path, namespace: &str, address: &'static str) -> Self {
+        let dir = &dir.join(namespace);
+        std::fs::create_dir_all(dir).expect("sshd's dir");
         for name in ["host", "client"] {
             let made = Command::new("ssh-keygen")
                 .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -1209,7 +1218,7 @@ impl Sshd {
         }
         std::fs::copy(dir.join("client.pub"), dir.join("authorized_keys")).expect("key");
         let config = format!(
-            "Port 2222\nListenAddress 198.18.0.30\nHostKey {dir}/host\n\
+            "Port 2222\nListenAddress {address}\nHostKey {dir}/host\n\
              AuthorizedKeysFile {dir}/authorized_keys\nPermitRootLogin prohibit-password\n\
              PasswordAuthentication no\nKbdInteractiveAuthentication no\nStrictModes no\n\
              UsePAM no\nPidFile {dir}/sshd.pid\n",
@@ -1222,7 +1231,7 @@ impl Sshd {
             .args([
                 "netns",
                 "exec",
-                "bookbench-app",
+                namespace,
                 "/usr/sbin/sshd",
                 "-D",
                 "-e",
@@ -1233,7 +1242,7 @@ impl Sshd {
             .spawn()
             .expect("sshd (Debian: apt-get install openssh-server)");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect("198.18.0.30:2222").is_err() {
+        while std::net::TcpStream::connect((address, 2222)).is_err() {
             assert!(
                 std::time::Instant::now() < deadline,
                 "sshd did not listen: {}",
@@ -1244,14 +1253,16 @@ impl Sshd {
         Self {
             child,
             key: dir.join("client"),
+            address,
         }
     }
 
     /// The prefix that reaches it, as a TOML array, on `port`.
     fn prefix(&self, port: u16) -> String {
         format!(
-            r#"["ssh", "-i", "{}", "-p", "{port}", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", "root@198.18.0.30"]"#,
-            self.key.display()
+            r#"["ssh", "-i", "{}", "-p", "{port}", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", "root@{}"]"#,
+            self.key.display(),
+            self.address
         )
     }
 }
@@ -1263,10 +1274,11 @@ impl Drop for Sshd {
     }
 }
 
-/// The lab's two client hosts by their namespaces and its app host by
-/// `app_prefix`, in a hosts file; the database is the test's own, reached
-/// through the relay on this machine's bridge address.
-fn hosts_file(dir: &Path, name: &str, app_prefix: &str) -> PathBuf {
+/// The lab's two client hosts by their namespaces, its app host by
+/// `app_prefix` and its proxy host by `proxy_prefix`, in a hosts file; the
+/// database is the test's own, reached through the relay on this machine's
+/// bridge address.
+fn hosts_file(dir: &Path, name: &str, app_prefix: &str, proxy_prefix: &str) -> PathBuf {
     let text = format!(
         r#"here = "198.18.0.1"
 network = "198.18.0.0/24"
@@ -1288,6 +1300,12 @@ name = "app"
 role = "app"
 prefix = {app_prefix}
 address = "198.18.0.30"
+
+[[host]]
+name = "proxy"
+role = "proxy"
+prefix = {proxy_prefix}
+address = "198.18.0.20"
 "#
     );
     let path = dir.join(name);
@@ -1295,13 +1313,14 @@ address = "198.18.0.30"
     path
 }
 
-/// `run --hosts FILE` with the app host reached through ssh (an sshd in the
-/// lab's app namespace) and the client hosts through `ip netns exec`: the
-/// target starts there through ssh and its CPU time is read there through
-/// ssh; each client host runs a `bookbench load` process, started at one
-/// instant, whose counts add up to the window's; `hosts check` passes each
-/// host; nothing is left running after. A host that cannot be reached
-/// stops `run` and `hosts check` with one line.
+/// `run --hosts FILE` with the app and proxy hosts reached through ssh (an
+/// sshd in each of the lab's namespaces) and the client hosts through `ip
+/// netns exec`: the target starts there through ssh and its CPU time is
+/// read there through ssh, and a copy behind nginx has nginx on the proxy
+/// host, configured through ssh; each client host runs a `bookbench load`
+/// process, started at one instant, whose counts add up to the window's;
+/// `hosts check` passes each host; nothing is left running after. A host
+/// that cannot be reached stops `run` and `hosts check` with one line.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_with_hosts_in_a_file_starts_the_target_through_ssh_and_loads_it_from_agent_processes()
  {
@@ -1310,17 +1329,23 @@ async fn a_run_with_hosts_in_a_file_starts_the_target_through_ssh_and_loads_it_f
     let dir = temp_dir("hosts");
     let _ = bookbench().args(["lab", "down"]).output();
     ok(&bookbench()
-        .args(["lab", "up", "--clients", "2"])
+        .args(["lab", "up", "--clients", "2", "--proxy"])
         .output()
         .expect("lab up"));
-    let sshd = Sshd::start(&dir);
-    let file = hosts_file(&dir, "hosts.toml", &sshd.prefix(2222));
+    let sshd = Sshd::start(&dir, "bookbench-app", "198.18.0.30");
+    let proxy_sshd = Sshd::start(&dir, "bookbench-proxy", "198.18.0.20");
+    let file = hosts_file(
+        &dir,
+        "hosts.toml",
+        &sshd.prefix(2222),
+        &proxy_sshd.prefix(2222),
+    );
     let check = bookbench()
         .args(["hosts", "check", "--targets", "rust", "--hosts"])
         .arg(&file)
         .output()
         .expect("hosts check");
-    let out = temp_dir("hosts-run");
+    let (out, home) = (temp_dir("hosts-run"), temp_dir("home"));
     let run = tiny_run(
         &[
             "--hosts",
@@ -1329,15 +1354,24 @@ async fn a_run_with_hosts_in_a_file_starts_the_target_through_ssh_and_loads_it_f
             "rust",
             "--scenarios",
             "author-detail",
+            "--proxy",
+            "nginx",
         ],
         "1",
         &db,
         &out,
-        &temp_dir("home"),
+        &home,
     );
-    let left = live_processes_whose("cmdline", "198.18.0.30:");
+    let mut left = live_processes_whose("cmdline", "198.18.0.30:");
+    // nginx's command line names its directory under the home.
+    left.extend(live_processes_whose("cmdline", &home.to_string_lossy()));
     // Nothing answers on 2223: that host cannot be reached.
-    let refused = hosts_file(&dir, "refused.toml", &sshd.prefix(2223));
+    let refused = hosts_file(
+        &dir,
+        "refused.toml",
+        &sshd.prefix(2223),
+        &proxy_sshd.prefix(2222),
+    );
     let unreachable = tiny_run(
         &["--hosts", &refused.to_string_lossy(), "--targets", "rust"],
         "1",
@@ -1350,7 +1384,7 @@ async fn a_run_with_hosts_in_a_file_starts_the_target_through_ssh_and_loads_it_f
         .arg(&refused)
         .output()
         .expect("hosts check");
-    drop(sshd);
+    drop((sshd, proxy_sshd));
     let down = bookbench()
         .args(["lab", "down"])
         .output()
@@ -1367,7 +1401,7 @@ async fn a_run_with_hosts_in_a_file_starts_the_target_through_ssh_and_loads_it_f
     );
     assert_eq!(
         checked.lines().filter(|l| l.starts_with("ok ")).count(),
-        3,
+        4,
         "{checked}"
     );
     assert!(left.is_empty(), "the target outlived the run: {left:?}");
@@ -1398,6 +1432,15 @@ async fn a_run_with_hosts_in_a_file_starts_the_target_through_ssh_and_loads_it_f
         summary.contains("Each agent was a `bookbench load` process"),
         "{summary}"
     );
+    // nginx on the proxy host, in front of the target on the app host,
+    // both started through ssh, and verified through them.
+    measured_behind_nginx(&r["targets"][1], "proxy");
+    let through = r["runs"]
+        .as_array()
+        .and_then(|runs| runs.iter().find(|p| p["target"] == "rust+nginx"))
+        .expect("a point of rust+nginx");
+    assert!(through["rps"].as_f64() > Some(0.0), "{through}");
+    agents_add_up(through, 2, 100_000);
 
     for (what, out) in [("run", &unreachable), ("hosts check", &check_refused)] {
         assert!(!out.status.success(), "{what}");
