@@ -104,6 +104,8 @@ pub struct Running {
     quota: Option<CpuQuota>,
     /// On a remote host: the group there.
     remote: Option<Remote>,
+    /// Where its output goes, when to a file.
+    log: Option<std::path::PathBuf>,
 }
 
 /// A process group on a remote host.
@@ -330,6 +332,10 @@ impl Running {
             stopped: false,
             quota: None,
             remote: None,
+            log: match output {
+                Output::Log(log) => Some(log.to_path_buf()),
+                Output::Inherit => None,
+            },
         };
         // Dropped on error: the target is stopped, since nothing would
         // stop it if bookbench were killed.
@@ -350,6 +356,25 @@ impl Running {
     /// `Some(status)` if the target has exited.
     pub fn exited(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().ok().flatten()
+    }
+
+    /// The last line its log holds, what a target that died said last
+    /// (the log is shared with the target's other processes, so this is a
+    /// hint, not a proof). Read from the end: a log may be large.
+    pub fn last_words(&self) -> Option<String> {
+        use std::io::{Read as _, Seek as _, SeekFrom};
+        const TAIL: u64 = 4096;
+        let mut file = File::open(self.log.as_ref()?).ok()?;
+        let len = file.metadata().ok()?.len();
+        file.seek(SeekFrom::Start(len.saturating_sub(TAIL))).ok()?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail).ok()?;
+        String::from_utf8_lossy(&tail)
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(|l| l.chars().take(300).collect())
     }
 
     /// Polls `url` until it answers 200, the target dies or `timeout` passes.
@@ -506,6 +531,35 @@ mod tests {
             .into_iter()
             .map(String::from)
             .collect()
+    }
+
+    #[test]
+    fn a_target_that_died_is_known_by_the_last_line_of_its_log() {
+        let log = std::env::temp_dir().join(format!(
+            "bookbench-last-words-{}-{:08x}.log",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        // More than the tail that is read, so that it is read from the end.
+        let line = [
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 500 ]; do echo \"line $i of its output\"; i=$((i+1)); done; \
+             echo 'error: bind() to 198.18.0.30:8000 failed (98: Address in use)' >&2; echo; exit 1",
+        ]
+        .map(String::from);
+        let mut running = Running::start(&line, &[], Output::Log(&log)).expect("starts");
+        let status = running.wait().expect("it exits by itself");
+        let said = running.last_words();
+        let _ = std::fs::remove_file(&log);
+        assert_eq!(status.code(), Some(1));
+        assert_eq!(
+            said.as_deref(),
+            Some("error: bind() to 198.18.0.30:8000 failed (98: Address in use)")
+        );
+        // Without a log, nothing to say.
+        let quiet = Running::start(&["true".to_string()], &[], Output::Inherit).expect("starts");
+        assert_eq!(quiet.last_words(), None);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! keeps its upstream connections open (`keepalive` in the upstream block,
 //! `proxy_http_version 1.1` and an empty `Connection` header, without which
 //! nginx closes each one), one worker process pinned with the target, its
-//! configuration and logs under `$BOOKBENCH_HOME/nginx/<target>/`. With
+//! configuration under `$BOOKBENCH_HOME/nginx/<target>/` and its error log
+//! on standard error, which lands beside the target's under the results. With
 //! several instances of the target, nginx balances them round-robin.
 
 use std::net::SocketAddr;
@@ -62,7 +63,8 @@ pub fn nginx_conf(listen: SocketAddr, upstreams: &[SocketAddr], dir: &Path) -> S
 daemon off;
 worker_processes 1;
 pid {d}/nginx.pid;
-error_log {d}/error.log warn;
+# To standard error: its log under the results, from any host.
+error_log stderr warn;
 events {{
     worker_connections 16384;
 }}

@@ -716,11 +716,33 @@ async fn connect(url: &str) -> Result<Client, Error> {
     Ok(client)
 }
 
+/// Ports this run handed out: a port is chosen free here, on this
+/// machine, but a target on another host (a namespace of the lab, a
+/// machine through ssh) binds it there, where this machine cannot see it,
+/// so the kernel may offer the same one again. Two instances on one port
+/// would pass each other's ready check while one of them had failed.
+static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+
+/// A port free on this machine that no earlier call returned.
 fn free_port() -> Result<u16, Error> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| Error::io("no free port", e))
+    let mut handed = HANDED_OUT
+        .lock()
+        .map_err(|_| Error::Target("the list of ports in use was poisoned".to_string()))?;
+    // The kernel picks at random among about 28,000: 64 repeats in a row
+    // mean there is hardly any port left.
+    for _ in 0..64 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| Error::io("no free port", e))?;
+        if !handed.contains(&port) {
+            handed.push(port);
+            return Ok(port);
+        }
+    }
+    Err(Error::Target(
+        "no free port left that this run has not handed out already".to_string(),
+    ))
 }
 
 fn now() -> String {
@@ -771,6 +793,14 @@ mod tests {
             },
             env: Env::default(),
         }
+    }
+
+    #[test]
+    fn free_ports_are_never_handed_out_twice_even_when_nothing_binds_them() {
+        // 2,000 draws straight from the kernel repeat about a hundred times.
+        let ports: Vec<u16> = (0..2000).map(|_| free_port().expect("a port")).collect();
+        let distinct: std::collections::BTreeSet<u16> = ports.iter().copied().collect();
+        assert_eq!(distinct.len(), ports.len());
     }
 
     #[test]

@@ -102,7 +102,7 @@ pub(super) async fn measure(
                     (&groups, measurement.live),
                 )
                 .await;
-            if let Some(status) = t.exited() {
+            if let Some((status, last_words)) = t.exited() {
                 // An interrupt stops every target: that is no death.
                 if process::interrupted() {
                     return Err(Error::Interrupted);
@@ -110,7 +110,12 @@ pub(super) async fn measure(
                 t.dead = true;
                 if let Some(outcome) = results.targets.get_mut(t.index) {
                     outcome.status = TargetStatus::Failed;
-                    outcome.reason = Some(format!("it died during {scenario} ({status})"));
+                    outcome.reason = Some(match last_words {
+                        Some(said) => {
+                            format!("it died during {scenario} ({status}); its log ends: {said}")
+                        }
+                        None => format!("it died during {scenario} ({status})"),
+                    });
                 }
                 progress.target(
                     &t.target.name,

@@ -191,10 +191,11 @@ impl<'a> TargetRun<'a> {
             .collect()
     }
 
-    /// `Some(status)` once it, its proxy or one of its instances exited.
-    pub(super) fn exited(&mut self) -> Option<std::process::ExitStatus> {
+    /// Once it, its proxy or one of its instances exited: how, and the
+    /// last line of that one's log.
+    pub(super) fn exited(&mut self) -> Option<(std::process::ExitStatus, Option<String>)> {
         let mut all = std::iter::once(&mut self.running).chain(self.instances.iter_mut());
-        all.find_map(Running::exited)
+        all.find_map(|r| r.exited().map(|status| (status, r.last_words())))
     }
 
     /// Stops the proxy, then its instances.
