@@ -725,9 +725,10 @@ static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new()
 
 /// A port free on this machine that no earlier call returned.
 fn free_port() -> Result<u16, Error> {
+    // A list of numbers is whole even if a holder panicked.
     let mut handed = HANDED_OUT
         .lock()
-        .map_err(|_| Error::Target("the list of ports in use was poisoned".to_string()))?;
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     // The kernel picks at random among about 28,000: 64 repeats in a row
     // mean there is hardly any port left.
     for _ in 0..64 {
