@@ -34,7 +34,7 @@ fn parse_loss(s: &str) -> Result<f64, String> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let all = targets::load(args.measure.targets_file())?;
+    let all = args.measure.targets()?;
     let d = Preset::Quick.defaults(&all);
     let originals = targets::select(&all, args.targets.as_ref().unwrap_or(&d.targets))?;
     if let Some(why) = bookbench_suite::cgroup::unavailable() {
@@ -46,8 +46,8 @@ pub fn run(args: Args) -> Result<()> {
         .measure
         .config("calibrate", &d, measured, baseline, references)?;
     let results = execute(&config)?;
-    let c = calibrate::summarise(&results, args.loss);
-    let md = calibrate::render(&c);
+    let c = bookbench_results::calibration::summarise(&results, args.loss);
+    let md = bookbench_report::calibration::markdown(&c);
     let path = config.out.join("calibration.md");
     std::fs::write(&path, &md).with_context(|| format!("cannot write {}", path.display()))?;
     let json = serde_json::to_string_pretty(&c).context("the calibration as JSON")?;

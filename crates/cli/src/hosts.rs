@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use bookbench_suite::hosts::{self, Hosts};
-use bookbench_suite::targets::{self, Placeholders};
+use bookbench_suite::host_check;
+use bookbench_suite::hosts::Hosts;
+use bookbench_suite::placeholders::Placeholders;
+use bookbench_suite::targets;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,9 +31,8 @@ struct CheckArgs {
     /// The targets whose needs the app host is checked for [default: all].
     #[arg(long, value_delimiter = ',')]
     targets: Option<Vec<String>>,
-    /// Read the targets from this file instead of the built-in one.
-    #[arg(long, value_name = "FILE")]
-    targets_file: Option<PathBuf>,
+    #[command(flatten)]
+    targets_file: crate::targets::TargetsFile,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -41,12 +42,12 @@ pub fn run(args: Args) -> Result<()> {
         .hosts
         .unwrap_or_else(|| p.repo.join("bench").join("hosts.toml"));
     let file = Hosts::load(&path, &p)?;
-    let all = targets::load(a.targets_file.as_deref())?;
+    let all = a.targets_file.load()?;
     let selected = match &a.targets {
         Some(names) => targets::select(&all, names)?,
         None => all,
     };
-    let checked = hosts::check(&file, &selected);
+    let checked = host_check::check(&file, &selected);
     let mut failed = Vec::new();
     for c in &checked {
         match &c.outcome {

@@ -5,7 +5,8 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 
 use anyhow::{Context as _, Result};
-use bookbench_relay::{Relay, RoundTrip, control};
+use bookbench_relay::{Relay, control};
+use bookbench_results::RoundTrip;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

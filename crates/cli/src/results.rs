@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use bookbench_suite::results::Results;
+use bookbench_results::Results;
+use bookbench_suite::run::{Sink, SinkError};
 
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
@@ -20,10 +21,10 @@ pub struct CompareArgs {
 /// `bookbench compare A B`.
 pub fn compare(args: CompareArgs) -> Result<()> {
     let (a, b) = (read(&args.a)?, read(&args.b)?);
-    let rows = bookbench_suite::compare::compare(&a, &b)?;
-    let threshold = bookbench_suite::compare::threshold(&a, &b);
-    print!("{}", bookbench_suite::compare::render(&rows, threshold));
-    let slower = bookbench_suite::compare::regressions(&rows);
+    let rows = bookbench_results::compare::compare(&a, &b)?;
+    let threshold = bookbench_results::compare::threshold(&a, &b);
+    print!("{}", bookbench_report::compare::table(&rows, threshold));
+    let slower = bookbench_results::compare::regressions(&rows);
     if args.fail_on_regression && !slower.is_empty() {
         let named: Vec<String> = slower
             .iter()
@@ -40,15 +41,31 @@ pub fn compare(args: CompareArgs) -> Result<()> {
 }
 
 fn read(path: &Path) -> Result<Results> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Results::from_json(&text).with_context(|| format!("{}", path.display()))
+    Results::read(path).with_context(|| format!("{}", path.display()))
+}
+
+/// Where a run's results go: `results.json` in a folder, and the report
+/// rendered from it beside it, every time they grow.
+#[derive(Debug)]
+pub struct OutDir(pub PathBuf);
+
+impl Sink for OutDir {
+    fn save(&mut self, results: &Results) -> Result<(), SinkError> {
+        results.write(&self.0.join("results.json"))?;
+        bookbench_report::write(&self.0, results)?;
+        Ok(())
+    }
 }
 
 /// Writes summary.md and report.html (and results.json, when asked) into
 /// `dir`, and prints their paths.
 fn write_outputs(dir: &Path, results: &Results, with_json: bool) -> Result<()> {
-    for path in bookbench_suite::report::write(dir, results, with_json)? {
+    if with_json {
+        let path = dir.join("results.json");
+        results.write(&path)?;
+        println!("{}", path.display());
+    }
+    for path in bookbench_report::write(dir, results)? {
         println!("{}", path.display());
     }
     Ok(())
@@ -80,11 +97,11 @@ pub fn report(args: ReportArgs) -> Result<()> {
             for (name, svg) in [
                 (
                     format!("{scenario}.svg"),
-                    bookbench_suite::report::rps_chart(&results, scenario),
+                    bookbench_report::rps_chart(&results, scenario),
                 ),
                 (
                     format!("{scenario}-bars.svg"),
-                    bookbench_suite::report::bars_chart(&results, scenario),
+                    bookbench_report::bars_chart(&results, scenario),
                 ),
             ] {
                 let path = charts.join(name);
@@ -114,13 +131,13 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         .parts
         .iter()
         .map(|p| {
-            Ok(bookbench_suite::merge::Part {
+            Ok(bookbench_results::merge::Part {
                 name: p.display().to_string(),
                 results: read(p)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let merged = bookbench_suite::merge::merge(parts)?;
+    let merged = bookbench_results::merge::merge(parts)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the output directory {}", args.out.display()))?;
     write_outputs(&args.out, &merged, true)

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use bookbench_datagen::Scale;
-use bookbench_relay::RoundTrip;
+use bookbench_results::RoundTrip;
+use bookbench_results::{At, Results, Rounds};
 use bookbench_suite::hosts::{self, Hosts, Reach};
+use bookbench_suite::placeholders::Placeholders;
 use bookbench_suite::preset::{Defaults, Preset};
-use bookbench_suite::results::{At, Results, Rounds};
 use bookbench_suite::run::{AppHost, ClientHost, Observer, RunConfig};
-use bookbench_suite::targets::{self, Placeholders, Target};
+use bookbench_suite::targets::{self, Target};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::db::{self, DatabaseArgs};
@@ -124,9 +125,8 @@ pub struct Measure {
     /// Where results go (default: results/<timestamp>/).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Read targets from this file instead of the built-in bench/targets.toml.
-    #[arg(long, value_name = "FILE")]
-    targets_file: Option<PathBuf>,
+    #[command(flatten)]
+    targets_file: crate::targets::TargetsFile,
     #[command(flatten)]
     database: DatabaseArgs,
 }
@@ -177,7 +177,7 @@ fn build_lab_unless_up() -> Result<bool> {
 }
 
 fn run_here(args: Args) -> Result<()> {
-    let all = targets::load(args.measure.targets_file.as_deref())?;
+    let all = args.measure.targets_file.load()?;
     let preset = Preset::from(args.preset);
     let d = preset.defaults(&all);
     let mut selected = targets::select(&all, args.targets.as_ref().unwrap_or(&d.targets))?;
@@ -233,7 +233,7 @@ fn run_here(args: Args) -> Result<()> {
         .config(preset.name(), &d, selected, args.baseline, references)?;
     config.app_host = app_host;
     let results = execute(&config)?;
-    println!("{}", bookbench_suite::report::summary_markdown(&results));
+    println!("{}", bookbench_report::summary_markdown(&results));
     println!("results: {}", config.out.display());
     Ok(())
 }
@@ -394,8 +394,8 @@ impl Measure {
             point_budget: self.point_time.unwrap_or(d.point_budget),
             baseline,
             references,
-            noise_threshold: bookbench_suite::calibrate::NOISE_THRESHOLD,
-            steal_threshold: bookbench_suite::calibrate::STEAL_THRESHOLD,
+            noise_threshold: bookbench_results::judge::NOISE_THRESHOLD,
+            steal_threshold: bookbench_results::judge::STEAL_THRESHOLD,
             seed: self.seed.unwrap_or_else(seed),
             rate: self.rate,
             db_latency: self.db_latency.unwrap_or_else(|| d.db_latency.clone()),
@@ -411,16 +411,18 @@ impl Measure {
         })
     }
 
-    /// The targets file these flags name, or the built-in one.
-    pub fn targets_file(&self) -> Option<&std::path::Path> {
-        self.targets_file.as_deref()
+    /// The targets these flags declare.
+    pub fn targets(&self) -> Result<Vec<Target>, bookbench_suite::Error> {
+        self.targets_file.load()
     }
 }
 
-/// Runs the suite with a progress display.
+/// Runs the suite with a progress display, its results written to
+/// `config.out` and rendered as they grow.
 pub fn execute(config: &RunConfig) -> Result<Results> {
     let mut progress = Progress::new();
-    let results = db::block_on(bookbench_suite::run::run(config, &mut progress));
+    let mut sink = crate::results::OutDir(config.out.clone());
+    let results = db::block_on(bookbench_suite::run::run(config, &mut progress, &mut sink));
     progress.bar.finish_and_clear();
     Ok(results?)
 }
@@ -437,7 +439,7 @@ fn stamp() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    bookbench_suite::results::timestamp_for_path(secs)
+    bookbench_results::timestamp_for_path(secs)
 }
 
 /// A bar over all points, saying what runs now; without a terminal (a log

@@ -4,20 +4,47 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
+use bookbench_suite::placeholders::Placeholders;
 use bookbench_suite::process::{self, Output, Running};
-use bookbench_suite::targets::{self, Placeholders};
+use bookbench_suite::targets::{self, Declared};
 
 use crate::db::{self, DatabaseArgs};
 
+/// Where targets are declared, besides the built-in bench/targets.toml.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetsFile {
+    /// Targets declared in FILE, beside the built-in ones (docs/targets.md).
+    #[arg(long, value_name = "FILE", conflicts_with = "only_targets_file")]
+    targets_file: Option<PathBuf>,
+    /// The targets declared in FILE alone, instead of the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    only_targets_file: Option<PathBuf>,
+}
+
+impl TargetsFile {
+    /// The targets these flags name.
+    pub fn load(&self) -> Result<Vec<targets::Target>, bookbench_suite::Error> {
+        targets::load(&self.declared())
+    }
+
+    fn declared(&self) -> Declared {
+        match (&self.targets_file, &self.only_targets_file) {
+            (_, Some(only)) => Declared::Only(only.clone()),
+            (Some(added), None) => Declared::Adding(added.clone()),
+            (None, None) => Declared::BuiltIn,
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    #[arg(long, value_name = "FILE")]
-    targets_file: Option<PathBuf>,
+    #[command(flatten)]
+    targets_file: TargetsFile,
 }
 
 /// Each target, and whether it can run here.
 pub fn list(args: ListArgs) -> Result<()> {
-    let all = targets::load(args.targets_file.as_deref())?;
+    let all = args.targets_file.load()?;
     let p = Placeholders::discover("postgres://", bookbench_cluster::embedded::home_from_env())?;
     let width = all.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for t in &all {
@@ -45,8 +72,8 @@ pub struct RunArgs {
     /// Where it listens: 127.0.0.1:PORT.
     #[arg(long, default_value = "127.0.0.1:8000")]
     listen: std::net::SocketAddr,
-    #[arg(long, value_name = "FILE")]
-    targets_file: Option<PathBuf>,
+    #[command(flatten)]
+    targets_file: TargetsFile,
     #[command(flatten)]
     database: DatabaseArgs,
 }
@@ -55,7 +82,7 @@ pub struct RunArgs {
 /// SIGINT, SIGTERM or SIGHUP; then its whole process group is stopped. If
 /// bookbench is killed outright, the target's watchdog stops it.
 pub fn run(args: RunArgs) -> Result<()> {
-    let all = targets::load(args.targets_file.as_deref())?;
+    let all = args.targets_file.load()?;
     // select() words the error for an unknown name, with the valid ones.
     let t = targets::select(&all, std::slice::from_ref(&args.name))?
         .into_iter()

@@ -17,7 +17,9 @@
 
 use std::io::{self, BufRead, Write};
 
-use crate::{Relay, RoundTrip};
+use bookbench_results::RoundTrip;
+
+use crate::Relay;
 
 /// The first line a relay process writes: where to connect.
 pub const LISTENING: &str = "listening";

@@ -31,9 +31,6 @@
 //! closes; dropping the relay stops it accepting new ones.
 
 pub mod control;
-mod round_trip;
-
-pub use self::round_trip::{MAX_ROUND_TRIP, ParseRoundTripError, RoundTrip};
 
 use std::io::{self, Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};

@@ -1,6 +1,8 @@
 //! CPU time from /proc, to attribute each point's work to the target, the
 //! database and the client.
 
+use bookbench_results::Usage;
+
 /// One process, as `/proc/<pid>/stat` tells it.
 #[derive(Debug, Clone)]
 pub struct Proc {
@@ -217,22 +219,6 @@ pub fn steal_pct(before: &CpuTimes, after: &CpuTimes) -> Vec<f64> {
             }
         })
         .collect()
-}
-
-/// CPU use between two samples, in percent of one core.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Usage {
-    pub server: f64,
-    pub database: f64,
-    pub client: f64,
-    /// The latency relay between server and database (0 without one).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub relay: f64,
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
-fn is_zero(v: &f64) -> bool {
-    *v == 0.0
 }
 
 /// The CPU use of the `target`-th group, the database and the client

@@ -4,7 +4,7 @@
 use tokio_postgres::Client;
 
 use crate::Error;
-use crate::results::Env;
+use bookbench_results::Env;
 
 /// The server's version string, cut before " on <platform>".
 const SERVER_VERSION: &str = "SELECT version()";

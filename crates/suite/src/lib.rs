@@ -1,5 +1,5 @@
-//! The suite behind `bookbench run`, `targets`, `target`, `verify`,
-//! `compare` and `merge`: it starts each target pinned to its CPUs, checks that it
+//! The collector behind `bookbench run`, `targets`, `target`, `verify`
+//! and `calibrate`: it starts each target pinned to its CPUs, checks that it
 //! serves the contract, loads it across scenarios and concurrency levels
 //! with `bookbench-load`, attributes CPU time to server, database and
 //! client, and writes `results.json`, `summary.md` and `report.html`.
@@ -13,20 +13,17 @@
 
 pub mod calibrate;
 pub mod cgroup;
-pub mod compare;
 pub mod cpu;
 pub mod dataset;
 pub mod env;
+pub mod host_check;
 pub mod hosts;
-pub mod merge;
 pub mod peers;
+pub mod placeholders;
 pub mod preset;
 pub mod process;
 pub mod proxy;
-pub mod report;
-pub mod results;
 pub mod run;
-pub mod stats;
 pub mod targets;
 pub mod verify;
 pub mod which;
@@ -76,10 +73,10 @@ pub enum Error {
     Seed(#[from] bookbench_datagen::Error),
     #[error("the database's schema")]
     Schema(#[from] bookbench_schema::Error),
-    #[error("results file: {0}")]
-    Results(String),
-    #[error("results file")]
-    ResultsJson(#[from] serde_json::Error),
+    #[error("results")]
+    Results(#[from] bookbench_results::Error),
+    #[error("cannot save the results")]
+    Sink(#[source] run::SinkError),
     #[error("interrupted; targets stopped, partial results written")]
     Interrupted,
 }
@@ -98,4 +95,10 @@ impl Error {
             source,
         }
     }
+}
+
+/// The 1-based line of a byte offset.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    let before = text.as_bytes().get(..offset).unwrap_or(text.as_bytes());
+    before.iter().filter(|&&b| b == b'\n').count() + 1
 }

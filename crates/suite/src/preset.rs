@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use bookbench_datagen::Scale;
 
-use bookbench_relay::RoundTrip;
+use bookbench_results::RoundTrip;
 
-use crate::results::Rounds;
 use crate::targets::Target;
+use bookbench_results::Rounds;
 
 /// A named set of defaults for a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

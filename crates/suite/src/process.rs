@@ -32,7 +32,8 @@ use nix::unistd::Pid;
 use crate::Error;
 use crate::cgroup::CpuQuota;
 use crate::hosts::{Host, Reach};
-use crate::targets::{Placeholders, Target};
+use crate::placeholders::Placeholders;
+use crate::targets::Target;
 
 /// Process groups of the targets that run now.
 static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());

@@ -132,12 +132,25 @@ pub fn write_conf_on(
 }
 
 /// nginx's command line for the configuration at `conf`, pinned to `cpus`.
+///
+/// Started as root, nginx's master hands its workers to `nobody`, who may
+/// not reach `dir` at all: a home under `/root`, or any directory only its
+/// owner enters, and nginx answers every request with a body 500 (its
+/// worker cannot open its body buffer file). Its workers run as the user
+/// who starts it instead, as every other target does, wherever bookbench
+/// runs it (here, in a namespace, through ssh): the shell asks who that is
+/// there, and only root has a user to keep (others cannot switch anyway).
 pub fn nginx_command(conf: &Path, dir: &Path, cpus: &[usize]) -> Vec<String> {
     let cpus: Vec<String> = cpus.iter().map(ToString::to_string).collect();
+    let script =
+        r#"if [ "$(id -u)" -eq 0 ]; then set -- "$@" -g "user root;"; fi; exec nginx "$@""#;
     vec![
         "taskset".to_string(),
         "-c".to_string(),
         cpus.join(","),
+        "sh".to_string(),
+        "-c".to_string(),
+        script.to_string(),
         "nginx".to_string(),
         "-p".to_string(),
         dir.display().to_string(),

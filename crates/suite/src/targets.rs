@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::Error;
+use crate::placeholders::Placeholders;
 
 /// The targets file shipped with bookbench.
 pub const BUILTIN: &str = include_str!("../../../bench/targets.toml");
@@ -65,69 +66,28 @@ fn default_ready_timeout() -> u64 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    /// An empty file declares none.
+    #[serde(default)]
     target: Vec<toml::Spanned<Target>>,
-}
-
-/// What the placeholders stand for.
-#[derive(Debug, Clone)]
-pub struct Placeholders {
-    pub bookbench: PathBuf,
-    /// Where the target listens: 127.0.0.1, or its host's address.
-    pub address: String,
-    pub port: u16,
-    pub database_url: String,
-    pub home: PathBuf,
-    pub repo: PathBuf,
-}
-
-impl Placeholders {
-    /// The placeholders of this bookbench: its own binary, and the checkout
-    /// that holds the peers' code, found as the current directory when it
-    /// is the checkout, else as the one the binary was built in
-    /// (`target/*/bookbench`). `port` is set per target.
-    pub fn discover(database_url: &str, home: PathBuf) -> Result<Self, Error> {
-        let exe = std::env::current_exe()
-            .map_err(|e| Error::io("cannot find the bookbench binary", e))?;
-        let cwd = std::env::current_dir().map_err(|e| Error::io("no current directory", e))?;
-        let repo = std::iter::once(cwd.as_path())
-            .chain(exe.ancestors())
-            .find(|d| d.join("bench/targets.toml").is_file())
-            .unwrap_or(&cwd)
-            .to_path_buf();
-        Ok(Self {
-            bookbench: exe,
-            address: "127.0.0.1".to_string(),
-            port: 0,
-            database_url: database_url.to_string(),
-            home,
-            repo,
-        })
-    }
-
-    /// The placeholders of a target on `host`: its binary, checkout and
-    /// home, its address; `port` and `database_url` are set per target.
-    pub fn for_host(host: &crate::hosts::Host) -> Self {
-        Self {
-            bookbench: host.bookbench.clone(),
-            address: host.address.to_string(),
-            port: 0,
-            database_url: String::new(),
-            home: host.home.clone(),
-            repo: host.repo.clone(),
-        }
-    }
 }
 
 /// Parses the built-in targets file.
 pub fn parse(text: &str) -> Result<Vec<Target>, Error> {
-    parse_file(text, "bench/targets.toml (built in)")
+    Ok(parse_file(text, BUILTIN_NAME)?
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect())
 }
 
+/// How the built-in file is named in messages.
+const BUILTIN_NAME: &str = "bench/targets.toml (built in)";
+
 /// Parses a targets file; `file` names it in errors, each with its line.
-fn parse_file(text: &str, file: &str) -> Result<Vec<Target>, Error> {
+/// Each target comes with the line it is declared at.
+fn parse_file(text: &str, file: &str) -> Result<Vec<(Target, usize)>, Error> {
     let at = |span: Option<std::ops::Range<usize>>, message: String| Error::ConfigFile {
         file: file.to_string(),
-        line: line_of(text, span.map_or(0, |s| s.start)),
+        line: crate::line_of(text, span.map_or(0, |s| s.start)),
         message,
     };
     let parsed: File = toml::from_str(text).map_err(|e| at(e.span(), e.message().to_string()))?;
@@ -166,26 +126,56 @@ fn parse_file(text: &str, file: &str) -> Result<Vec<Target>, Error> {
     Ok(parsed
         .target
         .into_iter()
-        .map(toml::Spanned::into_inner)
+        .map(|spanned| {
+            let line = crate::line_of(text, spanned.span().start);
+            (spanned.into_inner(), line)
+        })
         .collect())
 }
 
-/// The 1-based line of a byte offset.
-pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    let before = text.as_bytes().get(..offset).unwrap_or(text.as_bytes());
-    before.iter().filter(|&&b| b == b'\n').count() + 1
+/// Which targets a command knows: the built-in ones, with those of a file
+/// of the user's after them, or a file's alone.
+#[derive(Debug, Clone, Default)]
+pub enum Declared {
+    /// bench/targets.toml, built into the binary.
+    #[default]
+    BuiltIn,
+    /// The built-in targets, and the file's after them.
+    Adding(PathBuf),
+    /// The file's targets alone.
+    Only(PathBuf),
 }
 
-/// The built-in targets, or those of `path`.
-pub fn load(path: Option<&Path>) -> Result<Vec<Target>, Error> {
-    match path {
-        Some(p) => parse_file(
-            &std::fs::read_to_string(p).map_err(|e| {
-                Error::io(format!("cannot read the targets file {}", p.display()), e)
-            })?,
-            &p.display().to_string(),
-        ),
-        None => parse(BUILTIN),
+/// The targets `declared` names. A file's target of a built-in one's name
+/// is refused when it is added (which of the two was meant?), with the
+/// line it is declared at.
+pub fn load(declared: &Declared) -> Result<Vec<Target>, Error> {
+    let read = |p: &Path| -> Result<Vec<(Target, usize)>, Error> {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| Error::io(format!("cannot read the targets file {}", p.display()), e))?;
+        parse_file(&text, &p.display().to_string())
+    };
+    match declared {
+        Declared::BuiltIn => parse(BUILTIN),
+        Declared::Only(p) => Ok(read(p)?.into_iter().map(|(t, _)| t).collect()),
+        Declared::Adding(p) => {
+            let mut all = parse(BUILTIN)?;
+            for (t, line) in read(p)? {
+                if all.iter().any(|b| b.name == t.name) {
+                    return Err(Error::ConfigFile {
+                        file: p.display().to_string(),
+                        line,
+                        message: format!(
+                            "target '{}' is a built-in target's name too; rename it, or read \
+                             only this file's targets with --only-targets-file",
+                            t.name
+                        ),
+                    });
+                }
+                all.push(t);
+            }
+            Ok(all)
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use bookbench_suite::verify::{CheckResult, check_names, verify};
+use bookbench_results::CheckResult;
+use bookbench_suite::verify::{check_names, verify};
 use serde_json::{Value, json};
 
 async fn serve(app: Router) -> String {
@@ -113,6 +114,30 @@ async fn verify_reports_a_5xx_as_a_failure_of_the_check_that_met_it() {
     assert!(why.contains("500"), "{why}");
     // Every check ran, and most failed against a server that has no API.
     assert_eq!(results.len(), check_names().len());
+}
+
+/// A server that serves a file for any path that climbs with `..` (as a
+/// naive static file server would) and nothing else: the traversal check
+/// must send `..` as it is to find it; a URL parser would have resolved it
+/// to `/etc/passwd` first, which this server does not serve.
+#[tokio::test]
+async fn the_path_traversal_check_sends_dot_dot_as_it_is_and_fails_a_server_that_follows_it() {
+    let app = Router::new()
+        .route("/", get(|| async { "Hello, World!" }))
+        .fallback(|uri: axum::http::Uri| async move {
+            if uri.path().contains("..") {
+                (StatusCode::OK, "root:x:0:0:root:/root:/bin/sh\n")
+            } else {
+                (StatusCode::NOT_FOUND, "not found")
+            }
+        });
+    let url = serve(app).await;
+    let results = verify(&url).await.expect("the server answers");
+    fails_saying(
+        &results,
+        "garbage-never-5xx",
+        &["/author/../../etc/passwd", "200"],
+    );
 }
 
 #[tokio::test]

@@ -2,8 +2,10 @@
 //! then for each scenario and concurrency measure the targets in
 //! interleaved rounds (`point`), each window a warm-up then a
 //! measurement on the same connections, attributing CPU time; stop every
-//! target and its whole process group. Results are written after every
-//! round, so an interrupted run leaves what it measured, marked partial.
+//! target and its whole process group. The results, as they grow, go to
+//! the caller's [`Sink`] after every target started and every round
+//! measured, so that an interrupted run leaves what it measured, marked
+//! partial; measuring never renders them.
 //!
 //! Targets stay started for the whole run, idle while the others are
 //! measured: a target's CPU during another's window is recorded, and a
@@ -31,18 +33,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bookbench_load::{IdSpace, LoadConfig, Percentiles, Report};
-use bookbench_relay::RoundTrip;
+use bookbench_results::RoundTrip;
 use tokio_postgres::Client;
 
 use self::counter::StatementCounter;
 use self::relay::DbRelay;
 use self::target::TargetRun;
 use crate::hosts::{ClockOffset, Host};
-use crate::results::{At, Config, Env, Latency, Results, Rounds, TargetOutcome, TargetStatus};
-use crate::targets::{Placeholders, Target};
-use crate::{Error, process, report};
-
-pub use self::point::undisturbed;
+use crate::placeholders::Placeholders;
+use crate::targets::Target;
+use crate::{Error, process};
+use bookbench_results::{At, Config, Env, Latency, Results, Rounds, TargetOutcome, TargetStatus};
 
 /// Everything a run needs.
 #[derive(Debug, Clone)]
@@ -160,12 +161,28 @@ pub trait Observer {
     fn round(&mut self, at: &At<'_>, round: u32);
 }
 
+/// Where a run's results go as they grow: handed whole after every target
+/// started and every round measured, and once more when the run ends
+/// (`partial` false then unless it was interrupted or failed). The CLI's
+/// writes `results.json` and renders the report from it.
+pub trait Sink {
+    /// Keeps `results`; an error stops the run.
+    fn save(&mut self, results: &Results) -> Result<(), SinkError>;
+}
+
+/// Why a sink could not keep the results.
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Scenarios that touch no data: everything else must reach the database.
 const NO_DATABASE: &[&str] = &["hello-get", "hello-post"];
 
-/// Runs the suite, writing `results.json`, `summary.md` and `report.html` to
-/// `config.out`.
-pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Results, Error> {
+/// Runs the suite, handing the results to `sink` as they grow; the
+/// targets' logs go to `config.out`'s `logs/`.
+pub async fn run(
+    config: &RunConfig,
+    observer: &mut dyn Observer,
+    sink: &mut dyn Sink,
+) -> Result<Results, Error> {
     std::fs::create_dir_all(config.out.join("logs"))
         .map_err(|e| Error::io(format!("cannot create {}", config.out.display()), e))?;
     process::install_interrupt_handler();
@@ -197,7 +214,7 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Resu
         relay_pgid: relay.as_ref().map(DbRelay::pgid),
     };
     let mut results = Results {
-        version: crate::results::RESULTS_VERSION,
+        version: bookbench_results::RESULTS_VERSION,
         partial: true,
         started_at: now(),
         finished_at: None,
@@ -226,6 +243,7 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Resu
     };
     let mut progress = Progress {
         observer,
+        sink,
         done: 0,
         total: config.scenarios.len() * config.concurrency.len() * config.db_latency.len().max(1),
     };
@@ -235,7 +253,7 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<Resu
     }
     results.partial = process::interrupted() || measured.is_err();
     results.finished_at = Some(now());
-    write_all(config, &results)?;
+    progress.save(&results)?;
     measured?;
     if process::interrupted() {
         return Err(Error::Interrupted);
@@ -295,7 +313,7 @@ async fn measure_all(
             }
         }
         results.targets.push(outcome);
-        write_all(config, results)?;
+        progress.save(results)?;
     }
     results.env.database_connections = session
         .db
@@ -316,7 +334,7 @@ async fn measure_all(
         .iter()
         .flat_map(|h| &h.clients)
         .filter_map(|c| match c {
-            ClientHost::Agent { host, clock } => Some(crate::results::ClientClock {
+            ClientHost::Agent { host, clock } => Some(bookbench_results::ClientClock {
                 host: host.name.clone(),
                 offset_us: clock.offset_us,
                 uncertainty_us: clock.uncertainty_us,
@@ -384,9 +402,10 @@ struct Session<'a> {
     relay_pgid: Option<i32>,
 }
 
-/// The observer, and how many points are behind.
+/// The observer and the sink, and how many points are behind.
 struct Progress<'o> {
     observer: &'o mut dyn Observer,
+    sink: &'o mut dyn Sink,
     done: usize,
     total: usize,
 }
@@ -403,6 +422,10 @@ impl Progress<'_> {
 
     fn round(&mut self, at: &At<'_>, round: u32) {
         self.observer.round(at, round);
+    }
+
+    fn save(&mut self, results: &Results) -> Result<(), Error> {
+        self.sink.save(results).map_err(Error::Sink)
     }
 }
 
@@ -748,10 +771,6 @@ fn free_port() -> Result<u16, Error> {
 
 fn now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn write_all(config: &RunConfig, results: &Results) -> Result<(), Error> {
-    report::write(&config.out, results, true).map(|_| ())
 }
 
 #[cfg(test)]

@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use bookbench_load::{Percentiles, Report};
 
+use bookbench_results::judge::{self, undisturbed};
+use bookbench_results::stats;
+use bookbench_results::{At, Flag, Point, Results, TargetStatus, Usage, Window};
+
 use super::target::{Measured, TargetRun};
 use super::{NO_DATABASE, Progress, fill_time, latency, median};
-use crate::cpu::Usage;
-use crate::results::{At, Comparison, Flag, Point, Results, TargetStatus, Window};
-use crate::stats::{self, Verdict};
 use crate::{Error, process};
 
 /// What a target measured at the point so far.
@@ -143,7 +144,7 @@ pub(super) async fn measure(
         longest_round = longest_round.max(round_started.elapsed());
         let points = summarise_all(live, &taking, at, config);
         record(results, at, points);
-        super::write_all(config, results)?;
+        progress.save(results)?;
 
         let counted = taking
             .iter()
@@ -188,7 +189,7 @@ pub(super) async fn measure(
 /// until every ratio is as precise as asked, the most rounds are done, or
 /// the time is spent. `precise` is asked only when it decides.
 fn another_round(
-    rounds: crate::results::Rounds,
+    rounds: bookbench_results::Rounds,
     done: u32,
     counted: usize,
     out_of_time: bool,
@@ -268,56 +269,10 @@ fn summarise_all(
         }
         p.comparison = reference.and_then(|r| {
             let theirs = windows.get(r)?;
-            compare(&p.windows, theirs, r, config.noise_threshold)
+            judge::compare(&p.windows, theirs, r, config.noise_threshold)
         });
     }
     points
-}
-
-/// The undisturbed windows, or all of them when fewer than two are (a
-/// figure from disturbed windows, flagged, beats no figure).
-pub fn undisturbed(windows: &[Window]) -> Vec<&Window> {
-    let clean: Vec<&Window> = windows.iter().filter(|w| !w.disturbed()).collect();
-    if clean.len() >= 2 {
-        clean
-    } else {
-        windows.iter().collect()
-    }
-}
-
-/// This target's windows against the reference's, round by round.
-fn compare(
-    mine: &[Window],
-    theirs: &[Window],
-    reference: &str,
-    noise_threshold: f64,
-) -> Option<Comparison> {
-    let (a, b): (Vec<f64>, Vec<f64>) = mine
-        .iter()
-        .filter(|w| !w.disturbed())
-        .filter_map(|w| {
-            let other = theirs
-                .iter()
-                .find(|o| o.round == w.round && !o.disturbed())?;
-            Some((w.rps, other.rps))
-        })
-        .unzip();
-    let rounds = u32::try_from(a.len()).unwrap_or(u32::MAX);
-    let ratio = stats::paired_ratio(&a, &b).or_else(|| {
-        // One round: the ratio without an interval.
-        let (&x, &y) = (a.first()?, b.first()?);
-        (x > 0.0 && y > 0.0).then(|| stats::Interval {
-            estimate: x / y,
-            low: 0.0,
-            high: f64::INFINITY,
-        })
-    })?;
-    Some(Comparison {
-        reference: reference.to_string(),
-        verdict: Verdict::judge(&ratio, noise_threshold),
-        ratio,
-        rounds,
-    })
 }
 
 /// A window that served under this share of the target's median
@@ -431,6 +386,8 @@ fn fnv(s: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use bookbench_results::stats::Verdict;
+
     use super::*;
 
     const HELLO: At<'static> = At {
@@ -446,7 +403,7 @@ mod tests {
             rps,
             requests: 100,
             errors: 0,
-            latency_us: crate::results::Latency::default(),
+            latency_us: bookbench_results::Latency::default(),
             cpu: Usage::default(),
             cpu_per_request_us: Usage::default(),
             db_statements: None,
@@ -464,7 +421,7 @@ mod tests {
 
     #[test]
     fn rounds_that_replace_disturbed_windows_stop_when_the_point_is_out_of_time() {
-        let rounds = crate::results::Rounds { min: 3, max: 8 };
+        let rounds = bookbench_results::Rounds { min: 3, max: 8 };
         let never = || -> bool { panic!("precision is not asked here") };
         // The least rounds run whatever the clock says.
         assert!(another_round(rounds, 2, 0, true, never));
@@ -529,7 +486,7 @@ mod tests {
             .zip(drift)
             .map(|(r, d)| window(r, d * 1.1, &[]))
             .collect();
-        let c = compare(&mine, &reference, "ref", 0.02).expect("a comparison");
+        let c = judge::compare(&mine, &reference, "ref", 0.02).expect("a comparison");
         assert_eq!(c.rounds, 5);
         assert!((c.ratio.estimate - 1.1).abs() < 1e-9, "{:?}", c.ratio);
         assert_eq!(c.verdict, Verdict::Faster);
@@ -547,7 +504,7 @@ mod tests {
             window(1, 30.0, &[Flag::Steal]),
             window(2, 100.0, &[]),
         ];
-        let c = compare(&mine, &reference, "ref", 0.02).expect("a comparison");
+        let c = judge::compare(&mine, &reference, "ref", 0.02).expect("a comparison");
         assert_eq!(c.rounds, 2);
         assert!((c.ratio.estimate - 1.0).abs() < 1e-9);
         let p = summarise("t", HELLO, &mine, &[]);

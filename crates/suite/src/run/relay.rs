@@ -11,7 +11,8 @@ use std::net::{SocketAddr, ToSocketAddrs as _};
 use std::path::Path;
 use std::process::{ChildStdin, ChildStdout};
 
-use bookbench_relay::{RoundTrip, control};
+use bookbench_relay::control;
+use bookbench_results::RoundTrip;
 
 use crate::Error;
 use crate::process::Running;

@@ -9,11 +9,12 @@ use tokio_postgres::Client;
 
 use super::{ClientHost, Progress, Session, latency};
 use crate::Error;
-use crate::cpu::{self, Usage};
+use crate::cpu;
 use crate::hosts::{Host, Reach};
+use crate::placeholders::Placeholders;
 use crate::process::{self, Output, Running};
-use crate::results::{Flag, Window};
-use crate::targets::{Placeholders, Target};
+use crate::targets::Target;
+use bookbench_results::{Flag, Usage, Window};
 
 /// Another target using more than this share of a core (percent) during a
 /// window was not idle: it competed for the machine.
@@ -59,13 +60,13 @@ impl<'a> TargetRun<'a> {
         target: &'a Target,
         index: usize,
         progress: &mut Progress<'_>,
-        verify: &mut Vec<crate::verify::CheckResult>,
+        verify: &mut Vec<bookbench_results::CheckResult>,
     ) -> Result<Self, Error> {
         let config = session.config;
         let app = config.app_host.as_ref().map(|h| &h.host);
         let remote = app.is_some_and(|h| h.reach() == Reach::Remote);
         let mut p = match app {
-            Some(host) => Placeholders::for_host(host),
+            Some(host) => host.placeholders(),
             None => config.placeholders.clone(),
         };
         p.port = super::free_port()?;
@@ -290,7 +291,7 @@ impl<'a> TargetRun<'a> {
             client: report.client_cpu.per_request_us,
             relay: per_request(after.relay.saturating_sub(before.relay)),
         };
-        let mut flags: Vec<Flag> = report.flags.iter().copied().map(Flag::of_load).collect();
+        let mut flags: Vec<Flag> = report.flags.iter().copied().map(flag_of_load).collect();
         if !settled {
             flags.push(Flag::NotSettled);
         }
@@ -337,7 +338,7 @@ impl<'a> TargetRun<'a> {
 }
 
 /// `bookbench verify --json` on a client host.
-fn verify_on(host: &Host, url: &str) -> Result<Vec<crate::verify::CheckResult>, Error> {
+fn verify_on(host: &Host, url: &str) -> Result<Vec<bookbench_results::CheckResult>, Error> {
     let command = [
         host.bookbench.to_string_lossy().into_owned(),
         "verify".to_string(),
@@ -430,5 +431,13 @@ async fn settle(running: &mut Running, ready_url: &str, db: &Client, limit: Dura
         }
         // Short: a run has hundreds of windows, each settled first.
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+/// The flags of a load generator's report, as results record them.
+fn flag_of_load(flag: bookbench_load::Flag) -> Flag {
+    match flag {
+        bookbench_load::Flag::ClientBound => Flag::ClientBound,
+        bookbench_load::Flag::Errors => Flag::Errors,
+        bookbench_load::Flag::ScheduleSlipped => Flag::ScheduleSlipped,
     }
 }

@@ -5,7 +5,8 @@ use reqwest::Method;
 use super::harness::{Ctx, Outcome, ensure};
 
 pub(super) async fn garbage_never_5xx(ctx: &Ctx) -> Outcome {
-    // Each answered below 500 (send() fails on any 5xx) and never 2xx.
+    // Each sent as these bytes (a client's URL parser would resolve `..`
+    // and mend bad escapes first), answered below 500 and never 2xx.
     for path in [
         "/author?limit=20;DROP%20TABLE%20author",
         "/author?limit=1&limit=2&offset=0&offset=1",
@@ -15,10 +16,10 @@ pub(super) async fn garbage_never_5xx(ctx: &Ctx) -> Outcome {
         "/book?after=%00",
         "/book/%E0%A4%A",
     ] {
-        let r = ctx.get(path).await?;
+        let status = ctx.raw_get(path).await?;
         ensure(
-            !r.status.is_success() || path.contains("limit=1&limit=2"),
-            || format!("GET {path} answered {}", r.status),
+            !status.is_success() || path.contains("limit=1&limit=2"),
+            || format!("GET {path} (sent as is) answered {status}"),
         )?;
     }
     let r = ctx

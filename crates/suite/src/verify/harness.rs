@@ -10,9 +10,19 @@ use serde_json::Value;
 
 pub(super) type Outcome = Result<(), String>;
 
+/// The most of an answer read for its status line and headers.
+const RAW_HEAD_LIMIT: usize = 64 * 1024;
+/// The longest a raw request waits for its answer.
+const RAW_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub(super) struct Ctx {
     pub(super) base: String,
     pub(super) http: Client,
+    /// Where `base` points, for requests sent as raw bytes.
+    pub(super) host: String,
+    pub(super) port: u16,
+    /// `base`'s path, before each raw request's.
+    pub(super) prefix: String,
 }
 
 /// A response, read whole.
@@ -127,6 +137,68 @@ impl Ctx {
             location,
             body,
         })
+    }
+
+    /// `GET path` with the path sent exactly as given, byte for byte: an
+    /// HTTP client's URL parser would resolve `..` and re-encode what it
+    /// finds malformed before the target ever saw it. Only the status line
+    /// is read; like [`Ctx::send`], a 5xx fails.
+    pub(super) async fn raw_get(&self, path: &str) -> Result<StatusCode, String> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let fail = |why: String| format!("GET {path} (sent as is): {why}");
+        let exchange = async {
+            let mut stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+                .await
+                .map_err(|e| fail(format!("cannot connect: {e}")))?;
+            let request = format!(
+                "GET {}{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                self.prefix,
+                std::net::SocketAddr::new(
+                    self.host
+                        .parse()
+                        .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
+                    self.port
+                )
+            );
+            stream
+                .write_all(request.as_bytes())
+                .await
+                .map_err(|e| fail(format!("cannot send: {e}")))?;
+            let mut read = Vec::new();
+            let mut chunk = [0_u8; 4096];
+            loop {
+                let n = stream
+                    .read(&mut chunk)
+                    .await
+                    .map_err(|e| fail(format!("reading the answer: {e}")))?;
+                read.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                let mut headers = [httparse::EMPTY_HEADER; 64];
+                let mut response = httparse::Response::new(&mut headers);
+                match response.parse(&read) {
+                    Ok(httparse::Status::Complete(_)) => {
+                        return response
+                            .code
+                            .and_then(|c| StatusCode::from_u16(c).ok())
+                            .ok_or_else(|| fail("an answer without a status".to_string()));
+                    }
+                    Ok(httparse::Status::Partial) if n > 0 && read.len() < RAW_HEAD_LIMIT => {}
+                    Ok(httparse::Status::Partial) => {
+                        return Err(fail(format!(
+                            "no whole status line and headers in {} bytes",
+                            read.len()
+                        )));
+                    }
+                    Err(e) => return Err(fail(format!("not an HTTP answer: {e}"))),
+                }
+            }
+        };
+        let status = tokio::time::timeout(RAW_TIMEOUT, exchange)
+            .await
+            .map_err(|_| fail(format!("no answer within {} s", RAW_TIMEOUT.as_secs())))??;
+        if status.is_server_error() {
+            return Err(fail(format!("answered {status}")));
+        }
+        Ok(status)
     }
 
     pub(super) async fn get(&self, path: &str) -> Result<Reply, String> {

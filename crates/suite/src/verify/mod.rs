@@ -18,18 +18,11 @@ mod reference;
 use std::pin::Pin;
 use std::time::Duration;
 
+use bookbench_results::CheckResult;
 use reqwest::{Client, Url};
 
 use crate::Error;
 use harness::{Ctx, Outcome};
-
-/// The outcome of one check.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct CheckResult {
-    pub name: String,
-    /// `None` when the check passed.
-    pub failure: Option<String>,
-}
 
 /// A check: a name and what it does.
 struct Check {
@@ -82,10 +75,13 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// connection, is one error rather than twenty failed checks.
 pub async fn verify(base: &str) -> Result<Vec<CheckResult>, Error> {
     let base = base.trim_end_matches('/');
-    let (host, port) = host_and_port(base)?;
+    let (host, port, prefix) = host_and_port(base)?;
     reachable(base, &host, port).await?;
     let ctx = Ctx {
         base: base.to_string(),
+        host,
+        port,
+        prefix,
         // A fresh connection per request: a server may close one after an
         // early answer (a 413 before the body was read), and a reused
         // connection would then fail the next check, not this one.
@@ -106,7 +102,8 @@ pub async fn verify(base: &str) -> Result<Vec<CheckResult>, Error> {
     Ok(results)
 }
 
-fn host_and_port(base: &str) -> Result<(String, u16), Error> {
+/// The host, port and path of `base`.
+fn host_and_port(base: &str) -> Result<(String, u16, String), Error> {
     let usage = |why: &str| {
         Error::Usage(format!(
             "{base:?} is not a base URL like http://127.0.0.1:8000: {why}"
@@ -126,7 +123,11 @@ fn host_and_port(base: &str) -> Result<(String, u16), Error> {
     let port = url
         .port_or_known_default()
         .ok_or_else(|| usage("no port"))?;
-    Ok((host.to_string(), port))
+    Ok((
+        host.to_string(),
+        port,
+        url.path().trim_end_matches('/').to_string(),
+    ))
 }
 
 async fn reachable(base: &str, host: &str, port: u16) -> Result<(), Error> {

@@ -6,7 +6,7 @@ use super::{
     agents_line, bars_chart, comparison_cell, escape, pm, precision, rounds_line, rps_chart,
     scale_line,
 };
-use crate::results::{Results, flag_list};
+use bookbench_results::{Results, flag_list};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;padding:0 12px;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}\
@@ -263,9 +263,9 @@ fn precision_section(h: &mut String, r: &Results) {
 #[cfg(test)]
 mod tests {
     use super::{SCRIPT, emphasis, html};
-    use crate::report::tests::{compare, fixture};
-    use crate::results::Flag;
-    use crate::stats::Verdict;
+    use crate::tests::{compare, fixture};
+    use bookbench_results::Flag;
+    use bookbench_results::stats::Verdict;
 
     #[test]
     fn the_page_has_the_toggle_script_and_every_line_without_it() {

@@ -6,15 +6,12 @@
 //! version 1 files (repeats of one target after another) are read through
 //! `v1`, which says they were not interleaved.
 
-mod v1;
-
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cpu::Usage;
 use crate::stats::{Interval, Verdict};
-use crate::verify::CheckResult;
+use crate::{Error, v1};
 
 /// A client host's clock against the suite's.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -226,16 +223,16 @@ impl At<'_> {
     }
 
     /// The database round trip as written on the command line (`2ms`).
-    pub fn db_round_trip(&self) -> Option<bookbench_relay::RoundTrip> {
+    pub fn db_round_trip(&self) -> Option<crate::RoundTrip> {
         self.db_round_trip_us
-            .and_then(bookbench_relay::RoundTrip::from_micros)
+            .and_then(crate::RoundTrip::from_micros)
     }
 }
 
 /// A round trip of results (microseconds) as written on the command line
 /// (`2ms`), or `direct` for none.
 pub fn round_trip_label(us: Option<u64>) -> String {
-    us.and_then(bookbench_relay::RoundTrip::from_micros)
+    us.and_then(crate::RoundTrip::from_micros)
         .map_or_else(|| "direct".to_string(), |rt| rt.to_string())
 }
 
@@ -397,15 +394,6 @@ impl Flag {
             Self::NotSettled | Self::Steal | Self::NeighbourBusy | Self::Stalled
         )
     }
-
-    /// The flags of a load generator's report.
-    pub fn of_load(flag: bookbench_load::Flag) -> Self {
-        match flag {
-            bookbench_load::Flag::ClientBound => Self::ClientBound,
-            bookbench_load::Flag::Errors => Self::Errors,
-            bookbench_load::Flag::ScheduleSlipped => Self::ScheduleSlipped,
-        }
-    }
 }
 
 impl std::fmt::Display for Flag {
@@ -423,13 +411,37 @@ pub fn flag_list(flags: &[Flag]) -> String {
         .join(", ")
 }
 
+/// CPU use between two samples, in percent of one core.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub server: f64,
+    pub database: f64,
+    pub client: f64,
+    /// The latency relay between server and database (0 without one).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub relay: f64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+/// The outcome of one check of the API contract (`bookbench verify`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub name: String,
+    /// `None` when the check passed.
+    pub failure: Option<String>,
+}
+
 impl Results {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
 
     /// Reads a results.json of this version or of version 1.
-    pub fn from_json(text: &str) -> Result<Self, crate::Error> {
+    pub fn from_json(text: &str) -> Result<Self, Error> {
         let mut value: serde_json::Value = serde_json::from_str(text)?;
         let version = value.get("version").and_then(serde_json::Value::as_u64);
         match version {
@@ -437,7 +449,7 @@ impl Results {
             Some(v) if v == u64::from(RESULTS_VERSION) => {}
             _ => {
                 let found = version.map_or("none".to_string(), |v| v.to_string());
-                return Err(crate::Error::Results(format!(
+                return Err(Error::Version(format!(
                     "results version {found}; this bookbench reads versions 1 and {RESULTS_VERSION}"
                 )));
             }

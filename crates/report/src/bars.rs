@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use super::family::{Family, family};
 use super::svg::{self, Axis};
 use super::{best, escape, target_names};
-use crate::results::{Point, Results};
-use crate::stats::{Interval, Verdict};
+use bookbench_results::stats::{Interval, Verdict};
+use bookbench_results::{Point, Results};
 
 /// Beyond this ratio of the fastest bar to the slowest a linear axis
 /// leaves the slow ones as slivers: the axis turns logarithmic.
@@ -377,8 +377,8 @@ fn round_down(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::{bars, bars_chart};
-    use crate::report::tests::{compare, fixture};
-    use crate::stats::Verdict;
+    use crate::tests::{compare, fixture};
+    use bookbench_results::stats::Verdict;
 
     #[test]
     fn bars_are_sorted_fastest_first_each_at_its_best_concurrency() {

@@ -6,7 +6,7 @@ use super::{
     agents_line, best, bottleneck, comparison_cell, pm, precision, round_trips, rounds_line,
     scale_line, target_names,
 };
-use crate::results::{At, Results, flag_list, round_trip_label};
+use bookbench_results::{At, Results, flag_list, round_trip_label};
 
 /// The Markdown summary.
 pub fn summary_markdown(r: &Results) -> String {

@@ -5,14 +5,16 @@
 //! same without it); nothing is fetched.
 
 mod bars;
+pub mod calibration;
 mod chart;
+pub mod compare;
 mod family;
 mod html;
 mod markdown;
 mod svg;
 
-use crate::results::{At, Point, Results, Window};
-use crate::stats::Verdict;
+use bookbench_results::stats::Verdict;
+use bookbench_results::{At, Point, Results, Window};
 
 pub use self::bars::bars_chart;
 pub use self::chart::rps_chart;
@@ -283,37 +285,57 @@ pub(crate) fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Writes `summary.md` and `report.html` (and `results.json` when
-/// `with_json`) into `dir`; returns their paths.
-pub fn write(
-    dir: &std::path::Path,
-    r: &Results,
-    with_json: bool,
-) -> Result<Vec<std::path::PathBuf>, crate::Error> {
-    let json = with_json.then(|| ("results.json", r.to_json()));
+/// Writes `summary.md` and `report.html` into `dir`; returns their paths.
+pub fn write(dir: &std::path::Path, r: &Results) -> Result<Vec<std::path::PathBuf>, Error> {
     let mut written = Vec::new();
-    for (name, body) in json.into_iter().chain([
+    for (name, body) in [
         ("summary.md", summary_markdown(r)),
         ("report.html", html(r)),
-    ]) {
+    ] {
         let path = dir.join(name);
-        std::fs::write(&path, body)
-            .map_err(|e| crate::Error::io(format!("cannot write {}", path.display()), e))?;
+        std::fs::write(&path, body).map_err(|source| Error {
+            path: path.clone(),
+            source,
+        })?;
         written.push(path);
     }
     Ok(written)
+}
+
+/// A page of the report that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}", path.display())]
+pub struct Error {
+    pub path: std::path::PathBuf,
+    #[source]
+    pub source: std::io::Error,
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use std::collections::BTreeMap;
 
-    use crate::cpu::Usage;
-    use crate::results::{
+    /// The names of bench/targets.toml's targets, in its order.
+    pub(crate) fn built_in_target_names() -> Vec<String> {
+        #[derive(serde::Deserialize)]
+        struct File {
+            target: Vec<Named>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Named {
+            name: String,
+        }
+        let file: File = toml::from_str(include_str!("../../../bench/targets.toml"))
+            .expect("bench/targets.toml parses");
+        file.target.into_iter().map(|t| t.name).collect()
+    }
+
+    use bookbench_results::Usage;
+    use bookbench_results::stats::{Interval, Verdict};
+    use bookbench_results::{
         Comparison, Config, Env, Latency, Point, Results, Rounds, TargetOutcome, TargetStatus,
         Window,
     };
-    use crate::stats::{Interval, Verdict};
 
     fn window(round: u32, rps: f64) -> Window {
         Window {
@@ -369,7 +391,7 @@ pub(crate) mod tests {
     /// c=10 and c=50, 50 being each target's best; no baseline.
     pub(crate) fn fixture(targets: &[(&str, f64)]) -> Results {
         Results {
-            version: crate::results::RESULTS_VERSION,
+            version: bookbench_results::RESULTS_VERSION,
             partial: false,
             started_at: "2026-01-01T00:00:00Z".to_string(),
             finished_at: None,

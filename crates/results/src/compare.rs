@@ -4,12 +4,9 @@
 //! geometric means of their windows, with Welch's interval: wider than a
 //! run's own paired ratios, as it should be.
 
-use std::fmt::Write as _;
-
-use crate::Error;
-use crate::results::{At, Point, Results};
-use crate::run::undisturbed;
+use crate::judge::{NOISE_THRESHOLD, undisturbed};
 use crate::stats::{self, Interval, Verdict};
+use crate::{At, Error, Point, Results};
 
 /// One point of both runs.
 #[derive(Debug, Clone)]
@@ -31,11 +28,7 @@ pub struct Row {
 /// (the calibrated default for files that recorded none).
 pub fn threshold(a: &Results, b: &Results) -> f64 {
     let t = a.config.noise_threshold.max(b.config.noise_threshold);
-    if t > 0.0 {
-        t
-    } else {
-        crate::calibrate::NOISE_THRESHOLD
-    }
+    if t > 0.0 { t } else { NOISE_THRESHOLD }
 }
 
 fn rates(p: &Point) -> Vec<f64> {
@@ -71,7 +64,7 @@ pub fn compare(a: &Results, b: &Results) -> Result<Vec<Row>, Error> {
         })
         .collect();
     if rows.is_empty() {
-        return Err(Error::Usage(
+        return Err(Error::Mismatch(
             "the two results files share no point (target, scenario, concurrency and database round trip); compare runs of the same targets".to_string(),
         ));
     }
@@ -93,43 +86,4 @@ pub fn regressions(rows: &[Row]) -> Vec<&Row> {
     rows.iter()
         .filter(|r| r.verdict == Verdict::Slower)
         .collect()
-}
-
-/// The comparison as a table for people.
-pub fn render(rows: &[Row], threshold: f64) -> String {
-    let mut out = format!(
-        "{:<30} {:<18} {:>4} {:>10} {:>10} {:>7}  {:<15} {:>7}  verdict\n",
-        "target", "scenario", "c", "rps A", "rps B", "B/A", "95% interval", "p99 B/A"
-    );
-    for r in rows {
-        let (ratio, interval) = match r.ratio {
-            Some(i) => (
-                format!("{:.3}", i.estimate),
-                format!("{:.3}–{:.3}", i.low, i.high),
-            ),
-            None => (
-                format!("{:.3}", r.rps_b / r.rps_a),
-                "(< 2 windows)".to_string(),
-            ),
-        };
-        let _ = writeln!(
-            out,
-            "{:<30} {:<18} {:>4} {:>10.0} {:>10.0} {:>7}  {:<15} {:>7.2}  {}",
-            r.target,
-            format!("{}{}", r.scenario, r.at().db_note()),
-            r.concurrency,
-            r.rps_a,
-            r.rps_b,
-            ratio,
-            interval,
-            r.p99_ratio,
-            r.verdict.name()
-        );
-    }
-    let _ = writeln!(
-        out,
-        "faster/slower: the 95% interval (Welch, on the windows' log requests/s) lies wholly beyond ±{:.1}%",
-        threshold * 100.0
-    );
-    out
 }

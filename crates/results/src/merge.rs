@@ -7,8 +7,7 @@
 //! the timing of a point; they may differ in targets, scenarios and
 //! concurrency levels, as long as no point is in two of them.
 
-use crate::Error;
-use crate::results::{Point, Results, TargetStatus};
+use crate::{Error, Point, Results, TargetStatus};
 
 /// One input: a name for messages (its path) and its results.
 #[derive(Debug)]
@@ -26,7 +25,7 @@ pub fn merge(parts: Vec<Part>) -> Result<Results, Error> {
     let mut parts = parts.into_iter();
     let first = parts
         .next()
-        .ok_or_else(|| Error::Usage("nothing to merge".into()))?;
+        .ok_or_else(|| Error::Mismatch("nothing to merge".into()))?;
     let mut merged = first.results;
     // Which part each point came from, for messages.
     let mut origin: Vec<String> = merged.runs.iter().map(|_| first.name.clone()).collect();
@@ -48,7 +47,7 @@ pub fn merge(parts: Vec<Part>) -> Result<Results, Error> {
                     }
                     for p in runs {
                         if let Some(j) = merged.runs.iter().position(|q| same_point(&p, q)) {
-                            return Err(Error::Results(format!(
+                            return Err(Error::Mismatch(format!(
                                 "{} at c={} on '{}' was measured in both {} and {}; merge runs of other targets or scenarios",
                                 p.scenario, p.concurrency, p.target, origin[j], part.name
                             )));
@@ -110,7 +109,7 @@ fn agree(base: &Results, base_name: &str, part: &Part) -> Result<(), Error> {
         if x == y {
             return Ok(());
         }
-        Err(Error::Results(format!(
+        Err(Error::Mismatch(format!(
             "{} cannot be merged with {base_name}: its {what} differs ({y} against {x})",
             part.name
         )))

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use super::family::{Family, family};
 use super::svg::{self, Axis};
 use super::{escape, target_names};
-use crate::results::{Point, Results, round_trip_label};
+use bookbench_results::{Point, Results, round_trip_label};
 
 const WIDTH: f64 = 1000.0;
 const LEGEND_ROW: f64 = 18.0;
@@ -388,7 +388,7 @@ fn dash_attr(dash: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{rps_chart, styles};
-    use crate::report::tests::fixture;
+    use crate::tests::fixture;
 
     #[test]
     fn every_target_has_a_line_and_a_legend_entry_that_name_it() {
@@ -432,7 +432,7 @@ mod tests {
         );
         assert!(svg.contains("round trip between app and database"));
         assert!(svg.contains("rust at hello-get c=50 db=2ms: "), "{svg}");
-        let md = crate::report::summary_markdown(&r);
+        let md = crate::summary_markdown(&r);
         assert!(md.contains("### hello-get, c=50"), "{md}");
         assert!(md.contains("| flask-gunicorn-sync | 300 "), "{md}");
         // 180 of 300 is what is left at 2 ms.
@@ -456,8 +456,7 @@ mod tests {
 
     #[test]
     fn no_two_targets_of_a_family_look_alike() {
-        let targets = crate::targets::parse(crate::targets::BUILTIN).expect("built-in targets");
-        let names: Vec<String> = targets.into_iter().map(|t| t.name).collect();
+        let names = crate::tests::built_in_target_names();
         let styles = styles(&names);
         for (i, a) in names.iter().enumerate() {
             for (j, b) in names.iter().enumerate().skip(i + 1) {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 /// Rewrites a version 1 document, in place, as version 2.
 pub(super) fn upgrade(doc: &mut Value) {
-    doc["version"] = json!(super::RESULTS_VERSION);
+    doc["version"] = json!(crate::RESULTS_VERSION);
     let config = &mut doc["config"];
     let repeat = config.get("repeat").and_then(Value::as_u64).unwrap_or(1);
     if let Some(c) = config.as_object_mut() {
@@ -69,15 +69,15 @@ fn window(round: usize, repeat: &Value) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use crate::results::Results;
+    use crate::Results;
 
     /// The quick run published in docs/results.md, written by version 1.
-    const PUBLISHED: &str = include_str!("../../../../docs/results/2026-11-26-quick-results.json");
+    const PUBLISHED: &str = include_str!("../../../docs/results/2026-11-26-quick-results.json");
 
     #[test]
     fn a_version_1_file_is_read_with_its_repeats_as_windows_and_marked_not_interleaved() {
         let r = Results::from_json(PUBLISHED).expect("version 1 reads");
-        assert_eq!(r.version, super::super::RESULTS_VERSION);
+        assert_eq!(r.version, crate::RESULTS_VERSION);
         assert!(!r.config.interleaved);
         assert!(r.config.rounds.min >= 1);
         let p = r.runs.first().expect("a point");
