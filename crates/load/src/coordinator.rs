@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::report::report;
 use crate::target::target;
-use crate::{LoadConfig, LoadError, Report, cpu, engine};
+use crate::{LoadConfig, LoadError, Report, cpu, engine, kind};
 
 /// File descriptors a run needs besides one per connection.
 const SPARE_FDS: u64 = 64;
@@ -37,9 +37,9 @@ pub fn run_with(config: &LoadConfig, mut on_tick: impl FnMut(&Tick)) -> Result<R
     let kinds = config
         .requests
         .iter()
-        .map(|r| engine::Kind::compile(r, &target))
+        .map(|r| kind::Kind::compile(r, &target))
         .collect::<Result<Vec<_>, _>>()?;
-    if kinds.iter().any(engine::Kind::needs_ids) && config.ids.is_none() {
+    if kinds.iter().any(kind::Kind::needs_ids) && config.ids.is_none() {
         return Err(LoadError::NeedIds);
     }
     let needed = u64::from(config.connections) + SPARE_FDS;

@@ -12,8 +12,8 @@ use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{HOST, HeaderName, HeaderValue};
-use http::{Method, Request, Uri};
+use http::header::HOST;
+use http::{Method, Request};
 use http_body_util::Full;
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -22,10 +22,10 @@ use tokio::task::LocalSet;
 
 use crate::LoadError;
 use crate::cpu;
-use crate::scenario::{BodyCheck, RequestSpec};
+use crate::kind::{Kind, Scratch, Target, make_uri};
 use crate::stats::{ErrorKind, Stats, Verdict};
-use crate::template::{Expander, IdSpace, Template};
-use crate::wire::{Check, HEAD_LIMIT, RequestHead, Response};
+use crate::template::{Expander, IdSpace};
+use crate::wire::{HEAD_LIMIT, Response};
 
 /// A request that went out more than this after it was due counts as late.
 /// Above the timer's granularity (1 ms), so a punctual client counts none.
@@ -33,189 +33,6 @@ pub const LATE_AFTER: Duration = Duration::from_millis(2);
 
 /// How long a user waits before connecting again after a failed attempt.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(10);
-
-/// Where requests go.
-#[derive(Debug, Clone)]
-pub(crate) struct Target {
-    pub addr: SocketAddr,
-    pub host: HeaderValue,
-    /// The URL's path without its trailing slash; request paths follow it.
-    pub base_path: String,
-}
-
-/// One request kind, compiled: the bytes that never change rendered once,
-/// the templates parsed once.
-#[derive(Debug)]
-pub(crate) struct Kind {
-    head: RequestHead,
-    path: Template,
-    body: Option<Template>,
-    /// The whole request when neither path nor body has a variable.
-    fixed: Option<Vec<u8>>,
-    head_request: bool,
-    /// Empty: any 2xx.
-    expect_status: Vec<u16>,
-    check: Option<Check>,
-    weight: u32,
-}
-
-/// Headers the engine writes itself, from the request's body.
-const FRAMING_HEADERS: [&str; 2] = ["content-length", "transfer-encoding"];
-
-impl Kind {
-    pub fn compile(spec: &RequestSpec, target: &Target) -> Result<Self, LoadError> {
-        let method = Method::from_bytes(spec.method.as_bytes())
-            .map_err(|_| LoadError::Config(format!("'{}' is not an HTTP method", spec.method)))?;
-        let path = Template::parse(&spec.path)?;
-        if !spec.path.starts_with('/') {
-            return Err(LoadError::Config(format!(
-                "the request path '{}' must start with '/'",
-                spec.path
-            )));
-        }
-        let body = spec.body.as_deref().map(Template::parse).transpose()?;
-        let mut headers = b" HTTP/1.1\r\n".to_vec();
-        let mut own_host = false;
-        for (name, value) in &spec.headers {
-            let n = HeaderName::from_bytes(name.trim().as_bytes())
-                .map_err(|_| LoadError::Config(format!("'{name}' is not a header name")))?;
-            let v = HeaderValue::from_str(value.trim()).map_err(|_| {
-                LoadError::Config(format!("the value of header '{name}' is not valid"))
-            })?;
-            if FRAMING_HEADERS.contains(&n.as_str()) {
-                return Err(LoadError::Config(format!(
-                    "header '{name}' is set from the body; leave it out"
-                )));
-            }
-            own_host |= n == HOST;
-            header_line(&mut headers, n.as_str().as_bytes(), v.as_bytes());
-        }
-        if !own_host {
-            header_line(&mut headers, b"host", target.host.as_bytes());
-        }
-        let mut start = method.as_str().as_bytes().to_vec();
-        start.push(b' ');
-        start.extend_from_slice(target.base_path.as_bytes());
-        let head = RequestHead {
-            start,
-            headers,
-            // A request that may carry a body says how long it is, even
-            // when it is empty (RFC 9110, 8.6).
-            sends_length: body.is_some()
-                || matches!(method, Method::POST | Method::PUT | Method::PATCH),
-        };
-        let fixed = match (path.as_literal(), body.as_ref().map(Template::as_literal)) {
-            (Some(p), None | Some(Some(_))) => {
-                let b = body
-                    .as_ref()
-                    .and_then(Template::as_literal)
-                    .unwrap_or_default();
-                let mut out = Vec::new();
-                head.render(p, b, &mut out);
-                Some(out)
-            }
-            _ => None,
-        };
-        let check = spec.expect_body.as_ref().map(|c| match c {
-            BodyCheck::StartsWith(s) => Check::StartsWith(s.as_bytes().to_vec()),
-            BodyCheck::Contains(s) => Check::Contains(s.as_bytes().to_vec()),
-        });
-        // Expanded paths only ever differ by ids and digits: one that parses
-        // as a URI means all do.
-        let mut ex = Expander::new(Some(SAMPLE_IDS), 1, 0, 1);
-        let mut sample = Vec::new();
-        path.expand_into(&mut ex, &mut sample);
-        make_uri(&target.base_path, &sample)?;
-        Ok(Self {
-            head,
-            path,
-            body,
-            fixed,
-            head_request: method == Method::HEAD,
-            expect_status: spec.expect_status.clone(),
-            check,
-            weight: spec.weight,
-        })
-    }
-
-    pub fn needs_ids(&self) -> bool {
-        self.path.needs_ids() || self.body.as_ref().is_some_and(Template::needs_ids)
-    }
-
-    /// The bytes of one request of this kind: the pre-rendered ones, or
-    /// the templates expanded into `scratch`.
-    fn render<'a>(&'a self, ex: &mut Expander, scratch: &'a mut Scratch) -> &'a [u8] {
-        if let Some(fixed) = &self.fixed {
-            return fixed;
-        }
-        scratch.path.clear();
-        self.path.expand_into(ex, &mut scratch.path);
-        scratch.body.clear();
-        if let Some(body) = &self.body {
-            body.expand_into(ex, &mut scratch.body);
-        }
-        self.head
-            .render(&scratch.path, &scratch.body, &mut scratch.request);
-        &scratch.request
-    }
-
-    fn status_ok(&self, status: u16) -> bool {
-        if self.expect_status.is_empty() {
-            (200..300).contains(&status)
-        } else {
-            self.expect_status.contains(&status)
-        }
-    }
-
-    fn verdict(&self, response: &Response) -> Verdict {
-        if !self.status_ok(response.status) {
-            Verdict::Status
-        } else if self
-            .check
-            .as_ref()
-            .is_some_and(|c| !c.passes(&response.seen))
-        {
-            Verdict::Body
-        } else {
-            Verdict::Ok
-        }
-    }
-}
-
-fn header_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.extend_from_slice(name);
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
-}
-
-/// A user's buffers for expanding templates, reused from request to
-/// request.
-#[derive(Debug, Default)]
-struct Scratch {
-    path: Vec<u8>,
-    body: Vec<u8>,
-    request: Vec<u8>,
-}
-
-const SAMPLE_IDS: IdSpace = IdSpace {
-    seed: 0,
-    authors: 1,
-    books: 1,
-};
-
-fn make_uri(base: &str, path: &[u8]) -> Result<Uri, LoadError> {
-    let mut full = Vec::with_capacity(base.len() + path.len());
-    full.extend_from_slice(base.as_bytes());
-    full.extend_from_slice(path);
-    Uri::from_maybe_shared(Bytes::from(full)).map_err(|e| {
-        LoadError::Config(format!(
-            "'{}{}' is not a valid request path: {e}",
-            base,
-            String::from_utf8_lossy(path)
-        ))
-    })
-}
 
 /// What every worker shares.
 #[derive(Debug)]

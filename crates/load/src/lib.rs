@@ -21,6 +21,7 @@ mod coordinator;
 mod cpu;
 mod engine;
 mod error;
+mod kind;
 mod report;
 mod scenario;
 mod stats;

@@ -4,10 +4,10 @@ use std::net::ToSocketAddrs as _;
 
 use http::HeaderValue;
 
-use crate::{LoadError, engine};
+use crate::{LoadError, kind};
 
 /// Parses the URL and resolves its host once.
-pub(crate) fn target(url: &str) -> Result<engine::Target, LoadError> {
+pub(crate) fn target(url: &str) -> Result<kind::Target, LoadError> {
     let parsed = url::Url::parse(url).map_err(|e| {
         LoadError::Url(format!(
             "'{url}' is not a valid URL ({e}); expected http://HOST[:PORT][/PATH]"
@@ -54,7 +54,7 @@ pub(crate) fn target(url: &str) -> Result<engine::Target, LoadError> {
     };
     let host_header = HeaderValue::from_str(&authority)
         .map_err(|_| LoadError::Url(format!("'{url}': the host is not a valid header value")))?;
-    Ok(engine::Target {
+    Ok(kind::Target {
         addr,
         host: host_header,
         base_path: parsed.path().trim_end_matches('/').to_string(),

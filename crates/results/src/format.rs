@@ -8,13 +8,14 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::stats::{Interval, Verdict};
 use crate::{Error, v1};
 
 /// A client host's clock against the suite's.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct ClientClock {
     pub host: String,
     /// Ahead of the suite's clock (negative: behind).
@@ -26,7 +27,7 @@ pub struct ClientClock {
 /// Bumped when a field changes meaning.
 pub const RESULTS_VERSION: u32 = 2;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Results {
     pub version: u32,
     /// True when the run was interrupted or is still being written.
@@ -39,7 +40,7 @@ pub struct Results {
     pub runs: Vec<Point>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Env {
     pub bookbench_version: String,
     pub cpu_model: String,
@@ -72,7 +73,7 @@ pub struct Env {
     pub database_address: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Config {
     pub preset: String,
     pub scenarios: Vec<String>,
@@ -117,7 +118,7 @@ pub struct Config {
     pub db_round_trips_us: Vec<u64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct TargetOutcome {
     pub name: String,
     pub description: String,
@@ -140,7 +141,7 @@ pub struct TargetOutcome {
     pub proxy_host: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Latency {
     pub p50: u64,
     pub p90: u64,
@@ -151,13 +152,13 @@ pub struct Latency {
 }
 
 /// The rounds of a point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Rounds {
     pub min: u32,
     pub max: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Point {
     pub target: String,
     pub scenario: String,
@@ -250,7 +251,7 @@ impl std::fmt::Display for At<'_> {
 }
 
 /// A target against its reference at one point.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Comparison {
     pub reference: String,
     /// This target's requests per second over the reference's: the
@@ -262,7 +263,7 @@ pub struct Comparison {
 }
 
 /// One measured window: a target's load at one point in one round.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Window {
     /// From 0; two targets' windows of one round were measured minutes
     /// apart at most, so drift of the machine falls on both.
@@ -317,7 +318,7 @@ impl Window {
 }
 
 /// What became of a target in a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetStatus {
     Measured,
@@ -345,7 +346,7 @@ impl std::fmt::Display for TargetStatus {
 }
 
 /// Why a point's (or a repeat's) figures are doubtful.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Flag {
     /// A load generator's thread was over 90% busy: the figures measure the
@@ -412,7 +413,7 @@ pub fn flag_list(flags: &[Flag]) -> String {
 }
 
 /// CPU use between two samples, in percent of one core.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Usage {
     pub server: f64,
     pub database: f64,
@@ -428,7 +429,7 @@ fn is_zero(v: &f64) -> bool {
 }
 
 /// The outcome of one check of the API contract (`bookbench verify`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CheckResult {
     pub name: String,
     /// `None` when the check passed.

@@ -48,6 +48,21 @@ pub enum Error {
     },
 }
 
+/// The JSON Schema of `results.json` of this version, as committed in
+/// `crates/results/results.schema.json` (a test keeps the two the same).
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(Results).to_value();
+    if let Some(object) = schema.as_object_mut() {
+        object.insert(
+            "$comment".to_string(),
+            serde_json::Value::String(format!(
+                "results.json of bookbench, version {RESULTS_VERSION}; older versions are read by bookbench and upgraded, not described here"
+            )),
+        );
+    }
+    schema
+}
+
 impl Results {
     /// Reads `path` (this version or an older one).
     pub fn read(path: &std::path::Path) -> Result<Self, Error> {

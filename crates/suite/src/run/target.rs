@@ -149,7 +149,7 @@ impl<'a> TargetRun<'a> {
                     Some(ClientHost::Namespace(ns)) => Some(ns.clone()),
                     _ => None,
                 };
-                super::on_client(namespace, move || {
+                super::load::on_client(namespace, move || {
                     tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()
@@ -242,7 +242,7 @@ impl<'a> TargetRun<'a> {
         if !self.jit_warmup.is_zero() {
             settled &= settle(&mut self.running, &self.ready_url, db, settle_limit).await;
             load.duration = self.jit_warmup;
-            super::run_load(load.clone(), self.clients()).await?;
+            super::load::run_load(load.clone(), self.clients()).await?;
             self.jit_warmup = Duration::ZERO;
         }
         load.duration = config.duration;
@@ -253,7 +253,7 @@ impl<'a> TargetRun<'a> {
         // Counted from the end of the warm-up, while the load runs on.
         let warmup = load.warmup;
         // Agents on other hosts start a lead after they are started.
-        let lead = super::agents_lead(self.clients());
+        let lead = super::load::agents_lead(self.clients());
         let window = async {
             tokio::time::sleep(lead + warmup).await;
             let statements = counter.count(db).await;
@@ -265,8 +265,8 @@ impl<'a> TargetRun<'a> {
             )
         };
         let (report, (statements_before, before, times_before, started)) =
-            tokio::join!(super::run_load(load, self.clients()), window);
-        let super::Loaded {
+            tokio::join!(super::load::run_load(load, self.clients()), window);
+        let super::load::Loaded {
             report,
             agent_requests,
             start_skew_us,
