@@ -45,12 +45,7 @@ impl TestDb {
             .get_or_try_init(Server::start)
             .await
             .unwrap_or_else(|e| panic!("test database: {e}"));
-        let name = format!(
-            "bookbench_test_{}_{}_{:06x}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            fastrand::u32(..0x100_0000)
-        );
+        let name = fresh_name();
         let admin = connect(server.url_for("postgres").as_str())
             .await
             .unwrap_or_else(|e| panic!("test database: {e}"));
@@ -65,6 +60,37 @@ impl TestDb {
             url: server.url_for(&name).to_string(),
             name,
         }
+    }
+
+    /// A fresh, migrated database whose default collation is the ICU
+    /// locale `icu_locale` (`en-US`: language-aware, so that `apple` sorts
+    /// before `Banana`), for tests of what does not depend on the database's
+    /// collation. Created from `template0` and migrated on its own, since a
+    /// clone keeps its template's collation.
+    pub async fn with_icu_collation(icu_locale: &str) -> Self {
+        let server = SERVER
+            .get_or_try_init(Server::start)
+            .await
+            .unwrap_or_else(|e| panic!("test database: {e}"));
+        let name = fresh_name();
+        let admin = connect(server.url_for("postgres").as_str())
+            .await
+            .unwrap_or_else(|e| panic!("test database: {e}"));
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{}'",
+                icu_locale.replace('\'', "")
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("test database: creating {name}: {}", chain(&e)));
+        let url = server.url_for(&name).to_string();
+        let mut client = connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("test database: {e}"));
+        bookbench_schema::migrate(&mut client)
+            .await
+            .unwrap_or_else(|e| panic!("test database: migrating {name}: {}", chain(&e)));
+        Self { url, name }
     }
 
     pub fn url(&self) -> &str {
@@ -141,6 +167,16 @@ impl Server {
         url.set_path(&format!("/{database}"));
         url
     }
+}
+
+/// A database name no other test of any process has.
+fn fresh_name() -> String {
+    format!(
+        "bookbench_test_{}_{}_{:06x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        fastrand::u32(..0x100_0000)
+    )
 }
 
 async fn connect(url: &str) -> Result<Client, String> {

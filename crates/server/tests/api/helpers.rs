@@ -81,7 +81,15 @@ impl TestApp {
 
     /// A server on a fresh database, with a changed configuration.
     pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> Self {
-        let db = TestDb::new().await;
+        Self::spawn_on_with(TestDb::new().await, change).await
+    }
+
+    /// A server on `db`, a database of the test's own making.
+    pub async fn spawn_on(db: TestDb) -> Self {
+        Self::spawn_on_with(db, |_| {}).await
+    }
+
+    async fn spawn_on_with(db: TestDb, change: impl FnOnce(&mut Config)) -> Self {
         let addr = spawn_server(db.url(), change).await;
         Self {
             addr,

@@ -4,6 +4,7 @@
 mod authors;
 mod bad_input;
 mod books;
+mod collation;
 mod hello;
 mod helpers;
 mod openapi;
