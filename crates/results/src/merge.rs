@@ -17,10 +17,12 @@ pub struct Part {
 }
 
 /// Merges `parts` in order. A target in several parts keeps the points of
-/// each part that measured it (say, other scenarios); one that failed in a
-/// part and was measured in another is taken as measured. A point (target,
-/// scenario, concurrency) measured in two parts is refused: neither can be
-/// preferred.
+/// each part (say, other scenarios), including those measured before it
+/// failed in a part; one that failed in a part and was measured in another
+/// is taken as measured, and where both have a point, the point of the part
+/// that measured it whole is kept, never both. A point (target, scenario,
+/// concurrency) of two parts that both measured the target is refused:
+/// neither can be preferred.
 pub fn merge(parts: Vec<Part>) -> Result<Results, Error> {
     let mut parts = parts.into_iter();
     let first = parts
@@ -39,34 +41,43 @@ pub fn merge(parts: Vec<Part>) -> Result<Results, Error> {
                 .filter(|p| p.target == outcome.name)
                 .cloned()
                 .collect();
-            let existing = merged.targets.iter().position(|t| t.name == outcome.name);
-            match existing {
-                Some(i) if merged.targets[i].status == TargetStatus::Measured => {
-                    if outcome.status != TargetStatus::Measured {
-                        continue;
-                    }
-                    for p in runs {
-                        if let Some(j) = merged.runs.iter().position(|q| same_point(&p, q)) {
-                            return Err(Error::Mismatch(format!(
-                                "{} at c={} on '{}' was measured in both {} and {}; merge runs of other targets or scenarios",
-                                p.scenario, p.concurrency, p.target, origin[j], part.name
-                            )));
-                        }
-                        merged.runs.push(p);
-                        origin.push(part.name.clone());
-                    }
-                }
+            let measured = outcome.status == TargetStatus::Measured;
+            match merged.targets.iter().position(|t| t.name == outcome.name) {
                 Some(i) => {
-                    // It failed or was skipped before: this part's outcome
-                    // replaces that one, which has no points.
-                    merged.targets[i] = outcome;
-                    origin.extend(runs.iter().map(|_| part.name.clone()));
-                    merged.runs.extend(runs);
+                    let before = merged.targets[i].status == TargetStatus::Measured;
+                    for p in runs {
+                        let Some(j) = merged.runs.iter().position(|q| same_point(&p, q)) else {
+                            merged.runs.push(p);
+                            origin.push(part.name.clone());
+                            continue;
+                        };
+                        // A point of a run the target died in keeps its
+                        // place only when no whole run measured it.
+                        match (before, measured) {
+                            (true, true) => {
+                                return Err(Error::Mismatch(format!(
+                                    "{} at c={} on '{}' was measured in both {} and {}; merge runs of other targets or scenarios",
+                                    p.scenario, p.concurrency, p.target, origin[j], part.name
+                                )));
+                            }
+                            (false, true) => {
+                                merged.runs[j] = p;
+                                origin[j] = part.name.clone();
+                            }
+                            (_, false) => {}
+                        }
+                    }
+                    // The outcome of a run that measured it, else the first.
+                    if measured && !before {
+                        merged.targets[i] = outcome;
+                    }
                 }
                 None => {
                     merged.targets.push(outcome);
-                    origin.extend(runs.iter().map(|_| part.name.clone()));
-                    merged.runs.extend(runs);
+                    for p in runs {
+                        merged.runs.push(p);
+                        origin.push(part.name.clone());
+                    }
                 }
             }
         }
@@ -239,6 +250,63 @@ mod tests {
         assert_eq!(fastapi.map(|t| t.status), Some(TargetStatus::Measured));
         assert_eq!(merged.runs.len(), 2);
         assert_eq!(merged.config.preset, "full+quick");
+    }
+
+    /// A run in which `name` was measured at hello-get, then failed.
+    fn failed_part_way(name: &str) -> Results {
+        let mut r = results("full", &[(name, "measured")], 10);
+        if let Some(t) = r.targets.first_mut() {
+            t.status = TargetStatus::Failed;
+            t.reason = Some("died during author-detail".into());
+        }
+        r
+    }
+
+    #[test]
+    fn a_target_that_failed_part_way_keeps_its_points_beside_a_rerun_of_the_rest() {
+        let mut rest = results("full", &[("fastapi", "measured")], 10);
+        rest.runs[0].scenario = "author-detail".into();
+        let merged =
+            merge(vec![part("a", failed_part_way("fastapi")), part("b", rest)]).expect("merge");
+        assert_eq!(merged.targets.len(), 1);
+        assert_eq!(merged.targets[0].status, TargetStatus::Measured);
+        let scenarios: Vec<&str> = merged.runs.iter().map(|p| p.scenario.as_str()).collect();
+        assert_eq!(scenarios, ["hello-get", "author-detail"]);
+    }
+
+    #[test]
+    fn a_point_of_a_failed_run_gives_way_to_the_whole_runs_and_is_never_doubled() {
+        for parts in [["failed", "whole"], ["whole", "failed"]] {
+            let merged = merge(
+                parts
+                    .iter()
+                    .map(|&which| {
+                        let mut r = if which == "failed" {
+                            failed_part_way("rust")
+                        } else {
+                            results("full", &[("rust", "measured")], 10)
+                        };
+                        r.runs[0].rps = if which == "failed" { 1.0 } else { 100.0 };
+                        part(which, r)
+                    })
+                    .collect(),
+            )
+            .expect("merge");
+            assert_eq!(merged.runs.len(), 1, "{parts:?}");
+            assert_eq!(merged.runs[0].rps, 100.0, "{parts:?}");
+            assert_eq!(
+                merged.targets[0].status,
+                TargetStatus::Measured,
+                "{parts:?}"
+            );
+        }
+        let twice = merge(vec![
+            part("a", failed_part_way("rust")),
+            part("b", failed_part_way("rust")),
+        ])
+        .expect("merge");
+        assert_eq!(twice.runs.len(), 1);
+        assert_eq!(twice.targets[0].status, TargetStatus::Failed);
     }
 
     #[test]
