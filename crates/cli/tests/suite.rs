@@ -323,8 +323,8 @@ fn merge_joins_runs_of_other_targets_and_refuses_the_rest(real: &Path) {
     assert!(!dir.join("refused").exists(), "a refused merge wrote files");
 }
 
-/// Opens the page in headless Chromium; fails on any console message.
-fn screenshot(page: &Path) -> PathBuf {
+/// Headless Chromium at a 1280 × 1600 window, with `args` and `page`.
+fn chromium(args: &[String], page: &Path) -> Output {
     let chromium = ["chromium", "chromium-browser"]
         .into_iter()
         .find(|c| {
@@ -334,9 +334,8 @@ fn screenshot(page: &Path) -> PathBuf {
                 .is_ok_and(|o| o.status.success())
         })
         .expect("chromium is installed (scripts/setup installs it: apt-get install chromium)");
-    let png = page.with_extension("png");
     let profile = temp_dir("chromium");
-    let out = Command::new(chromium)
+    Command::new(chromium)
         .args([
             "--headless",
             "--no-sandbox",
@@ -352,10 +351,16 @@ fn screenshot(page: &Path) -> PathBuf {
             "--v=0",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--screenshot={}", png.display()))
+        .args(args)
         .arg(format!("file://{}", page.display()))
         .output()
-        .expect("chromium runs");
+        .expect("chromium runs")
+}
+
+/// Opens the page in headless Chromium; fails on any console message.
+fn screenshot(page: &Path) -> PathBuf {
+    let png = page.with_extension("png");
+    let out = chromium(&[format!("--screenshot={}", png.display())], page);
     let log = text(&out.stderr);
     let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
     assert!(
@@ -364,6 +369,60 @@ fn screenshot(page: &Path) -> PathBuf {
     );
     assert!(png.exists(), "no screenshot: {log}");
     png
+}
+
+/// The blog study's report, 19 targets with long names, laid out by a real
+/// browser: the attribution table ends within the page's column (no
+/// sideways scrolling), measured by a script added to a copy of the page.
+#[test]
+fn the_report_of_19_targets_fits_its_attribution_table_in_the_page() {
+    let dir = temp_dir("wide-report");
+    let results = dir.join("results.json");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/blog/results.json"),
+        &results,
+    )
+    .expect("the blog study's results");
+    ok(&bookbench()
+        .arg("report")
+        .arg(&results)
+        .output()
+        .expect("report"));
+    let page = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
+    assert!(
+        page.matches("<td>pypy-<wbr>flask-").count() > 0,
+        "19 targets, PyPy's among them"
+    );
+    let probe = "<script>window.addEventListener('load',function(){\
+        var t=document.querySelector('table.attribution').getBoundingClientRect();\
+        var b=getComputedStyle(document.body);\
+        var inner=document.body.getBoundingClientRect().right-parseFloat(b.paddingRight);\
+        document.title='measured '+Math.ceil(t.right)+' '+Math.floor(inner)+' '+\
+        document.documentElement.scrollWidth+' '+document.documentElement.clientWidth;});</script>";
+    let probed = dir.join("probed.html");
+    std::fs::write(&probed, page.replace("</body>", &format!("{probe}</body>"))).expect("write");
+    let out = chromium(&["--dump-dom".to_string()], &probed);
+    let dom = text(&out.stdout);
+    let measured: Vec<i64> = dom
+        .split("<title>measured ")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("the probe did not run: {}", text(&out.stderr)))
+        .split(' ')
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let [table, column, page_width, window] = measured[..] else {
+        panic!("measured {measured:?}");
+    };
+    assert!(
+        table <= column + 1,
+        "the table ends at {table} px, the column at {column}"
+    );
+    assert!(
+        page_width <= window,
+        "the page is {page_width} px wide in a {window} px window"
+    );
+    screenshot(&dir.join("report.html"));
 }
 
 /// Pixels that are neither white nor grey: chart lines and markers.

@@ -57,14 +57,13 @@ fn bars<'a>(r: &'a Results, scenario: &str) -> Vec<Bar<'a>> {
     bars
 }
 
-/// `1.32× faster`, `0.91× slower`, `≈`: the verdict at a bar's end; `vs
+/// `32% faster`, `8.3× slower`, `≈`: the verdict at a bar's end; `vs
 /// NAME` when the target was compared with another than the baseline.
 fn verdict_text(p: &Point, baseline: Option<&str>) -> Option<String> {
     let c = p.comparison.as_ref()?;
     let text = match c.verdict {
-        Verdict::Faster => format!("{:.2}× faster", c.ratio.estimate),
-        Verdict::Slower => format!("{:.2}× slower", c.ratio.estimate),
         Verdict::NoSignificantDifference => "≈".to_string(),
+        v => super::verdict_phrase(c.ratio.estimate, v),
     };
     Some(if baseline == Some(c.reference.as_str()) {
         text
@@ -95,7 +94,7 @@ fn tooltip(bar: &Bar) -> String {
     if let Some(c) = &p.comparison {
         let _ = write!(
             t,
-            "; {:.3}× {}{}, {} in {} rounds",
+            "; {:.3} times {}'s requests/s{}, {} in {} rounds",
             c.ratio.estimate,
             c.reference,
             if c.ratio.high.is_finite() {
@@ -103,7 +102,7 @@ fn tooltip(bar: &Bar) -> String {
             } else {
                 String::new()
             },
-            c.verdict.name(),
+            super::verdict_phrase(c.ratio.estimate, c.verdict),
             c.rounds
         );
     } else if bar.baseline {
@@ -421,7 +420,7 @@ mod tests {
         );
         assert!(svg.contains("stroke-dasharray=\"4 2\""), "{svg}");
         assert!(svg.contains(">baseline</tspan>"), "{svg}");
-        assert!(svg.contains(">2.00× faster</tspan>"), "{svg}");
+        assert!(svg.contains(">2.0× faster</tspan>"), "{svg}");
         assert!(svg.contains(">≈</tspan>"), "{svg}");
     }
 

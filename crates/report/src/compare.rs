@@ -33,12 +33,15 @@ pub fn table(rows: &[Row], threshold: f64) -> String {
             ratio,
             interval,
             r.p99_ratio,
-            r.verdict.name()
+            match r.ratio {
+                Some(i) => crate::verdict_phrase(i.estimate, r.verdict),
+                None => r.verdict.name().to_string(),
+            }
         );
     }
     let _ = writeln!(
         out,
-        "faster/slower: the 95% interval (Welch, on the windows' log requests/s) lies wholly beyond ±{:.1}%",
+        "B/A: B's requests/s over A's. faster/slower: the 95% interval (Welch, on the windows' log requests/s) lies wholly beyond ±{:.1}%",
         threshold * 100.0
     );
     out

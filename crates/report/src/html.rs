@@ -13,7 +13,9 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 th:first-child,td:first-child{text-align:left}.bar{display:inline-block;height:10px}\
 .wide{overflow-x:auto}.wide td{white-space:nowrap}.wide td:nth-child(2),.wide th:nth-child(2){text-align:left}figure{margin:0 0 1.5em}figure svg{max-width:100%;height:auto}\
 figcaption{font-size:.9em;color:#444}figcaption button{margin-right:.8em}\
-.legend-entry{cursor:pointer}.legend-entry.off{opacity:.3}.flag{color:#b00}td small{color:#555}";
+.legend-entry{cursor:pointer}.legend-entry.off{opacity:.3}.flag{color:#b00}td small{color:#555}\
+table.attribution{font-size:.85em}table.attribution td,table.attribution th{padding:3px 5px}\
+table.attribution th.group{text-align:left;background:#f4f4f4}";
 
 /// Hides and shows a line when its name in the legend is clicked. It only
 /// hides what it showed: with scripts off every line stays drawn. The
@@ -145,13 +147,16 @@ fn emphasis(md: &str) -> String {
 }
 
 /// Every point: its median with the interval, against the baseline, and
-/// its latency and CPU.
+/// its latency and CPU. A scenario's points under its own heading row, and
+/// the figures that belong together in one cell, so that the table fits
+/// the page at the blog study's 19 targets rather than scroll sideways.
 fn attribution(h: &mut String, r: &Results) {
     let compared = r.runs.iter().any(|p| p.comparison.is_some());
     let relayed = !r.config.db_round_trips_us.is_empty();
+    let columns = if relayed { 11 } else { 10 };
     let _ = write!(
         h,
-        "<h2>Latency and CPU attribution</h2><p>Requests/s: the median of the undisturbed windows, ± the half-width of its 95% interval. × baseline: the geometric mean of the per-round ratios with its 95% interval. Latency in milliseconds over all windows; CPU in percent of one core (server / database / client{}).</p><div class=\"wide\"><table><tr><th>target</th><th>scenario</th><th>c</th><th>requests/s</th><th>95% interval</th><th>× baseline</th><th>verdict</th><th>windows</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>CPU server</th><th>CPU db</th><th>CPU client</th>{}<th>statements/request</th><th>errors</th><th>flags</th></tr>",
+        "<h2>Latency and CPU attribution</h2><p>Requests/s: the median of the undisturbed windows, ± the half-width of its 95% interval, and the interval. × baseline: the geometric mean of the per-round ratios with its 95% interval, and the verdict. Latency in milliseconds over all windows: p50 / p90 / p99 / max. CPU in percent of one core (server / database / client{}).</p><table class=\"attribution\"><tr><th>target</th><th>c</th><th>requests/s</th><th>× baseline</th><th>windows</th><th>latency ms</th><th>CPU server</th><th>CPU db</th><th>CPU client</th>{}<th>statements / request</th><th>errors, flags</th></tr>",
         if relayed {
             " / the latency relay between server and database"
         } else {
@@ -159,51 +164,67 @@ fn attribution(h: &mut String, r: &Results) {
         },
         if relayed { "<th>CPU relay</th>" } else { "" }
     );
+    let mut scenario = None;
     for p in &r.runs {
+        if scenario != Some(p.scenario.as_str()) {
+            scenario = Some(p.scenario.as_str());
+            let _ = write!(
+                h,
+                "<tr><th colspan=\"{}\" class=\"group\">{}</th></tr>",
+                columns + 1,
+                escape(&p.scenario)
+            );
+        }
         let errors: u64 = p.errors.values().sum();
         let bar = |pct: f64, color: &str| {
             format!(
-                "{pct:.0}% <span class=\"bar\" style=\"width:{:.0}px;background:{color}\"></span>",
-                pct.clamp(0.0, 400.0) / 4.0
+                "{pct:.0}%<br><span class=\"bar\" style=\"width:{:.0}px;background:{color}\"></span>",
+                pct.clamp(0.0, 400.0) / 8.0
             )
         };
         let interval = p
             .rps_interval
             .filter(|i| i.low.is_finite() && i.high.is_finite())
-            .map_or("-".to_string(), |i| format!("{:.0}–{:.0}", i.low, i.high));
-        let (ratio, verdict) = if compared {
+            .map_or(String::new(), |i| {
+                format!("<br><small>{:.0}–{:.0}</small>", i.low, i.high)
+            });
+        let against = if compared {
             let (ratio, ratio_interval, verdict, _rounds) = comparison_cell(p);
-            let ratio = if p.comparison.is_some() {
+            if p.comparison.is_some() {
                 format!(
-                    "{} <small>({})</small>",
+                    "{} <small>({})</small><br>{}",
                     escape(&ratio),
-                    escape(&ratio_interval)
+                    escape(&ratio_interval),
+                    emphasis(&verdict)
                 )
             } else {
                 escape(&ratio)
-            };
-            (ratio, emphasis(&verdict))
+            }
         } else {
-            ("-".to_string(), "-".to_string())
+            "-".to_string()
         };
         let disturbed = p.windows.iter().filter(|w| w.disturbed()).count();
         let windows = if disturbed > 0 {
-            format!("{} <small>({disturbed} disturbed)</small>", p.windows.len())
+            format!(
+                "{}<br><small>({disturbed} disturbed)</small>",
+                p.windows.len()
+            )
         } else {
             p.windows.len().to_string()
         };
+        let ms = |us: u64| format!("{:.2}", us as f64 / 1000.0);
+        let flags = flag_list(&p.flags);
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.0}{}</td><td>{interval}</td><td>{ratio}</td><td>{verdict}</td><td>{windows}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td><td>{}</td><td class=\"flag\">{}</td></tr>",
-            escape(&p.target),
-            escape(&p.scenario),
+            "<tr><td>{}</td><td>{}</td><td>{:.0}{}{interval}</td><td>{against}</td><td>{windows}</td><td>{} / {} / {} / {}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td><td>{}{}</td></tr>",
+            breakable(&p.target),
             escape(&format!("{}{}", p.concurrency, p.at().db_note())),
             p.rps,
             escape(&pm(p)),
-            p.latency_us.p50 as f64 / 1000.0,
-            p.latency_us.p90 as f64 / 1000.0,
-            p.latency_us.p99 as f64 / 1000.0,
-            p.latency_us.max as f64 / 1000.0,
+            ms(p.latency_us.p50),
+            ms(p.latency_us.p90),
+            ms(p.latency_us.p99),
+            ms(p.latency_us.max),
             bar(p.cpu.server, "#1f77b4"),
             bar(p.cpu.database, "#2ca02c"),
             bar(p.cpu.client, "#ff7f0e"),
@@ -215,10 +236,20 @@ fn attribution(h: &mut String, r: &Results) {
             p.db_statements_per_request
                 .map_or("-".to_string(), |x| format!("{x:.2}")),
             errors,
-            escape(&flag_list(&p.flags)),
+            if flags.is_empty() {
+                String::new()
+            } else {
+                format!("<br><span class=\"flag\">{}</span>", escape(&flags))
+            },
         );
     }
-    h.push_str("</table></div>");
+    h.push_str("</table>");
+}
+
+/// A target's name, escaped, that may break after each hyphen: the long
+/// names of the PyPy variants would otherwise set the table's width.
+fn breakable(name: &str) -> String {
+    escape(name).replace('-', "-<wbr>")
 }
 
 /// How precise the run was, and which windows were disturbed: the
@@ -301,14 +332,20 @@ mod tests {
         r.config.baseline = Some("rust".to_string());
         compare(&mut r, "fastapi", 2.0, Verdict::Faster);
         let page = html(&r);
-        assert!(page.contains("<th>95% interval</th>") && !page.contains("<th>spread</th>"));
+        assert!(!page.contains("<th>spread</th>"));
         assert!(
-            page.contains("<td>2000 ± 3%</td><td>1940–2060</td>"),
+            page.contains("<td>2000 ± 3%<br><small>1940–2060</small></td>"),
             "{page}"
         );
-        assert!(page.contains("<td>2.000 <small>(1.960–2.040)</small></td><td><b>faster</b> (+100.0%)</td><td>5</td>"), "{page}");
         assert!(
-            page.contains("<td>reference</td><td>-</td><td>5</td>"),
+            page.contains(
+                "<td>2.000 <small>(1.960–2.040)</small><br><b>2.0× faster</b></td><td>5</td>"
+            ),
+            "{page}"
+        );
+        assert!(page.contains("<td>reference</td><td>5</td>"), "{page}");
+        assert!(
+            page.contains("<th colspan=\"11\" class=\"group\">hello-get</th>"),
             "{page}"
         );
     }
@@ -331,7 +368,7 @@ mod tests {
             page.contains("<td>fast&lt;api&gt;</td><td>hello-get</td><td>10</td><td>0</td>"),
             "{page}"
         );
-        assert!(page.contains("5 <small>(1 disturbed)</small>"));
+        assert!(page.contains("5<br><small>(1 disturbed)</small>"));
         assert!(!page.contains("fast<api>"));
     }
 

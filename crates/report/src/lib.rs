@@ -160,6 +160,31 @@ pub(crate) fn rounds_line(r: &Results) -> String {
     )
 }
 
+/// A verdict as people read it, from the ratio of a target's requests/s
+/// to its reference's: `9% slower`, `8.3× slower` (never `0.12× slower`,
+/// which most read as 12% slower), `32% faster`, `2.0× faster`, or `no
+/// significant difference`. Below half or from double, the factor; between,
+/// the percentage.
+pub fn verdict_phrase(ratio: f64, verdict: Verdict) -> String {
+    let word = match verdict {
+        Verdict::NoSignificantDifference => return verdict.name().to_string(),
+        Verdict::Faster => "faster",
+        Verdict::Slower => "slower",
+    };
+    let (more, less) = if ratio >= 1.0 {
+        (ratio, 1.0)
+    } else {
+        (1.0, ratio)
+    };
+    if !(ratio.is_finite() && ratio > 0.0) {
+        word.to_string()
+    } else if more / less >= 2.0 {
+        format!("{:.1}× {word}", more / less)
+    } else {
+        format!("{:.0}% {word}", (ratio - 1.0).abs() * 100.0)
+    }
+}
+
 /// ` ± 3%`: the half-width of the median's interval, when it has one.
 pub(crate) fn pm(p: &Point) -> String {
     p.rps_interval
@@ -186,13 +211,8 @@ pub(crate) fn comparison_cell(p: &Point) -> (String, String, String, String) {
                 "(one round)".to_string()
             },
             match c.verdict {
-                Verdict::Faster => {
-                    format!("**faster** ({:+.1}%)", (c.ratio.estimate - 1.0) * 100.0)
-                }
-                Verdict::Slower => {
-                    format!("**slower** ({:+.1}%)", (c.ratio.estimate - 1.0) * 100.0)
-                }
                 Verdict::NoSignificantDifference => c.verdict.name().to_string(),
+                _ => format!("**{}**", verdict_phrase(c.ratio.estimate, c.verdict)),
             },
             c.rounds.to_string(),
         ),
@@ -452,6 +472,49 @@ pub(crate) mod tests {
                 verdict,
                 rounds: 5,
             });
+        }
+    }
+
+    #[test]
+    fn a_verdict_says_how_many_times_slower_never_a_fraction_times_slower() {
+        use super::verdict_phrase;
+        assert_eq!(verdict_phrase(0.12, Verdict::Slower), "8.3× slower");
+        assert_eq!(verdict_phrase(0.91, Verdict::Slower), "9% slower");
+        assert_eq!(verdict_phrase(1.32, Verdict::Faster), "32% faster");
+        assert_eq!(verdict_phrase(2.0, Verdict::Faster), "2.0× faster");
+        assert_eq!(
+            verdict_phrase(1.01, Verdict::NoSignificantDifference),
+            "no significant difference"
+        );
+    }
+
+    #[test]
+    fn the_summary_the_report_and_compare_word_a_large_slowdown_alike() {
+        let mut r = fixture(&[("rust", 10_000.0), ("flask-dev", 1_200.0)]);
+        compare(&mut r, "flask-dev", 0.12, Verdict::Slower);
+        let rows = vec![bookbench_results::compare::Row {
+            target: "flask-dev".into(),
+            scenario: "hello-get".into(),
+            concurrency: 10,
+            db_round_trip_us: None,
+            rps_a: 10_000.0,
+            rps_b: 1_200.0,
+            ratio: Some(Interval {
+                estimate: 0.12,
+                low: 0.11,
+                high: 0.13,
+            }),
+            p99_ratio: 1.0,
+            verdict: Verdict::Slower,
+        }];
+        for (what, text) in [
+            ("summary", crate::summary_markdown(&r)),
+            ("report", crate::html(&r)),
+            ("chart", crate::bars_chart(&r, "hello-get")),
+            ("compare", crate::compare::table(&rows, 0.05)),
+        ] {
+            assert!(text.contains("8.3× slower"), "{what}: {text}");
+            assert!(!text.contains("0.12× slower"), "{what}");
         }
     }
 }
