@@ -399,4 +399,54 @@ ready = "/"
         let err = parse_file(missing, "mine.toml").expect_err("refused");
         assert!(err.to_string().contains("missing field `command`"), "{err}");
     }
+
+    fn a_file(name: &str, text: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "bookbench-targets-{name}-{}-{:08x}.toml",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        std::fs::write(&path, text).expect("a targets file");
+        path
+    }
+
+    const MINE: &str = "[[target]]\nname = \"mine\"\ndescription = \"mine\"\n\
+                        command = [\"true\"]\nworkers = 1\ncpus = [0]\nready = \"/\"\n";
+
+    #[test]
+    fn a_targets_file_adds_its_targets_after_the_built_in_ones_or_stands_alone() {
+        let path = a_file("mine", MINE);
+        let builtin = parse(BUILTIN).expect("built in");
+        let added = load(&Declared::Adding(path.clone())).expect("added");
+        assert_eq!(added.len(), builtin.len() + 1);
+        assert_eq!(added.first().map(|t| t.name.as_str()), Some("rust"));
+        assert_eq!(added.last().map(|t| t.name.as_str()), Some("mine"));
+        let alone = load(&Declared::Only(path.clone())).expect("alone");
+        let names: Vec<&str> = alone.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["mine"]);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn an_added_target_named_like_a_built_in_one_is_refused_at_its_line() {
+        let path = a_file(
+            "clash",
+            &format!("{MINE}\n{}", MINE.replace("mine", "rust")),
+        );
+        let err = load(&Declared::Adding(path.clone()))
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains(&format!("{}, line 9", path.display()))
+                && err.contains("'rust'")
+                && err.contains("--only-targets-file"),
+            "{err}"
+        );
+        // Alone, the file's own `rust` is the one meant.
+        assert_eq!(
+            load(&Declared::Only(path.clone())).map(|t| t.len()).ok(),
+            Some(2)
+        );
+        let _ = std::fs::remove_file(path);
+    }
 }
