@@ -400,7 +400,7 @@ ready = "/"
         assert!(err.to_string().contains("missing field `command`"), "{err}");
     }
 
-    fn a_file(name: &str, text: &str) -> std::path::PathBuf {
+    fn a_file(name: &str, text: &str) -> PathBuf {
         let path = std::env::temp_dir().join(format!(
             "bookbench-targets-{name}-{}-{:08x}.toml",
             std::process::id(),
