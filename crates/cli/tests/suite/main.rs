@@ -1,0 +1,104 @@
+//! `bookbench run`, `verify`, `compare`, `merge` and `report` as a user runs
+//! them: the helpers every part shares, and the parts.
+
+mod hosts;
+mod processes;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use bookbench_testdb::TestDb;
+
+fn bookbench() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bookbench"));
+    cmd.env_remove("DATABASE_URL");
+    cmd
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "bookbench-{name}-{}-{:08x}",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// The lab is one per machine: its tests take turns.
+static LAB: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+fn results(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).expect("results.json"))
+        .expect("results.json is JSON")
+}
+
+/// A unique tag in a target's environment, to find its processes later.
+fn processes_tagged(tag: &str) -> Vec<u32> {
+    live_processes_whose("environ", tag)
+}
+
+/// Live processes whose `/proc/PID/{file}` holds `needle`.
+fn live_processes_whose(file: &str, needle: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/{file}"))
+                .is_ok_and(|text| text.windows(needle.len()).any(|w| w == needle.as_bytes()))
+                && bookbench_cluster::is_running(*pid)
+        })
+        .collect()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `bookbench run ARGS` as the tests below run it: one scenario's point at
+/// c=4, 1 s windows, on a tiny data set in `db`, into `out`, with `home` as
+/// $BOOKBENCH_HOME.
+/// A run as short as a test can afford, on the tiny data set.
+const TINY: [&str; 8] = [
+    "--concurrency",
+    "4",
+    "--duration",
+    "1s",
+    "--warmup",
+    "300ms",
+    "--scale",
+    "tiny",
+];
+
+fn tiny_run(args: &[&str], rounds: &str, db: &TestDb, out: &Path, home: &Path) -> Output {
+    bookbench()
+        .arg("run")
+        .args(args)
+        .args(TINY)
+        .args(["--min-rounds", rounds, "--max-rounds", rounds])
+        .args(["--database-url", db.url()])
+        .arg("--out")
+        .arg(out)
+        .env("BOOKBENCH_HOME", home)
+        .output()
+        .expect("run")
+}
