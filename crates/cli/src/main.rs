@@ -7,6 +7,7 @@
 #![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
 mod calibrate;
+mod cost;
 mod db;
 mod hosts;
 mod lab;
@@ -57,6 +58,9 @@ enum Command {
     /// Measure the suite's own noise (A/A) and check that it finds a known
     /// loss: the noise threshold and the precision come from it.
     Calibrate(calibrate::Args),
+    /// Count what a request costs each target (instructions, system calls,
+    /// database statements, rows and buffers) under valgrind's callgrind.
+    Cost(cost::Args),
     /// Compare two results.json files, point by point.
     Compare(results::CompareArgs),
     /// Render summary.md and report.html again from a results.json.
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
         Command::Target(args) => targets::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Cost(args) => cost::run(args),
         Command::Compare(args) => results::compare(args),
         Command::Report(args) => results::report(args),
         Command::Merge(args) => results::merge(args),

@@ -131,19 +131,19 @@ pub struct Measure {
     database: DatabaseArgs,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
     bookbench_load::parse_duration(s).map_err(|e| e.to_string())
 }
 
 /// `5%` or `5`: a percentage above 0 and below 100, as a fraction.
-fn parse_precision(s: &str) -> Result<f64, String> {
+pub fn parse_precision(s: &str) -> Result<f64, String> {
     let number = s.trim().trim_end_matches('%');
     let pct: f64 = number
         .parse()
         .map_err(|_| format!("'{s}' is not a percentage like 5%"))?;
     if !(pct > 0.0 && pct < 100.0) {
         return Err(format!(
-            "the precision must be above 0% and below 100%, not {s}"
+            "a percentage above 0% and below 100% is needed, not {s}"
         ));
     }
     Ok(pct / 100.0)
@@ -362,26 +362,7 @@ impl Measure {
             bail!("--max-rounds {max} is fewer than --min-rounds {min}");
         }
         let scale: Scale = self.scale.map(Into::into).unwrap_or(d.scale);
-        let out = self
-            .out
-            .unwrap_or_else(|| PathBuf::from("results").join(stamp()));
-        std::fs::create_dir_all(&out)
-            .with_context(|| format!("cannot create the output directory {}", out.display()))?;
-        let probe = out.join(".write-test");
-        std::fs::write(&probe, b"")
-            .with_context(|| format!("{} is not writable", out.display()))?;
-        let _ = std::fs::remove_file(probe);
-
-        let url = self.database.resolve()?;
-        let (dataset, env) = db::block_on(async {
-            let mut client = db::connect(&url).await?;
-            let dataset = bookbench_suite::dataset::ensure(&mut client, scale, &mut |s| {
-                eprintln!("seeding the {} data set…", s.name());
-            })
-            .await?;
-            let env = bookbench_suite::env::capture(&client, &dataset).await?;
-            anyhow::Ok((dataset, env))
-        })?;
+        let prepared = prepare(self.out, &self.database, scale)?;
         Ok(RunConfig {
             preset: preset.to_string(),
             targets,
@@ -401,13 +382,13 @@ impl Measure {
             db_latency: self.db_latency.unwrap_or_else(|| d.db_latency.clone()),
             app_host: None,
             timeout: self.timeout.unwrap_or(d.timeout),
-            out,
+            out: prepared.out,
             placeholders: Placeholders::discover(
-                &url,
+                &prepared.url,
                 bookbench_cluster::embedded::home_from_env(),
             )?,
-            ids: bookbench_suite::dataset::id_space(&dataset),
-            env,
+            ids: bookbench_suite::dataset::id_space(&prepared.dataset),
+            env: prepared.env,
         })
     }
 
@@ -415,6 +396,43 @@ impl Measure {
     pub fn targets(&self) -> Result<Vec<Target>, bookbench_suite::Error> {
         self.targets_file.load()
     }
+}
+
+/// What every measuring verb prepares before it starts a target.
+pub struct Prepared {
+    /// The output directory, made and checked writable.
+    pub out: PathBuf,
+    /// The database, started and seeded.
+    pub url: String,
+    pub dataset: bookbench_schema::Dataset,
+    pub env: bookbench_results::Env,
+}
+
+/// Makes the output directory (default `results/<timestamp>/`), starts the
+/// database and seeds it at `scale` when it holds another data set.
+pub fn prepare(out: Option<PathBuf>, database: &DatabaseArgs, scale: Scale) -> Result<Prepared> {
+    let out = out.unwrap_or_else(|| PathBuf::from("results").join(stamp()));
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    let probe = out.join(".write-test");
+    std::fs::write(&probe, b"").with_context(|| format!("{} is not writable", out.display()))?;
+    let _ = std::fs::remove_file(probe);
+    let url = database.resolve()?;
+    let (dataset, env) = db::block_on(async {
+        let mut client = db::connect(&url).await?;
+        let dataset = bookbench_suite::dataset::ensure(&mut client, scale, &mut |s| {
+            eprintln!("seeding the {} data set…", s.name());
+        })
+        .await?;
+        let env = bookbench_suite::env::capture(&client, &dataset).await?;
+        anyhow::Ok((dataset, env))
+    })?;
+    Ok(Prepared {
+        out,
+        url,
+        dataset,
+        env,
+    })
 }
 
 /// Runs the suite with a progress display, its results written to

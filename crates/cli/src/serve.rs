@@ -26,6 +26,10 @@ pub struct Args {
     /// Write one line per request to standard output (costs throughput).
     #[arg(long)]
     access_log: bool,
+    /// Run a busy loop of N iterations before every request: a known extra
+    /// cost per request, with which `bookbench cost` is checked.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    extra_work: u64,
     #[command(flatten)]
     database: DatabaseArgs,
 }
@@ -46,6 +50,7 @@ pub fn run(args: Args) -> Result<()> {
     config.pool_size = usize::from(args.pool_size.unwrap_or(args.workers.saturating_mul(10)));
     config.request_timeout = Duration::from_secs(args.request_timeout.max(1));
     config.access_log = args.access_log;
+    config.extra_work = args.extra_work;
     let runtime = if args.workers == 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()

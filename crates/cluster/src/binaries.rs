@@ -11,6 +11,14 @@ pub struct Binaries {
 }
 
 impl Binaries {
+    /// Whether the server can load pg_stat_statements (Debian ships it
+    /// with the server).
+    pub fn has_pg_stat_statements(&self) -> bool {
+        self.dir()
+            .parent()
+            .is_some_and(|p| p.join("lib/pg_stat_statements.so").exists())
+    }
+
     /// `$BOOKBENCH_PG_BINDIR` when set; otherwise looks on `PATH` first (a
     /// user's own build wins), then under `/usr/lib/postgresql/*/bin`
     /// (Debian and Ubuntu keep them off `PATH`), newest major version first.

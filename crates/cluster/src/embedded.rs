@@ -114,10 +114,7 @@ impl Embedded {
         let want = listen.as_ref().map(|l| l.address);
         if !self.cluster.is_initialized() {
             let bins = self.cluster.binaries().clone();
-            let pgss = bins
-                .dir()
-                .parent()
-                .is_some_and(|p| p.join("lib/pg_stat_statements.so").exists());
+            let pgss = bins.has_pg_stat_statements();
             self.cluster
                 .init(ROLE, &self.state.password, &Settings::benchmark(pgss))?;
             self.save()?;

@@ -31,10 +31,18 @@ impl Settings {
         s.set("checkpoint_timeout", "30min");
         s.set("random_page_cost", "1.1");
         if has_pg_stat_statements {
-            // The suite counts the statements each target sends.
-            s.set("shared_preload_libraries", "'pg_stat_statements'");
+            s.count_statements();
         }
         s
+    }
+
+    /// Loads pg_stat_statements with planning tracked: the suite counts the
+    /// statements each target sends, and `bookbench cost` their rows and
+    /// buffers, planning's included.
+    pub fn count_statements(&mut self) -> &mut Self {
+        self.set("shared_preload_libraries", "'pg_stat_statements'");
+        self.set("pg_stat_statements.track_planning", "on");
+        self
     }
 
     /// For tests: small and fast, durability off (the cluster is deleted

@@ -87,10 +87,12 @@ pub fn html(r: &Results) -> String {
     } else {
         String::new()
     };
-    let _ = write!(
-        h,
-        "<h2>Requests per second</h2><p>For each scenario: first every target at its best concurrency, fastest first, coloured by the kind of server{whiskers}{verdicts}; then requests/s against concurrency, one line per target.</p>",
-    );
+    if !r.runs.is_empty() {
+        let _ = write!(
+            h,
+            "<h2>Requests per second</h2><p>For each scenario: first every target at its best concurrency, fastest first, coloured by the kind of server{whiskers}{verdicts}; then requests/s against concurrency, one line per target.</p>",
+        );
+    }
     for s in &r.config.scenarios {
         if r.runs.iter().any(|p| &p.scenario == s) {
             let _ = write!(
@@ -104,8 +106,11 @@ pub fn html(r: &Results) -> String {
         }
     }
 
-    attribution(&mut h, r);
-    precision_section(&mut h, r);
+    if !r.runs.is_empty() {
+        attribution(&mut h, r);
+        precision_section(&mut h, r);
+    }
+    crate::cost::html(&mut h, r);
 
     h.push_str("<h2>Targets</h2><ul>");
     for t in &r.targets {
@@ -248,7 +253,7 @@ fn attribution(h: &mut String, r: &Results) {
 
 /// A target's name, escaped, that may break after each hyphen: the long
 /// names of the PyPy variants would otherwise set the table's width.
-fn breakable(name: &str) -> String {
+pub(crate) fn breakable(name: &str) -> String {
     escape(name).replace('-', "-<wbr>")
 }
 

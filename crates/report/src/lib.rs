@@ -8,6 +8,7 @@ mod bars;
 pub mod calibration;
 mod chart;
 pub mod compare;
+mod cost;
 mod family;
 mod html;
 mod markdown;
@@ -455,6 +456,8 @@ pub(crate) mod tests {
                 .iter()
                 .flat_map(|(name, rps)| [point(name, 10, rps * 0.6), point(name, 50, *rps)])
                 .collect(),
+            cost_run: None,
+            cost: Vec::new(),
         }
     }
 

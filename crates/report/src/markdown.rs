@@ -16,22 +16,30 @@ pub fn summary_markdown(r: &Results) -> String {
         "# bookbench results{}\n",
         if r.partial { " (partial)" } else { "" }
     );
-    let _ = writeln!(
-        md,
-        "Started {}; preset `{}`; {}; {} s windows after at least {} s of warm-up, {}–{} rounds per point, medians reported; {}.\n",
-        r.started_at,
-        r.config.preset,
-        rounds_line(r),
-        r.config.duration_s,
-        r.config.warmup_s,
-        r.config.rounds.min,
-        r.config.rounds.max,
-        if let Some(rate) = r.config.rate {
-            format!("open loop at {rate} requests/s")
-        } else {
-            "closed loop".to_string()
-        }
-    );
+    if r.runs.is_empty() {
+        let _ = writeln!(
+            md,
+            "Started {}; counted cost only (`bookbench cost`), no throughput measured.\n",
+            r.started_at
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "Started {}; preset `{}`; {}; {} s windows after at least {} s of warm-up, {}–{} rounds per point, medians reported; {}.\n",
+            r.started_at,
+            r.config.preset,
+            rounds_line(r),
+            r.config.duration_s,
+            r.config.warmup_s,
+            r.config.rounds.min,
+            r.config.rounds.max,
+            if let Some(rate) = r.config.rate {
+                format!("open loop at {rate} requests/s")
+            } else {
+                "closed loop".to_string()
+            }
+        );
+    }
     let _ = writeln!(
         md,
         "Machine: {} ({} cores), kernel {}; {}; data: {}. Load generator on CPU(s) {:?}; PostgreSQL unpinned{}.\n",
@@ -50,8 +58,46 @@ pub fn summary_markdown(r: &Results) -> String {
     if let Some(agents) = agents_line(r) {
         let _ = writeln!(md, "{agents}\n");
     }
+    if !r.runs.is_empty() {
+        throughput(&mut md, r);
+    }
+    crate::cost::markdown(&mut md, r);
+    let _ = writeln!(md, "\n## Targets\n");
+    if let Some(n) = r.env.database_connections {
+        let _ = writeln!(
+            md,
+            "Every target stayed started for the whole run, idle while the others were measured; together they held {n} connections to the database.\n"
+        );
+    }
+    for t in &r.targets {
+        let _ = writeln!(
+            md,
+            "- **{}** ({}; {} worker(s) on CPU {:?}{}): {}{}",
+            t.name,
+            t.description,
+            t.workers,
+            t.cpus,
+            t.rss_kib
+                .map(|k| format!("; {:.0} MiB resident", k as f64 / 1024.0))
+                .unwrap_or_default(),
+            t.status,
+            t.reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+        for n in &t.notes {
+            let _ = writeln!(md, "  - {n}");
+        }
+    }
+    md
+}
+
+/// The throughput run's sections: comparisons, requests/s, bottlenecks,
+/// precision.
+fn throughput(md: &mut String, r: &Results) {
     let names = target_names(r);
-    comparisons(&mut md, r);
+    comparisons(md, r);
     let _ = writeln!(
         md,
         "## Requests per second\n\nThe best concurrency of each scenario (median of the windows, ± the half-width of its 95% interval); `-` not measured.\n"
@@ -84,7 +130,7 @@ pub fn summary_markdown(r: &Results) -> String {
         }
         md.push('\n');
     }
-    round_trip_section(&mut md, r, &names);
+    round_trip_section(md, r, &names);
     let _ = writeln!(
         md,
         "\n## Bottleneck\n\nAt the best concurrency: the busiest party against the cores it had (CPU in % of one core: server / database / client).\n"
@@ -115,36 +161,7 @@ pub fn summary_markdown(r: &Results) -> String {
             }
         }
     }
-    precision_section(&mut md, r);
-    let _ = writeln!(md, "\n## Targets\n");
-    if let Some(n) = r.env.database_connections {
-        let _ = writeln!(
-            md,
-            "Every target stayed started for the whole run, idle while the others were measured; together they held {n} connections to the database.\n"
-        );
-    }
-    for t in &r.targets {
-        let _ = writeln!(
-            md,
-            "- **{}** ({}; {} worker(s) on CPU {:?}{}): {}{}",
-            t.name,
-            t.description,
-            t.workers,
-            t.cpus,
-            t.rss_kib
-                .map(|k| format!("; {:.0} MiB resident", k as f64 / 1024.0))
-                .unwrap_or_default(),
-            t.status,
-            t.reason
-                .as_ref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default()
-        );
-        for n in &t.notes {
-            let _ = writeln!(md, "  - {n}");
-        }
-    }
-    md
+    precision_section(md, r);
 }
 
 fn fmt_rps(x: f64) -> String {

@@ -24,8 +24,9 @@ pub struct ClientClock {
     pub uncertainty_us: u64,
 }
 
-/// Bumped when a field changes meaning.
-pub const RESULTS_VERSION: u32 = 2;
+/// Bumped when a field changes meaning. 3: counted cost (`cost_run`,
+/// `cost`); a file of version 2 has neither and reads as it is.
+pub const RESULTS_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Results {
@@ -38,6 +39,12 @@ pub struct Results {
     pub config: Config,
     pub targets: Vec<TargetOutcome>,
     pub runs: Vec<Point>,
+    /// How the counted cost was counted, when it was (`bookbench cost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_run: Option<crate::cost::CostRun>,
+    /// Counted cost per request, per target, scenario and concurrency.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cost: Vec<crate::cost::CostPoint>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -447,11 +454,12 @@ impl Results {
         let version = value.get("version").and_then(serde_json::Value::as_u64);
         match version {
             Some(1) => v1::upgrade(&mut value),
+            Some(2) => value["version"] = serde_json::json!(RESULTS_VERSION),
             Some(v) if v == u64::from(RESULTS_VERSION) => {}
             _ => {
                 let found = version.map_or("none".to_string(), |v| v.to_string());
                 return Err(Error::Version(format!(
-                    "results version {found}; this bookbench reads versions 1 and {RESULTS_VERSION}"
+                    "results version {found}; this bookbench reads versions 1 to {RESULTS_VERSION}"
                 )));
             }
         }

@@ -15,6 +15,7 @@
 
 pub mod calibration;
 pub mod compare;
+pub mod cost;
 mod format;
 pub mod judge;
 pub mod merge;
@@ -56,7 +57,7 @@ pub fn json_schema() -> serde_json::Value {
         object.insert(
             "$comment".to_string(),
             serde_json::Value::String(format!(
-                "results.json of bookbench, version {RESULTS_VERSION}; older versions are read by bookbench and upgraded, not described here"
+                "results.json of bookbench, version {RESULTS_VERSION} (a file of version 2 is one without counted cost, and reads as this); version 1 is read by bookbench and upgraded, not described here"
             )),
         );
     }

@@ -7,6 +7,7 @@
 //! the timing of a point; they may differ in targets, scenarios and
 //! concurrency levels, as long as no point is in two of them.
 
+use crate::cost::{CostPoint, CostRun};
 use crate::{Error, Point, Results, TargetStatus};
 
 /// One input: a name for messages (its path) and its results.
@@ -81,6 +82,7 @@ pub fn merge(parts: Vec<Part>) -> Result<Results, Error> {
                 }
             }
         }
+        merge_cost(&mut merged, r.cost_run, r.cost, &part.name, &first.name)?;
         merged.partial |= r.partial;
         if r.started_at < merged.started_at {
             merged.started_at = r.started_at;
@@ -107,6 +109,48 @@ pub fn merge(parts: Vec<Part>) -> Result<Results, Error> {
         }
     }
     Ok(merged)
+}
+
+/// Adds a part's counted cost: counted the same way as the first part's,
+/// and of other points.
+fn merge_cost(
+    merged: &mut Results,
+    run: Option<CostRun>,
+    points: Vec<CostPoint>,
+    part: &str,
+    first: &str,
+) -> Result<(), Error> {
+    match (&merged.cost_run, run) {
+        (_, None) => {}
+        (None, Some(run)) => merged.cost_run = Some(run),
+        (Some(ours), Some(theirs)) => {
+            let how = |r: &CostRun| {
+                format!(
+                    "{}, {} requests a window, tolerance {}",
+                    r.valgrind, r.requests_per_window, r.tolerance
+                )
+            };
+            if how(ours) != how(&theirs) {
+                return Err(Error::Mismatch(format!(
+                    "{part} cannot be merged with {first}: its cost was counted otherwise ({} against {})",
+                    how(&theirs),
+                    how(ours)
+                )));
+            }
+        }
+    }
+    for p in points {
+        if merged.cost.iter().any(|q| {
+            q.target == p.target && q.scenario == p.scenario && q.concurrency == p.concurrency
+        }) {
+            return Err(Error::Mismatch(format!(
+                "the cost of {} at c={} on '{}' was counted in {part} and before it; merge runs of other targets or scenarios",
+                p.scenario, p.concurrency, p.target
+            )));
+        }
+        merged.cost.push(p);
+    }
+    Ok(())
 }
 
 fn same_point(a: &Point, b: &Point) -> bool {

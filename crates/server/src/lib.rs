@@ -43,6 +43,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Write one line per request to standard output.
     pub access_log: bool,
+    /// Iterations of a busy loop run before every request: a known extra
+    /// cost per request, for checking that `bookbench cost` finds one (0:
+    /// none).
+    pub extra_work: u64,
 }
 
 impl Config {
@@ -53,6 +57,7 @@ impl Config {
             pool_size: 10,
             request_timeout: Duration::from_secs(10),
             access_log: false,
+            extra_work: 0,
         }
     }
 }
@@ -130,7 +135,7 @@ impl Application {
             }),
         };
         let telemetry = Arc::new(Telemetry::new(config.request_timeout, config.access_log));
-        let router = router(state, telemetry);
+        let router = router(state, telemetry, config.extra_work);
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -200,14 +205,34 @@ fn spawn_upkeep(handle: metrics_exporter_prometheus::PrometheusHandle) {
 }
 
 /// The whole API, with its OpenAPI description and the middleware.
-fn router(state: AppState, telemetry: Arc<Telemetry>) -> Router {
+fn router(state: AppState, telemetry: Arc<Telemetry>, extra_work: u64) -> Router {
     let (api, openapi) = api_router().split_for_parts();
     let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi);
-    api.merge(swagger)
+    let router = api
+        .merge(swagger)
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state)
-        .layer(telemetry::InstrumentLayer(telemetry))
+        .layer(telemetry::InstrumentLayer(telemetry));
+    if extra_work == 0 {
+        return router;
+    }
+    router.layer(axum::middleware::map_request(
+        move |request: axum::extract::Request| async move {
+            busy(extra_work);
+            request
+        },
+    ))
+}
+
+/// `iterations` of a loop the compiler cannot remove: the same
+/// instructions every time.
+fn busy(iterations: u64) {
+    let mut x = 0_u64;
+    for i in 0..iterations {
+        x = std::hint::black_box(x.wrapping_add(i));
+    }
+    std::hint::black_box(x);
 }
 
 /// The OpenAPI description of the whole API.

@@ -130,14 +130,15 @@ impl Server {
                 let bins = Binaries::find().map_err(|e| e.to_string())?;
                 let user = ServiceUser::for_current_process().map_err(|e| e.to_string())?;
                 let password = bookbench_cluster::random_password();
-                let (_cluster, port, watchdog): (Cluster, _, _) = Cluster::start_throwaway(
-                    bins,
-                    user,
-                    "bookbench",
-                    &password,
-                    &Settings::throwaway(),
-                )
-                .map_err(|e| e.to_string())?;
+                // pg_stat_statements, as the embedded cluster has it: the
+                // suite's and the cost counts' tests read it.
+                let mut settings = Settings::throwaway();
+                if bins.has_pg_stat_statements() {
+                    settings.count_statements();
+                }
+                let (_cluster, port, watchdog): (Cluster, _, _) =
+                    Cluster::start_throwaway(bins, user, "bookbench", &password, &settings)
+                        .map_err(|e| e.to_string())?;
                 let base = url::Url::parse(&format!(
                     "postgres://bookbench:{password}@127.0.0.1:{port}/postgres"
                 ))

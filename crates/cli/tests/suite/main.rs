@@ -1,6 +1,7 @@
 //! `bookbench run`, `verify`, `compare`, `merge` and `report` as a user runs
 //! them: the helpers every part shares, and the parts.
 
+mod cost;
 mod hosts;
 mod processes;
 mod report;

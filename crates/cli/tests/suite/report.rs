@@ -47,7 +47,7 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
     let schema = jsonschema::validator_for(&bookbench_results::json_schema()).expect("the schema");
     let wrong: Vec<String> = schema.iter_errors(&r).map(|e| e.to_string()).collect();
     assert!(wrong.is_empty(), "{wrong:#?}");
-    assert_eq!(r["version"], 2);
+    assert_eq!(r["version"], 3);
     assert_eq!(r["config"]["baseline"], "rust");
     assert_eq!(r["config"]["seed"], 7);
     assert_eq!(r["partial"], false);

@@ -393,6 +393,18 @@ pub fn rounds_needed(sd: f64, precision: f64) -> usize {
     hi
 }
 
+/// The median; of an even count, the mean of the two middle values.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match (v.get(n / 2), n.checked_sub(1).and_then(|i| v.get(i / 2))) {
+        (Some(&upper), Some(&lower)) if n.is_multiple_of(2) => f64::midpoint(lower, upper),
+        (Some(&middle), _) => middle,
+        _ => 0.0,
+    }
+}
+
 /// Sample standard deviation of ln(a_i/b_i) over usable pairs (None under 2).
 pub fn log_ratio_sd(a: &[f64], b: &[f64]) -> Option<f64> {
     mean_var(&log_ratios(a, b)).map(|(_, var)| var.sqrt())

@@ -355,3 +355,12 @@ fn unpaired_and_median_intervals_also_cover_about_ninety_five_percent() {
         assert!((0.02..=0.08).contains(&fraction), "{fraction}");
     }
 }
+
+#[test]
+fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+    assert_eq!(median(&[100_229.0, 90_460.0]), 95_344.5);
+    assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+    assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+    assert_eq!(median(&[7.0]), 7.0);
+    assert_eq!(median(&[]), 0.0);
+}

@@ -241,6 +241,8 @@ pub async fn run(
         },
         targets: Vec::new(),
         runs: Vec::new(),
+        cost_run: None,
+        cost: Vec::new(),
     };
     let mut progress = Progress {
         observer,
@@ -481,17 +483,6 @@ fn beyond_reach(config: &RunConfig, last: Option<(u32, f64)>, concurrency: u32) 
     })
 }
 
-/// The median; of an even count, the mean of the two middle values.
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    match (v.get(n / 2), n.checked_sub(1).and_then(|i| v.get(i / 2))) {
-        (Some(&upper), Some(&lower)) if n.is_multiple_of(2) => f64::midpoint(lower, upper),
-        (Some(&middle), _) => middle,
-        _ => 0.0,
-    }
-}
-
 fn latency(p: &Percentiles) -> Latency {
     Latency {
         p50: p.p50,
@@ -542,7 +533,7 @@ async fn connect(url: &str) -> Result<Client, Error> {
 static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
 
 /// A port free on this machine that no earlier call returned.
-fn free_port() -> Result<u16, Error> {
+pub fn free_port() -> Result<u16, Error> {
     // A list of numbers is whole even if a holder panicked.
     let mut handed = HANDED_OUT
         .lock()
@@ -616,15 +607,6 @@ mod tests {
         let ports: Vec<u16> = (0..2000).map(|_| free_port().expect("a port")).collect();
         let distinct: std::collections::BTreeSet<u16> = ports.iter().copied().collect();
         assert_eq!(distinct.len(), ports.len());
-    }
-
-    #[test]
-    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
-        assert_eq!(median(vec![100_229.0, 90_460.0]), 95_344.5);
-        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(vec![7.0]), 7.0);
-        assert_eq!(median(Vec::new()), 0.0);
     }
 
     #[test]

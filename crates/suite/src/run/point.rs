@@ -15,7 +15,7 @@ use bookbench_results::stats;
 use bookbench_results::{At, Flag, Point, Results, TargetStatus, Usage, Window};
 
 use super::target::{Measured, TargetRun};
-use super::{NO_DATABASE, Progress, fill_time, latency, median};
+use super::{NO_DATABASE, Progress, fill_time, latency};
 use crate::{Error, process};
 
 /// What a target measured at the point so far.
@@ -290,8 +290,8 @@ fn flag_stalls(windows: &mut [Window]) {
     if windows.len() < 3 {
         return;
     }
-    let rps = median(windows.iter().map(|w| w.rps).collect());
-    let cpu = median(windows.iter().map(|w| w.cpu.server).collect());
+    let rps = stats::median(&windows.iter().map(|w| w.rps).collect::<Vec<_>>());
+    let cpu = stats::median(&windows.iter().map(|w| w.cpu.server).collect::<Vec<_>>());
     for w in windows.iter_mut() {
         let stalled = w.rps < STALLED_RPS * rps && w.cpu.server < STALLED_CPU * cpu;
         if stalled && !w.flags.contains(&Flag::Stalled) {
@@ -355,7 +355,7 @@ fn summarise(target: &str, at: At<'_>, windows: &[Window], reports: &[Report]) -
         scenario: scenario.to_string(),
         concurrency: at.concurrency,
         db_round_trip_us: at.db_round_trip_us,
-        rps: median(rps.clone()),
+        rps: stats::median(&rps),
         rps_interval: stats::median_interval(&rps),
         rps_min: rps.iter().copied().fold(f64::INFINITY, f64::min),
         rps_max: rps.iter().copied().fold(0.0, f64::max),
@@ -364,10 +364,10 @@ fn summarise(target: &str, at: At<'_>, windows: &[Window], reports: &[Report]) -
         errors,
         status,
         cpu: Usage {
-            server: median(counted.iter().map(|w| w.cpu.server).collect()),
-            database: median(counted.iter().map(|w| w.cpu.database).collect()),
-            client: median(counted.iter().map(|w| w.cpu.client).collect()),
-            relay: median(counted.iter().map(|w| w.cpu.relay).collect()),
+            server: stats::median(&counted.iter().map(|w| w.cpu.server).collect::<Vec<_>>()),
+            database: stats::median(&counted.iter().map(|w| w.cpu.database).collect::<Vec<_>>()),
+            client: stats::median(&counted.iter().map(|w| w.cpu.client).collect::<Vec<_>>()),
+            relay: stats::median(&counted.iter().map(|w| w.cpu.relay).collect::<Vec<_>>()),
         },
         db_statements_per_request: per_request,
         flags,

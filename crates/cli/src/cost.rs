@@ -1,0 +1,184 @@
+//! `bookbench cost`: what a request costs each target, counted (crates/cost).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use bookbench_cost::CostConfig;
+use bookbench_datagen::Scale;
+use bookbench_results::{Config, Results, Rounds};
+use bookbench_suite::placeholders::Placeholders;
+use bookbench_suite::preset::Preset;
+use bookbench_suite::targets;
+
+use crate::db::{self, DatabaseArgs};
+use crate::run::{parse_duration, parse_precision, prepare};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Targets to count [default: the quick preset's].
+    #[arg(long, value_delimiter = ',')]
+    targets: Option<Vec<String>>,
+    /// The target every other is compared with [default: the first].
+    #[arg(long, value_name = "NAME")]
+    baseline: Option<String>,
+    /// Scenarios to count [default: the quick preset's].
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Option<Vec<String>>,
+    /// Connection counts [default: 10].
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=1000))]
+    concurrency: Option<Vec<u32>>,
+    /// Requests in each window.
+    #[arg(long, default_value = "100", value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
+    requests: u64,
+    /// Requests before a point's first window, not counted.
+    #[arg(long, default_value = "50", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    warmup_requests: u64,
+    /// Consecutive windows agreeing within this have settled (0.5%).
+    #[arg(long, default_value = "0.5%", value_parser = parse_precision)]
+    tolerance: f64,
+    /// Windows a point may take, warm-up included, before it is reported
+    /// as not settled.
+    #[arg(long, default_value = "12", value_parser = clap::value_parser!(u32).range(3..=1000))]
+    max_windows: u32,
+    /// A cost ratio is costlier or cheaper only beyond this (1%).
+    #[arg(long, default_value = "1%", value_parser = parse_precision)]
+    threshold: f64,
+    /// How long each target's idle cost (timers, heartbeats) is measured.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    idle: Duration,
+    /// Per request: a slower answer counts as a timeout error (under
+    /// callgrind, targets answer 20 to 100 times slower).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    timeout: Duration,
+    /// The load generator's seed: every window sends the same requests.
+    #[arg(long, default_value = "1")]
+    seed: u64,
+    /// The data set's size (seeded if the database holds another).
+    #[arg(long, value_enum)]
+    scale: Option<crate::seed::ScaleArg>,
+    /// Where results go (default: results/<timestamp>/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    targets_file: crate::targets::TargetsFile,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+/// Settled windows a figure needs.
+const SETTLED_WINDOWS: u32 = 3;
+
+pub fn run(args: Args) -> Result<()> {
+    let all = args.targets_file.load()?;
+    let d = Preset::Quick.defaults(&all);
+    let selected = targets::select(&all, args.targets.as_ref().unwrap_or(&d.targets))?;
+    if let Some(b) = &args.baseline
+        && !selected.iter().any(|t| &t.name == b)
+    {
+        bail!("the baseline '{b}' is not among the targets counted; name one of them");
+    }
+    let scenarios = args.scenarios.unwrap_or_else(|| d.scenarios.clone());
+    if let Some(bad) = scenarios
+        .iter()
+        .find(|s| bookbench_load::scenario(s).is_none())
+    {
+        bail!(
+            "unknown scenario '{bad}'; scenarios: {}",
+            bookbench_load::SCENARIOS.join(", ")
+        );
+    }
+    let concurrency = args.concurrency.unwrap_or_else(|| vec![10]);
+    let scale: Scale = args.scale.map(Into::into).unwrap_or(d.scale);
+    let prepared = prepare(args.out, &args.database, scale)?;
+    let config = CostConfig {
+        targets: selected,
+        scenarios: scenarios.clone(),
+        concurrency: concurrency.clone(),
+        requests_per_window: args.requests,
+        warmup_requests: args.warmup_requests,
+        tolerance: args.tolerance,
+        settled_windows: SETTLED_WINDOWS,
+        max_windows: args.max_windows,
+        idle_window: args.idle,
+        baseline: args.baseline.clone(),
+        threshold: args.threshold,
+        timeout: args.timeout,
+        seed: args.seed,
+        out: prepared.out.clone(),
+        placeholders: Placeholders::discover(
+            &prepared.url,
+            bookbench_cluster::embedded::home_from_env(),
+        )?,
+        ids: bookbench_suite::dataset::id_space(&prepared.dataset),
+    };
+    let mut results = Results {
+        version: bookbench_results::RESULTS_VERSION,
+        partial: true,
+        started_at: now(),
+        finished_at: None,
+        env: prepared.env,
+        config: Config {
+            preset: "cost".to_string(),
+            scenarios,
+            concurrency,
+            duration_s: 0.0,
+            warmup_s: 0.0,
+            rounds: Rounds { min: 0, max: 0 },
+            precision: 0.0,
+            point_budget_s: 0.0,
+            baseline: args
+                .baseline
+                .or_else(|| config.targets.first().map(|t| t.name.clone())),
+            references: Default::default(),
+            noise_threshold: bookbench_results::judge::NOISE_THRESHOLD,
+            steal_threshold: bookbench_results::judge::STEAL_THRESHOLD,
+            seed: args.seed,
+            interleaved: false,
+            rate: None,
+            timeout_s: Some(args.timeout.as_secs_f64()),
+            db_round_trips_us: Vec::new(),
+        },
+        targets: Vec::new(),
+        runs: Vec::new(),
+        cost_run: None,
+        cost: Vec::new(),
+    };
+    let mut sink = crate::results::OutDir(config.out.clone());
+    let mut progress = Lines;
+    let counted = db::block_on(bookbench_cost::measure(
+        &config,
+        &mut results,
+        &mut progress,
+        &mut sink,
+    ));
+    results.partial = counted.is_err();
+    results.finished_at = Some(now());
+    bookbench_suite::run::Sink::save(&mut sink, &results)
+        .map_err(|e| anyhow::anyhow!("cannot save the results: {e}"))?;
+    counted?;
+    println!("{}", bookbench_report::summary_markdown(&results));
+    println!("results: {}", config.out.display());
+    Ok(())
+}
+
+fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A line per target and per window, on standard error.
+struct Lines;
+
+impl bookbench_cost::Observer for Lines {
+    fn target(&mut self, name: &str, status: &str) {
+        eprintln!("{name}: {status}");
+    }
+
+    fn window(&mut self, target: &str, at: &str, window: u32, per_request: Option<f64>) {
+        let per = per_request.map_or("-".to_string(), |x| format!("{x:.0}"));
+        eprintln!(
+            "{target} {at} window {}: {per} instructions a request",
+            window + 1
+        );
+    }
+}

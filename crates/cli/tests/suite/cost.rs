@@ -1,0 +1,140 @@
+//! `bookbench cost` as a user runs it: the Rust server and copies of it
+//! under real valgrind, against a real PostgreSQL. Counts, so the
+//! assertions are about equality and proportion, never about time.
+
+use std::path::Path;
+
+use bookbench_testdb::TestDb;
+
+use crate::{bookbench, ok, results, temp_dir};
+
+/// The Rust server again (A/A), and with a busy loop of 20,000 and of
+/// 40,000 iterations before every request: a known extra cost, and twice
+/// it.
+fn copies(dir: &Path) -> std::path::PathBuf {
+    let target = |name: &str, extra: u64| {
+        format!(
+            "[[target]]\nname = \"{name}\"\ndescription = \"the Rust server, {extra} iterations of extra work\"\n\
+             command = [\"{{bookbench}}\", \"serve\", \"--listen\", \"127.0.0.1:{{port}}\", \"--extra-work\", \"{extra}\"]\n\
+             workers = 1\ncpus = [0]\nready = \"/healthz\"\n"
+        )
+    };
+    let path = dir.join("targets.toml");
+    std::fs::write(
+        &path,
+        [
+            target("rust-again", 0),
+            target("rust-plus", 20_000),
+            target("rust-plus-twice", 40_000),
+        ]
+        .join("\n"),
+    )
+    .expect("targets file");
+    path
+}
+
+fn per_request<'a>(r: &'a serde_json::Value, target: &str) -> &'a serde_json::Value {
+    r["cost"]
+        .as_array()
+        .expect("cost points")
+        .iter()
+        .find(|p| p["target"] == target)
+        .unwrap_or_else(|| panic!("no cost point of {target}: {r}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cost_run_counts_copies_alike_and_finds_added_work_in_proportion() {
+    let db = TestDb::new().await;
+    let out = temp_dir("cost");
+    let targets = copies(&out);
+    let run = bookbench()
+        .args([
+            "cost",
+            "--targets",
+            "rust,rust-again,rust-plus,rust-plus-twice",
+            "--scenarios",
+            "author-detail",
+            "--concurrency",
+            "4",
+            "--requests",
+            "50",
+            "--warmup-requests",
+            "20",
+            "--idle",
+            "1s",
+            "--scale",
+            "tiny",
+        ])
+        .args(["--database-url", db.url()])
+        .arg("--targets-file")
+        .arg(&targets)
+        .arg("--out")
+        .arg(&out)
+        .env("BOOKBENCH_HOME", temp_dir("home"))
+        .output()
+        .expect("cost");
+    ok(&run);
+    let r = results(&out);
+    let schema = jsonschema::validator_for(&bookbench_results::json_schema()).expect("the schema");
+    let wrong: Vec<String> = schema.iter_errors(&r).map(|e| e.to_string()).collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert!(
+        r["cost_run"]["valgrind"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("valgrind-3")),
+        "{}",
+        r["cost_run"]
+    );
+
+    let instructions = |target: &str| -> f64 {
+        let p = per_request(&r, target);
+        assert_eq!(p["status"], "settled", "{p}");
+        // Consecutive windows agree to half a percent.
+        assert!(p["spread"].as_f64().expect("spread") < 0.005, "{p}");
+        let windows = p["windows"].as_array().expect("windows");
+        // The same requests in every window: the database's work is the
+        // same to the statement and the buffer.
+        let db: Vec<&serde_json::Value> = windows.iter().map(|w| &w["database"]).collect();
+        assert!(db.iter().all(|d| *d == db[0]), "{db:?}");
+        assert_eq!(
+            db[0]["statements"], 100,
+            "2 statements an author detail: {p}"
+        );
+        assert!(p["per_request"]["system_calls"].as_f64() > Some(0.0), "{p}");
+        assert!(
+            p["objects"][0]["object"]
+                .as_str()
+                .is_some_and(|o| o.starts_with("bookbench")),
+            "the server's own binary first: {p}"
+        );
+        p["per_request"]["instructions"]
+            .as_f64()
+            .expect("instructions")
+    };
+    let base = instructions("rust");
+    let again = instructions("rust-again");
+    let plus = instructions("rust-plus");
+    let twice = instructions("rust-plus-twice");
+    // A/A: the same binary counts the same, and is judged so.
+    assert!((again / base - 1.0).abs() < 0.005, "{again} against {base}");
+    assert_eq!(
+        per_request(&r, "rust-again")["comparison"]["verdict"],
+        "no-significant-difference"
+    );
+    // The added work is found, costlier, and twice the work adds twice.
+    for t in ["rust-plus", "rust-plus-twice"] {
+        assert_eq!(
+            per_request(&r, t)["comparison"]["verdict"],
+            "costlier",
+            "{t}"
+        );
+    }
+    let (added, added_twice) = (plus - base, twice - base);
+    assert!(added > 0.05 * base, "{plus} against {base}");
+    assert!(
+        (added_twice / added - 2.0).abs() < 0.02,
+        "twice the loop added {added_twice}, once {added}"
+    );
+    let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
+    assert!(summary.contains("## Counted cost per request"), "{summary}");
+}

@@ -1,0 +1,88 @@
+//! The database's work over a window: pg_stat_statements, reset before the
+//! window and summed after it over the statements run in the target's
+//! database, the suite's own reset and read left out. With
+//! `pg_stat_statements.track_planning` on, planning's buffers are in the
+//! same counters (the results say whether it was).
+
+use bookbench_results::cost::DatabaseWork;
+use tokio_postgres::Client;
+
+use crate::Error;
+
+const CREATE: &str = "CREATE EXTENSION IF NOT EXISTS pg_stat_statements";
+const RESET: &str = "SELECT pg_stat_statements_reset()";
+const TRACK_PLANNING: &str =
+    "SELECT current_setting('pg_stat_statements.track_planning', true) = 'on'";
+/// The window's statements in this database, but the reading's own and
+/// the reset (both of this connection's user, but so may the target's be:
+/// they are told apart by their text).
+const READ: &str = "SELECT coalesce(sum(calls), 0)::bigint, coalesce(sum(rows), 0)::bigint, \
+     coalesce(sum(shared_blks_hit), 0)::bigint, coalesce(sum(shared_blks_read), 0)::bigint \
+     FROM pg_stat_statements \
+     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+     AND query NOT LIKE '%pg_stat_statements%'";
+
+/// A connection that can read pg_stat_statements.
+#[derive(Debug)]
+pub struct Statements {
+    client: Client,
+    /// Whether planning's buffers are counted.
+    pub track_planning: bool,
+}
+
+impl Statements {
+    /// `None`, with the reason, where the server has no pg_stat_statements
+    /// loaded (`shared_preload_libraries`).
+    pub async fn connect(url: &str) -> Result<Self, String> {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| format!("cannot connect: {}", bookbench_errors::chain(&e)))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let unavailable = |e: tokio_postgres::Error| {
+            format!(
+                "pg_stat_statements is not available ({}): add it to shared_preload_libraries \
+                 (bookbench's embedded cluster has it)",
+                bookbench_errors::chain(&e)
+            )
+        };
+        client.batch_execute(CREATE).await.map_err(unavailable)?;
+        client.query_one(READ, &[]).await.map_err(unavailable)?;
+        let track_planning = client
+            .query_one(TRACK_PLANNING, &[])
+            .await
+            .ok()
+            .and_then(|row| row.get::<_, Option<bool>>(0))
+            .unwrap_or(false);
+        Ok(Self {
+            client,
+            track_planning,
+        })
+    }
+
+    /// Starts a window.
+    pub async fn reset(&self) -> Result<(), Error> {
+        self.client
+            .query_one(RESET, &[])
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::database("cannot reset pg_stat_statements", e))
+    }
+
+    /// The work since the last reset.
+    pub async fn read(&self) -> Result<DatabaseWork, Error> {
+        let row = self
+            .client
+            .query_one(READ, &[])
+            .await
+            .map_err(|e| Error::database("cannot read pg_stat_statements", e))?;
+        let n = |i: usize| u64::try_from(row.get::<_, i64>(i)).unwrap_or(0);
+        Ok(DatabaseWork {
+            statements: n(0),
+            rows: n(1),
+            shared_blocks_hit: n(2),
+            shared_blocks_read: n(3),
+        })
+    }
+}

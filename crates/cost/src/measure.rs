@@ -1,0 +1,556 @@
+//! The flow of a cost run: for each target in turn, start it under
+//! callgrind, measure its idle cost, then for each scenario and concurrency
+//! a warm-up and windows of a fixed number of requests until they settle;
+//! stop it; then compare each target's cost with the baseline's.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bookbench_load::{IdSpace, LoadConfig, Report};
+use bookbench_results::cost::{
+    self, CostPoint, CostRun, CostStatus, CostWindow, ObjectShare, PerRequest,
+};
+use bookbench_results::{Results, TargetOutcome, TargetStatus};
+use bookbench_suite::placeholders::Placeholders;
+use bookbench_suite::process::{self, Output, Running};
+use bookbench_suite::run::Sink;
+use bookbench_suite::targets::Target;
+
+use crate::Error;
+use crate::callgrind::{self, Control, Dump};
+use crate::database::Statements;
+use crate::valgrind::Valgrind;
+
+/// Everything a cost run needs.
+#[derive(Debug, Clone)]
+pub struct CostConfig {
+    pub targets: Vec<Target>,
+    pub scenarios: Vec<String>,
+    pub concurrency: Vec<u32>,
+    /// Requests of one window.
+    pub requests_per_window: u64,
+    /// Requests before a point's first window, not counted.
+    pub warmup_requests: u64,
+    /// Consecutive windows agreeing within this fraction have settled.
+    pub tolerance: f64,
+    /// Settled windows a figure needs.
+    pub settled_windows: u32,
+    /// Windows a point may take, warm-up included.
+    pub max_windows: u32,
+    /// How long each target's idle cost is measured.
+    pub idle_window: Duration,
+    /// The target every other is compared with (the first when `None`).
+    pub baseline: Option<String>,
+    /// A cost ratio is costlier or cheaper only beyond this fraction.
+    pub threshold: f64,
+    /// Per request: a slower answer is a timeout error.
+    pub timeout: Duration,
+    /// The load generator's seed: every window sends the same requests.
+    pub seed: u64,
+    /// Where the dumps (`callgrind/<target>/`) and logs go.
+    pub out: PathBuf,
+    pub placeholders: Placeholders,
+    pub ids: IdSpace,
+}
+
+impl CostConfig {
+    fn baseline_name(&self) -> Option<&str> {
+        self.baseline
+            .as_deref()
+            .or_else(|| self.targets.first().map(|t| t.name.as_str()))
+    }
+}
+
+/// Told what the cost run does now.
+pub trait Observer {
+    fn target(&mut self, name: &str, status: &str);
+    /// A window of `target` at `at` ended: its instructions per request.
+    fn window(&mut self, target: &str, at: &str, window: u32, per_request: Option<f64>);
+}
+
+/// The shares of the instructions a point lists, largest first.
+const OBJECTS_LISTED: usize = 6;
+
+/// Counts the cost of every target of `config` into `results` (its
+/// `cost_run` and `cost`), handing them to `sink` after every point. A
+/// target that cannot run under valgrind, or that fails, is recorded with
+/// the reason and the run goes on; nothing already counted is lost.
+pub async fn measure(
+    config: &CostConfig,
+    results: &mut Results,
+    observer: &mut dyn Observer,
+    sink: &mut dyn Sink,
+) -> Result<(), Error> {
+    let valgrind = Valgrind::find()?;
+    process::install_interrupt_handler();
+    std::fs::create_dir_all(config.out.join("logs")).map_err(|source| Error::Io {
+        context: format!("cannot create {}", config.out.display()),
+        source,
+    })?;
+    let statements = Statements::connect(&config.placeholders.database_url).await;
+    results.cost_run = Some(CostRun {
+        valgrind: valgrind.version.clone(),
+        requests_per_window: config.requests_per_window,
+        tolerance: config.tolerance,
+        max_windows: config.max_windows,
+        settled_windows: config.settled_windows,
+        idle_window_s: config.idle_window.as_secs_f64(),
+        determinism: valgrind.determinism(),
+        threshold: config.threshold,
+        database_statistics: match &statements {
+            Ok(s) if s.track_planning => "pg_stat_statements, planning included".to_string(),
+            Ok(_) => "pg_stat_statements, execution only (track_planning is off)".to_string(),
+            Err(why) => format!("none: {why}"),
+        },
+    });
+    let statements = statements.ok();
+    for target in &config.targets {
+        if process::interrupted() {
+            break;
+        }
+        let outcome = count_target(
+            config,
+            &valgrind,
+            target,
+            statements.as_ref(),
+            results,
+            observer,
+            sink,
+        )
+        .await;
+        let (status, reason) = match outcome {
+            Ok(()) => (TargetStatus::Measured, None),
+            Err(Error::Interrupted) => break,
+            Err(e) => {
+                let why = bookbench_errors::chain(&e);
+                observer.target(&target.name, &format!("failed: {why}"));
+                let status = if matches!(e, Error::Suite(bookbench_suite::Error::Unavailable(_))) {
+                    TargetStatus::Skipped
+                } else {
+                    TargetStatus::Failed
+                };
+                (status, Some(why))
+            }
+        };
+        record_outcome(results, target, status, reason);
+        sink.save(results).map_err(Error::Sink)?;
+    }
+    compare_with_baseline(config, results);
+    sink.save(results).map_err(Error::Sink)?;
+    if process::interrupted() {
+        return Err(Error::Interrupted);
+    }
+    Ok(())
+}
+
+/// Notes a target's outcome: beside the throughput run's one when there is
+/// one, else as its own.
+fn record_outcome(
+    results: &mut Results,
+    target: &Target,
+    status: TargetStatus,
+    reason: Option<String>,
+) {
+    let note = reason
+        .as_ref()
+        .map(|why| format!("counted cost: {status}: {why}"));
+    match results.targets.iter_mut().find(|t| t.name == target.name) {
+        Some(t) => t.notes.extend(note),
+        None => results.targets.push(TargetOutcome {
+            name: target.name.clone(),
+            description: target.description.clone(),
+            workers: target.workers,
+            cpus: target.cpus.clone(),
+            status,
+            reason,
+            notes: target.notes.clone(),
+            verify: Vec::new(),
+            rss_kib: None,
+            host: None,
+            proxy_host: None,
+        }),
+    }
+}
+
+/// One target: started under callgrind, its idle cost, every point, and
+/// stopped whatever happens.
+async fn count_target(
+    config: &CostConfig,
+    valgrind: &Valgrind,
+    target: &Target,
+    statements: Option<&Statements>,
+    results: &mut Results,
+    observer: &mut dyn Observer,
+    sink: &mut dyn Sink,
+) -> Result<(), Error> {
+    let dumps = dumps_dir(&config.out, &target.name);
+    std::fs::create_dir_all(&dumps).map_err(|source| Error::Io {
+        context: format!("cannot create {}", dumps.display()),
+        source,
+    })?;
+    let mut p = config.placeholders.clone();
+    p.port = bookbench_suite::run::free_port()?;
+    if let (Some(venv), None) = (&target.venv, target.unavailable(&p)) {
+        observer.target(&target.name, &format!("setting up its environment {venv}"));
+        bookbench_suite::peers::setup(&p.home, &p.repo, venv, false)?;
+    }
+    if let Some(why) = target.unavailable(&p) {
+        return Err(bookbench_suite::Error::Unavailable(why).into());
+    }
+    let wrapped = valgrind.wrap(target, &dumps);
+    let log = config
+        .out
+        .join("logs")
+        .join(format!("{}.cost.log", target.name));
+    observer.target(&target.name, "starting under callgrind");
+    let mut running = Running::start_target(&wrapped, &p, None, Output::Log(&log))?;
+    let base = format!("http://{}:{}", p.address, p.port);
+    let counted = async {
+        running
+            .wait_ready(
+                &format!("{base}{}", target.ready),
+                Duration::from_secs(wrapped.ready_timeout_s),
+            )
+            .await?;
+        let group = Group {
+            pgid: running.pgid(),
+            dumps: dumps.clone(),
+        };
+        if group.pids().is_empty() {
+            return Err(Error::Target(format!(
+                "no process of it runs under callgrind (its command: {})",
+                target.command.join(" ")
+            )));
+        }
+        observer.target(&target.name, "measuring its idle cost");
+        let idle = group.idle_rate(config.idle_window).await?;
+        for scenario in &config.scenarios {
+            for &concurrency in &config.concurrency {
+                if process::interrupted() {
+                    return Err(Error::Interrupted);
+                }
+                let point = count_point(
+                    config,
+                    &group,
+                    statements,
+                    &base,
+                    Point {
+                        target: &target.name,
+                        scenario,
+                        concurrency,
+                        idle,
+                    },
+                    observer,
+                )
+                .await;
+                let failed = point.status == CostStatus::Failed;
+                results.cost.push(point);
+                sink.save(results).map_err(Error::Sink)?;
+                if failed && !process::group_alive(group.pgid) {
+                    return Err(Error::Target(format!(
+                        "it stopped{}",
+                        running
+                            .last_words()
+                            .map(|w| format!(": {w}"))
+                            .unwrap_or_default()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    running.stop();
+    if counted.is_ok() {
+        observer.target(&target.name, "counted");
+    }
+    counted
+}
+
+/// A target's process group, and where its dumps go.
+struct Group {
+    pgid: i32,
+    dumps: PathBuf,
+}
+
+impl Group {
+    /// Its processes under callgrind now (a worker may have been replaced).
+    fn pids(&self) -> Vec<i32> {
+        callgrind::counted_processes(self.pgid)
+    }
+
+    fn zero(&self, pids: &[i32]) -> Result<(), Error> {
+        pids.iter()
+            .try_for_each(|&pid| callgrind::control(pid, Control::Zero))
+    }
+
+    /// Dumps every process and adds up their counts; a process whose dump
+    /// did not appear is an error, never an old dump counted again.
+    fn dump(&self, pids: &[i32]) -> Result<Dump, Error> {
+        let mut total = Dump::default();
+        for &pid in pids {
+            let before = callgrind::latest_dump(&self.dumps, pid);
+            callgrind::control(pid, Control::Dump)?;
+            let after = callgrind::latest_dump(&self.dumps, pid);
+            let path = after
+                .filter(|a| Some(a) != before.as_ref())
+                .ok_or_else(|| Error::Callgrind {
+                    pid,
+                    message: format!("no new dump in {}", self.dumps.display()),
+                })?;
+            total.add(&callgrind::read(&path)?);
+        }
+        Ok(total)
+    }
+
+    /// Instructions per second with no request: timers, heartbeats.
+    async fn idle_rate(&self, window: Duration) -> Result<f64, Error> {
+        let pids = self.pids();
+        self.zero(&pids)?;
+        let start = Instant::now();
+        tokio::time::sleep(window).await;
+        let dump = self.dump(&pids)?;
+        Ok(dump.instructions as f64 / start.elapsed().as_secs_f64().max(1e-3))
+    }
+}
+
+/// Where a point is counted.
+struct Point<'a> {
+    target: &'a str,
+    scenario: &'a str,
+    concurrency: u32,
+    /// The target's idle instructions per second.
+    idle: f64,
+}
+
+/// One point: a warm-up, then windows until they settle or run out. An
+/// error ends the point as failed, with the windows counted before it.
+async fn count_point(
+    config: &CostConfig,
+    group: &Group,
+    statements: Option<&Statements>,
+    base: &str,
+    at: Point<'_>,
+    observer: &mut dyn Observer,
+) -> CostPoint {
+    let mut point = CostPoint {
+        target: at.target.to_string(),
+        scenario: at.scenario.to_string(),
+        concurrency: at.concurrency,
+        status: CostStatus::NotSettled,
+        reason: None,
+        warmup_windows: 0,
+        idle_instructions_per_s: at.idle,
+        windows: Vec::new(),
+        per_request: None,
+        spread: None,
+        objects: Vec::new(),
+        comparison: None,
+    };
+    let mut objects: Vec<BTreeMap<String, u64>> = Vec::new();
+    let counted = windows(
+        config,
+        group,
+        statements,
+        base,
+        &at,
+        &mut point,
+        &mut objects,
+        observer,
+    )
+    .await;
+    if let Err(e) = counted {
+        point.status = CostStatus::Failed;
+        point.reason = Some(bookbench_errors::chain(&e));
+    }
+    summarise(&mut point, &objects);
+    point
+}
+
+#[allow(clippy::too_many_arguments)] // one point's state, threaded through
+async fn windows(
+    config: &CostConfig,
+    group: &Group,
+    statements: Option<&Statements>,
+    base: &str,
+    at: &Point<'_>,
+    point: &mut CostPoint,
+    objects: &mut Vec<BTreeMap<String, u64>>,
+    observer: &mut dyn Observer,
+) -> Result<(), Error> {
+    let mut load = LoadConfig::scenario(base, at.scenario)?;
+    load.connections = at.concurrency;
+    load.ids = Some(config.ids);
+    load.timeout = config.timeout;
+    load.rng_seed = Some(config.seed);
+    // The cap ends each run; the duration only bounds it.
+    load.duration = Duration::from_secs(24 * 3600);
+    load.max_requests = Some(config.warmup_requests.max(1));
+    run_load(load.clone()).await?;
+    // The first run checked that the target answers: no request of a
+    // window is the load generator's own.
+    load.preflight = false;
+    load.max_requests = Some(config.requests_per_window);
+    let label = format!("{} c={}", at.scenario, at.concurrency);
+    for w in 0..config.max_windows {
+        if process::interrupted() {
+            return Err(Error::Interrupted);
+        }
+        let pids = group.pids();
+        group.zero(&pids)?;
+        if let Some(s) = statements {
+            s.reset().await?;
+        }
+        let start = Instant::now();
+        let report = run_load(load.clone()).await?;
+        let elapsed = start.elapsed().as_secs_f64();
+        let dump = group.dump(&pids)?;
+        let database = match statements {
+            Some(s) => Some(s.read().await?),
+            None => None,
+        };
+        let window = CostWindow {
+            requests: report.requests,
+            ok: report.ok,
+            duration_s: elapsed,
+            instructions: dump.instructions,
+            idle_instructions: (at.idle * elapsed).round() as u64,
+            system_calls: dump.system_calls,
+            processes: u32::try_from(pids.len()).unwrap_or(u32::MAX),
+            bytes_received: report.bytes_read,
+            database,
+        };
+        observer.window(at.target, &label, w, window.instructions_per_request());
+        point.windows.push(window);
+        objects.push(dump.objects);
+        let per: Vec<f64> = point
+            .windows
+            .iter()
+            .map(|w| w.instructions_per_request().unwrap_or(0.0))
+            .collect();
+        let settled = config.settled_windows as usize;
+        // Judged after every window: the first run that agrees ends with it.
+        if let Some(from) = cost::settled_from(&per, settled, config.tolerance) {
+            point.warmup_windows = u32::try_from(from).unwrap_or(0);
+            point.status = CostStatus::Settled;
+            return Ok(());
+        }
+    }
+    // Not settled: the figures are of the last windows.
+    let n = point.windows.len();
+    point.warmup_windows =
+        u32::try_from(n.saturating_sub(config.settled_windows.max(2) as usize)).unwrap_or(0);
+    point.reason = Some(format!(
+        "no {} consecutive windows of {} agreed within ±{:.2}%",
+        config.settled_windows.max(2),
+        config.max_windows,
+        config.tolerance * 100.0
+    ));
+    Ok(())
+}
+
+/// The load engine blocks: on a thread of its own.
+async fn run_load(load: LoadConfig) -> Result<Report, Error> {
+    tokio::task::spawn_blocking(move || bookbench_load::run(&load))
+        .await
+        .map_err(|e| Error::Target(format!("the load generator's thread failed: {e}")))?
+        .map_err(Error::from)
+}
+
+/// A point's figures from its settled windows.
+fn summarise(point: &mut CostPoint, objects: &[BTreeMap<String, u64>]) {
+    let from = (point.warmup_windows as usize).min(point.windows.len());
+    let settled = point.windows.get(from..).unwrap_or_default();
+    if settled.is_empty() {
+        return;
+    }
+    let per = |f: &dyn Fn(&CostWindow) -> Option<f64>| -> Option<f64> {
+        let values: Vec<f64> = settled
+            .iter()
+            .filter(|w| w.requests > 0)
+            .filter_map(|w| f(w).map(|x| x / w.requests as f64))
+            .collect();
+        cost::median_and_spread(&values)
+            .map(|(m, _)| m)
+            .or_else(|| {
+                // All zero: a median of zeros is still a figure.
+                (!values.is_empty()).then_some(0.0)
+            })
+    };
+    let instructions = point.instructions_per_request();
+    point.spread = cost::median_and_spread(&instructions).map(|(_, s)| s);
+    point.per_request = Some(PerRequest {
+        instructions: bookbench_results::stats::median(&instructions),
+        system_calls: per(&|w| Some(w.system_calls as f64)).unwrap_or(0.0),
+        bytes_received: per(&|w| Some(w.bytes_received as f64)).unwrap_or(0.0),
+        db_statements: per(&|w| w.database.map(|d| d.statements as f64)),
+        db_rows: per(&|w| w.database.map(|d| d.rows as f64)),
+        db_shared_blocks_hit: per(&|w| w.database.map(|d| d.shared_blocks_hit as f64)),
+        db_shared_blocks_read: per(&|w| w.database.map(|d| d.shared_blocks_read as f64)),
+    });
+    let mut by_object: BTreeMap<&str, u64> = BTreeMap::new();
+    for window in objects.get(from..).unwrap_or_default() {
+        for (name, n) in window {
+            *by_object.entry(name.as_str()).or_default() += n;
+        }
+    }
+    let total: u64 = by_object.values().sum();
+    let mut shares: Vec<ObjectShare> = by_object
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| ObjectShare {
+            object: if name == "???" {
+                "JIT or unknown".to_string()
+            } else {
+                name.to_string()
+            },
+            share: n as f64 / total.max(1) as f64,
+        })
+        .collect();
+    shares.sort_by(|a, b| b.share.total_cmp(&a.share));
+    shares.truncate(OBJECTS_LISTED);
+    point.objects = shares;
+}
+
+/// Each counted point against the baseline's at the same scenario and
+/// concurrency.
+fn compare_with_baseline(config: &CostConfig, results: &mut Results) {
+    let Some(baseline) = config.baseline_name() else {
+        return;
+    };
+    let references: Vec<(String, u32, Vec<f64>)> = results
+        .cost
+        .iter()
+        .filter(|p| p.target == baseline && p.status != CostStatus::Failed)
+        .map(|p| {
+            (
+                p.scenario.clone(),
+                p.concurrency,
+                p.instructions_per_request(),
+            )
+        })
+        .collect();
+    for p in results
+        .cost
+        .iter_mut()
+        .filter(|p| p.target != baseline && p.status != CostStatus::Failed)
+    {
+        let theirs = references
+            .iter()
+            .find(|(s, c, _)| *s == p.scenario && *c == p.concurrency);
+        if let Some((_, _, theirs)) = theirs {
+            p.comparison = cost::compare(
+                &p.instructions_per_request(),
+                theirs,
+                baseline,
+                config.threshold,
+            );
+        }
+    }
+}
+
+/// Where a target's dumps go (each can be opened in kcachegrind).
+fn dumps_dir(out: &Path, target: &str) -> PathBuf {
+    out.join("callgrind").join(target)
+}

@@ -1,0 +1,316 @@
+//! Counted cost per request, in the summary and the report: per scenario,
+//! each target's instructions per request (cheapest first) with their
+//! spread across settled windows and the verdict against the baseline, the
+//! system calls, the database's statements, rows and buffers, and the
+//! objects the instructions ran in. Counts, never presented as time.
+
+use std::fmt::Write as _;
+
+use bookbench_results::Results;
+use bookbench_results::cost::{CostPoint, CostStatus, CostVerdict};
+
+use crate::escape;
+
+/// The points of `scenario`, cheapest first; failed ones last.
+fn sorted<'a>(r: &'a Results, scenario: &str) -> Vec<&'a CostPoint> {
+    let mut points: Vec<&CostPoint> = r.cost.iter().filter(|p| p.scenario == scenario).collect();
+    points.sort_by(|a, b| {
+        let key = |p: &CostPoint| p.per_request.map_or(f64::INFINITY, |x| x.instructions);
+        key(a)
+            .total_cmp(&key(b))
+            .then(a.concurrency.cmp(&b.concurrency))
+    });
+    points
+}
+
+fn scenarios(r: &Results) -> Vec<&str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for p in &r.cost {
+        if !seen.contains(&p.scenario.as_str()) {
+            seen.push(&p.scenario);
+        }
+    }
+    seen
+}
+
+/// `1.23 M`, `87.4 k`, `512`.
+pub(crate) fn count(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2} M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1} k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+/// `+5.0% costlier`, `2.3× cheaper`, `≈` with the ratio's range.
+pub(crate) fn verdict(p: &CostPoint) -> String {
+    let Some(c) = &p.comparison else {
+        return if p.status == CostStatus::Failed {
+            "-".to_string()
+        } else {
+            "reference".to_string()
+        };
+    };
+    let phrase = match c.verdict {
+        CostVerdict::NoSignificantDifference => "no significant difference".to_string(),
+        CostVerdict::Costlier if c.ratio >= 2.0 => format!("{:.1}× costlier", c.ratio),
+        CostVerdict::Costlier => format!("{:.1}% costlier", (c.ratio - 1.0) * 100.0),
+        CostVerdict::Cheaper if c.ratio <= 0.5 => format!("{:.1}× cheaper", 1.0 / c.ratio),
+        CostVerdict::Cheaper => format!("{:.1}% cheaper", (1.0 - c.ratio) * 100.0),
+    };
+    format!("{:.4} ({:.4}–{:.4}) {phrase}", c.ratio, c.low, c.high)
+}
+
+fn objects(p: &CostPoint) -> String {
+    p.objects
+        .iter()
+        .take(3)
+        .map(|o| format!("{} {:.0}%", o.object, o.share * 100.0))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn status(p: &CostPoint) -> String {
+    match (&p.reason, p.status) {
+        (Some(why), _) => format!("{}: {why}", p.status.name()),
+        (None, CostStatus::Settled) => {
+            format!("settled after {} warm-up window(s)", p.warmup_windows)
+        }
+        (None, s) => s.name().to_string(),
+    }
+}
+
+fn database(p: &CostPoint) -> [String; 4] {
+    let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.2}"));
+    match p.per_request {
+        Some(x) => [
+            f(x.db_statements),
+            f(x.db_rows),
+            f(x.db_shared_blocks_hit),
+            f(x.db_shared_blocks_read),
+        ],
+        None => [
+            "-".to_string(),
+            "-".to_string(),
+            "-".to_string(),
+            "-".to_string(),
+        ],
+    }
+}
+
+/// What the numbers are, said once above the tables.
+fn preamble(r: &Results) -> Option<String> {
+    let run = r.cost_run.as_ref()?;
+    Some(format!(
+        "Counted under valgrind's callgrind ({}), {} requests a window, windows until {} in a row agree within ±{:.2}% (at most {}); the figures are medians of those windows, the spread their (largest − smallest) / median. Instructions of every process of the target (workers and master, all threads), with its idle cost (timers, heartbeats: {:.0} s measured per target) taken out; counts, not time. × baseline: the ratio of instructions per request with the range of any window's ratio to any other's, judged beyond ±{:.1}%. Database: {}.",
+        run.valgrind,
+        run.requests_per_window,
+        run.settled_windows,
+        run.tolerance * 100.0,
+        run.max_windows,
+        run.idle_window_s,
+        run.threshold * 100.0,
+        run.database_statistics
+    ))
+}
+
+/// The summary's section.
+pub(crate) fn markdown(md: &mut String, r: &Results) {
+    if r.cost.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "\n## Counted cost per request\n");
+    if let Some(p) = preamble(r) {
+        let _ = writeln!(md, "{p}\n");
+    }
+    for s in scenarios(r) {
+        let _ = writeln!(
+            md,
+            "### {s}\n\n| target | c | instructions | spread | system calls | × baseline | statements | rows | buffers hit | buffers read | where the instructions ran | status |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|"
+        );
+        for p in sorted(r, s) {
+            let [st, rows, hit, read] = database(p);
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {st} | {rows} | {hit} | {read} | {} | {} |",
+                p.target,
+                p.concurrency,
+                p.per_request
+                    .map_or("-".to_string(), |x| count(x.instructions)),
+                p.spread
+                    .map_or("-".to_string(), |x| format!("±{:.2}%", x * 50.0)),
+                p.per_request
+                    .map_or("-".to_string(), |x| format!("{:.1}", x.system_calls)),
+                verdict(p),
+                objects(p),
+                status(p)
+            );
+        }
+        md.push('\n');
+    }
+}
+
+/// The report's section: the same table, each target's instructions as a
+/// bar against the scenario's costliest.
+pub(crate) fn html(h: &mut String, r: &Results) {
+    if r.cost.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Counted cost per request</h2>");
+    if let Some(p) = preamble(r) {
+        let _ = write!(h, "<p>{}</p>", escape(&p));
+    }
+    for s in scenarios(r) {
+        let points = sorted(r, s);
+        let most = points
+            .iter()
+            .filter_map(|p| p.per_request.map(|x| x.instructions))
+            .fold(0.0, f64::max);
+        let _ = write!(
+            h,
+            "<h3>{}</h3><table class=\"attribution\"><tr><th>target</th><th>c</th><th>instructions / request</th><th>system calls</th><th>× baseline</th><th>statements</th><th>rows</th><th>buffers hit / read</th><th>where the instructions ran</th><th>status</th></tr>",
+            escape(s)
+        );
+        for p in points {
+            let [st, rows, hit, read] = database(p);
+            let bar = p.per_request.map_or(String::new(), |x| {
+                format!(
+                    "<br><span class=\"bar\" style=\"width:{:.0}px;background:#1f77b4\"></span>",
+                    if most > 0.0 {
+                        x.instructions / most * 160.0
+                    } else {
+                        0.0
+                    }
+                )
+            });
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}{}{bar}</td><td>{}</td><td>{}</td><td>{st}</td><td>{rows}</td><td>{hit} / {read}</td><td>{}</td><td>{}</td></tr>",
+                crate::html::breakable(&p.target),
+                p.concurrency,
+                p.per_request
+                    .map_or("-".to_string(), |x| escape(&count(x.instructions))),
+                p.spread.map_or(String::new(), |x| format!(
+                    " <small>±{:.2}%</small>",
+                    x * 50.0
+                )),
+                p.per_request
+                    .map_or("-".to_string(), |x| format!("{:.1}", x.system_calls)),
+                escape(&verdict(p)),
+                escape(&objects(p)),
+                escape(&status(p)),
+            );
+        }
+        h.push_str("</table>");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bookbench_results::cost::{
+        CostComparison, CostRun, CostWindow, DatabaseWork, ObjectShare, PerRequest,
+    };
+
+    use super::*;
+
+    fn point(target: &str, instructions: f64, comparison: Option<CostComparison>) -> CostPoint {
+        CostPoint {
+            target: target.into(),
+            scenario: "author-detail".into(),
+            concurrency: 10,
+            status: CostStatus::Settled,
+            reason: None,
+            warmup_windows: 1,
+            idle_instructions_per_s: 0.0,
+            windows: vec![CostWindow {
+                requests: 100,
+                ok: 100,
+                duration_s: 1.0,
+                instructions: (instructions * 100.0) as u64,
+                idle_instructions: 0,
+                system_calls: 2600,
+                processes: 1,
+                bytes_received: 0,
+                database: Some(DatabaseWork {
+                    statements: 200,
+                    rows: 795,
+                    shared_blocks_hit: 5600,
+                    shared_blocks_read: 0,
+                }),
+            }],
+            per_request: Some(PerRequest {
+                instructions,
+                system_calls: 26.0,
+                bytes_received: 0.0,
+                db_statements: Some(2.0),
+                db_rows: Some(7.95),
+                db_shared_blocks_hit: Some(56.0),
+                db_shared_blocks_read: Some(0.0),
+            }),
+            spread: Some(0.0008),
+            objects: vec![ObjectShare {
+                object: "libpython3.11.so.1.0".into(),
+                share: 0.61,
+            }],
+            comparison,
+        }
+    }
+
+    #[test]
+    fn the_cost_section_lists_targets_cheapest_first_with_verdicts_and_database_work() {
+        let mut r = crate::tests::fixture(&[("rust", 1000.0)]);
+        r.cost_run = Some(CostRun {
+            valgrind: "valgrind-3.19.0".into(),
+            requests_per_window: 100,
+            tolerance: 0.005,
+            max_windows: 12,
+            settled_windows: 3,
+            idle_window_s: 5.0,
+            determinism: Vec::new(),
+            threshold: 0.01,
+            database_statistics: "pg_stat_statements, planning included".into(),
+        });
+        r.cost = vec![
+            point(
+                "flask-gunicorn-sync",
+                9_950_000.0,
+                Some(CostComparison {
+                    reference: "rust".into(),
+                    ratio: 114.4,
+                    low: 114.2,
+                    high: 114.6,
+                    verdict: CostVerdict::Costlier,
+                }),
+            ),
+            point("rust", 87_000.0, None),
+        ];
+        let md = crate::summary_markdown(&r);
+        let rust = md.find("| rust | 10 | 87.0 k |").expect("rust's row");
+        let flask = md
+            .find("| flask-gunicorn-sync | 10 | 9.95 M |")
+            .expect("flask's row");
+        assert!(rust < flask, "cheapest first:\n{md}");
+        assert!(
+            md.contains("114.4000 (114.2000–114.6000) 114.4× costlier"),
+            "{md}"
+        );
+        assert!(md.contains("| 2.00 | 7.95 | 56.00 | 0.00 |"), "{md}");
+        assert!(md.contains("libpython3.11.so.1.0 61%"), "{md}");
+        let page = crate::html(&r);
+        assert!(page.contains("<h2>Counted cost per request</h2>"));
+        assert!(page.contains("9.95 M <small>±0.04%</small>"), "{page}");
+    }
+
+    #[test]
+    fn results_without_throughput_say_so_and_show_only_the_cost() {
+        let mut r = crate::tests::fixture(&[]);
+        r.runs.clear();
+        r.cost = vec![point("rust", 87_000.0, None)];
+        let md = crate::summary_markdown(&r);
+        assert!(md.contains("counted cost only"), "{md}");
+        assert!(!md.contains("## Requests per second"), "{md}");
+        assert!(md.contains("## Counted cost per request"), "{md}");
+    }
+}

@@ -1,0 +1,334 @@
+//! Counted cost per request (`bookbench cost`): what a request costs a
+//! target in instructions and system calls, counted by valgrind's callgrind
+//! in windows of a fixed number of requests, and what it costs the database
+//! in statements, rows and buffers (pg_stat_statements). Counts, not
+//! times: a window's figures repeat to a fraction of a percent where timing
+//! varies by tens, and are never presented as time.
+//!
+//! A point keeps every window. The windows before the counts settle
+//! (consecutive windows agreeing within the run's tolerance) are its
+//! warm-up; its figures are the medians of the settled windows, with their
+//! spread.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// How a cost run counted: recorded once per run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CostRun {
+    /// `valgrind --version`, e.g. `valgrind-3.19.0`.
+    pub valgrind: String,
+    /// Requests of one window, at the point's concurrency.
+    pub requests_per_window: u64,
+    /// Consecutive windows whose instructions per request differ by less
+    /// than this fraction have settled (0.005: 0.5%).
+    pub tolerance: f64,
+    /// Windows a point may take, warm-up included, before it is reported
+    /// as not settled.
+    pub max_windows: u32,
+    /// Settled windows a figure needs.
+    pub settled_windows: u32,
+    /// Seconds of the idle window that measures each target's cost per
+    /// second with no request (timers, heartbeats), subtracted from every
+    /// window in proportion to its length.
+    pub idle_window_s: f64,
+    /// What was fixed so that counts repeat: the environment and valgrind's
+    /// options, as given to every target.
+    pub determinism: Vec<String>,
+    /// A cost ratio is judged costlier or cheaper only beyond this
+    /// fraction (from an A/A calibration).
+    pub threshold: f64,
+    /// Where the database's work was read (`pg_stat_statements, planning
+    /// included`), or why it was not.
+    pub database_statistics: String,
+}
+
+/// The database's work over a window, from pg_stat_statements over the
+/// target's database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DatabaseWork {
+    pub statements: u64,
+    pub rows: u64,
+    pub shared_blocks_hit: u64,
+    pub shared_blocks_read: u64,
+}
+
+/// One window: `requests` sent at the point's concurrency, the target's
+/// processes' counters zeroed before and dumped after.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CostWindow {
+    pub requests: u64,
+    /// Answered as the scenario expects.
+    pub ok: u64,
+    pub duration_s: f64,
+    /// Instructions of every process of the target (every worker, the
+    /// master, all threads), before the idle cost is subtracted.
+    pub instructions: u64,
+    /// The idle cost of the window's length subtracted from
+    /// `instructions` in the figures.
+    pub idle_instructions: u64,
+    pub system_calls: u64,
+    /// Processes counted (a master and its workers).
+    pub processes: u32,
+    /// Bytes of the responses, as the load generator read them.
+    pub bytes_received: u64,
+    /// `None` where the database's statistics could not be read.
+    pub database: Option<DatabaseWork>,
+}
+
+impl CostWindow {
+    /// Instructions per request with the idle cost taken out; `None`
+    /// without a request.
+    pub fn instructions_per_request(&self) -> Option<f64> {
+        (self.requests > 0).then(|| {
+            self.instructions.saturating_sub(self.idle_instructions) as f64 / self.requests as f64
+        })
+    }
+}
+
+/// What a request costs, per request: medians of the settled windows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PerRequest {
+    pub instructions: f64,
+    pub system_calls: f64,
+    pub bytes_received: f64,
+    pub db_statements: Option<f64>,
+    pub db_rows: Option<f64>,
+    pub db_shared_blocks_hit: Option<f64>,
+    pub db_shared_blocks_read: Option<f64>,
+}
+
+/// A share of the target's instructions that ran in one object (the
+/// interpreter, a C extension, libc, JIT code in anonymous memory, the
+/// Rust binary), over the settled windows.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ObjectShare {
+    /// The object's file name (`libpython3.11.so.1.0`); `JIT or unknown`
+    /// for code outside any file.
+    pub object: String,
+    /// Of the instructions counted in the objects (0.42: 42%).
+    pub share: f64,
+}
+
+/// How a point's counting ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CostStatus {
+    /// Consecutive windows agreed within the tolerance.
+    Settled,
+    /// The windows ran out first: the figures are of the last windows,
+    /// flagged.
+    NotSettled,
+    /// Counting failed; `reason` says why.
+    Failed,
+}
+
+impl CostStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Settled => "settled",
+            Self::NotSettled => "not settled",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// A target's cost against its reference's at one point: the ratio of
+/// instructions per request, and the range of the ratios of any settled
+/// window of one to any of the other.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CostComparison {
+    pub reference: String,
+    pub ratio: f64,
+    pub low: f64,
+    pub high: f64,
+    pub verdict: CostVerdict,
+}
+
+/// A cost ratio judged against the run's threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CostVerdict {
+    Costlier,
+    Cheaper,
+    NoSignificantDifference,
+}
+
+impl CostVerdict {
+    /// Costlier or cheaper only when the whole range lies beyond the
+    /// threshold.
+    pub fn judge(low: f64, high: f64, threshold: f64) -> Self {
+        if low > 1.0 + threshold {
+            Self::Costlier
+        } else if high < 1.0 - threshold {
+            Self::Cheaper
+        } else {
+            Self::NoSignificantDifference
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Costlier => "costlier",
+            Self::Cheaper => "cheaper",
+            Self::NoSignificantDifference => "no significant difference",
+        }
+    }
+}
+
+/// A target's counted cost at one scenario and concurrency.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CostPoint {
+    pub target: String,
+    pub scenario: String,
+    pub concurrency: u32,
+    pub status: CostStatus,
+    /// Why counting failed, or what else a reader must know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Windows before the settled ones.
+    pub warmup_windows: u32,
+    /// The target's instructions per second with no request, measured once
+    /// per target before its first point.
+    pub idle_instructions_per_s: f64,
+    pub windows: Vec<CostWindow>,
+    /// `None` when no window counted.
+    pub per_request: Option<PerRequest>,
+    /// (largest − smallest) / median of the settled windows' instructions
+    /// per request.
+    pub spread: Option<f64>,
+    /// The largest shares of the instructions, by object, largest first.
+    #[serde(default)]
+    pub objects: Vec<ObjectShare>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<CostComparison>,
+}
+
+impl CostPoint {
+    /// The windows the figures come from: the settled ones (the last
+    /// windows of a point that did not settle).
+    pub fn settled(&self) -> &[CostWindow] {
+        let from = (self.warmup_windows as usize).min(self.windows.len());
+        self.windows.get(from..).unwrap_or_default()
+    }
+
+    /// Instructions per request of the settled windows.
+    pub fn instructions_per_request(&self) -> Vec<f64> {
+        self.settled()
+            .iter()
+            .filter_map(CostWindow::instructions_per_request)
+            .collect()
+    }
+}
+
+/// The first window of the run of `settled` consecutive windows in
+/// `per_request` that agree within `tolerance` (each differs from the
+/// run's median by at most `tolerance`, as a fraction): `None` while there
+/// is none.
+pub fn settled_from(per_request: &[f64], settled: usize, tolerance: f64) -> Option<usize> {
+    let settled = settled.max(2);
+    (0..=per_request.len().checked_sub(settled)?).find(|&start| {
+        let run = per_request.get(start..start + settled).unwrap_or_default();
+        let m = crate::stats::median(run);
+        m > 0.0 && run.iter().all(|x| ((x - m) / m).abs() <= tolerance)
+    })
+}
+
+/// The median of `values`, and their (largest − smallest) / median.
+pub fn median_and_spread(values: &[f64]) -> Option<(f64, f64)> {
+    let m = crate::stats::median(values);
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        });
+    (!values.is_empty() && m > 0.0).then(|| (m, (hi - lo) / m))
+}
+
+/// `mine` against `theirs` (instructions per request of settled windows):
+/// the ratio of medians, and the range of any window's ratio to any other's.
+pub fn compare(
+    mine: &[f64],
+    theirs: &[f64],
+    reference: &str,
+    threshold: f64,
+) -> Option<CostComparison> {
+    let (a, _) = median_and_spread(mine)?;
+    let (b, _) = median_and_spread(theirs)?;
+    let (a_lo, a_hi) = bounds(mine);
+    let (b_lo, b_hi) = bounds(theirs);
+    let (low, high) = (a_lo / b_hi, a_hi / b_lo);
+    Some(CostComparison {
+        reference: reference.to_string(),
+        ratio: a / b,
+        low,
+        high,
+        verdict: CostVerdict::judge(low, high, threshold),
+    })
+}
+
+fn bounds(values: &[f64]) -> (f64, f64) {
+    values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_settle_once_consecutive_ones_agree_within_the_tolerance() {
+        // A JIT warming: 20% then 3% off, then within 0.2%.
+        let w = [12.0, 10.3, 10.01, 10.0, 10.02, 9.99];
+        assert_eq!(settled_from(&w, 3, 0.005), Some(2));
+        assert_eq!(settled_from(&w[..3], 3, 0.005), None);
+        assert_eq!(settled_from(&[5.0, 5.0], 3, 0.005), None);
+        assert_eq!(settled_from(&[0.0, 0.0, 0.0], 3, 0.005), None);
+    }
+
+    #[test]
+    fn a_cost_ratio_is_judged_only_beyond_the_threshold_on_its_whole_range() {
+        let c = compare(&[105.0, 105.2, 104.9], &[100.0, 100.1, 99.9], "a", 0.01)
+            .expect("a comparison");
+        assert!((c.ratio - 1.05).abs() < 1e-9, "{c:?}");
+        assert_eq!(c.verdict, CostVerdict::Costlier);
+        let same = compare(&[100.2, 99.9], &[100.0, 100.1], "a", 0.01).expect("a comparison");
+        assert_eq!(same.verdict, CostVerdict::NoSignificantDifference);
+        let cheaper = compare(&[50.0, 50.1], &[100.0, 100.1], "a", 0.01).expect("a comparison");
+        assert_eq!(cheaper.verdict, CostVerdict::Cheaper);
+        assert!(compare(&[], &[1.0], "a", 0.01).is_none());
+    }
+
+    #[test]
+    fn the_figures_of_a_point_come_from_its_settled_windows() {
+        let window = |instructions: u64| CostWindow {
+            requests: 100,
+            ok: 100,
+            duration_s: 1.0,
+            instructions,
+            idle_instructions: 1000,
+            system_calls: 0,
+            processes: 1,
+            bytes_received: 0,
+            database: None,
+        };
+        let p = CostPoint {
+            target: "t".into(),
+            scenario: "s".into(),
+            concurrency: 1,
+            status: CostStatus::Settled,
+            reason: None,
+            warmup_windows: 1,
+            idle_instructions_per_s: 1000.0,
+            windows: vec![window(900_000), window(101_000), window(101_000)],
+            per_request: None,
+            spread: None,
+            objects: Vec::new(),
+            comparison: None,
+        };
+        assert_eq!(p.instructions_per_request(), [1000.0, 1000.0]);
+    }
+}
