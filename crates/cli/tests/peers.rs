@@ -442,3 +442,59 @@ async fn gunicorn_sync_behind_nginx_passes_verify_and_is_measured_beside_itself(
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// gunicorn's sync worker counted under callgrind (`bookbench cost`), with
+/// psycopg2 and with pg8000: its master and its forked worker are both
+/// counted, the windows settle to half a percent, the database does the
+/// same work in every window, the interpreter is where the instructions
+/// ran, and the pure-Python driver costs more than the C one.
+#[tokio::test(flavor = "multi_thread")]
+async fn gunicorn_sync_is_counted_master_and_worker_and_pg8000_costs_more_than_psycopg2() {
+    let db = TestDb::new().await;
+    let (results, dir) = run_beside_the_builtin_targets("cost-peer", "", db.url(), |run| {
+        run.args([
+            "cost",
+            "--targets",
+            "flask-gunicorn-sync,flask-gunicorn-sync-pg8000",
+        ])
+        .args(["--scenarios", "author-detail", "--concurrency", "2"])
+        .args([
+            "--requests",
+            "30",
+            "--warmup-requests",
+            "30",
+            "--idle",
+            "2s",
+        ]);
+    });
+    let points = results["cost"].as_array().expect("cost points");
+    assert_eq!(points.len(), 2, "{results}");
+    for p in points {
+        assert_eq!(p["status"], "settled", "{p}");
+        assert!(p["spread"].as_f64().expect("spread") < 0.005, "{p}");
+        let windows = p["windows"].as_array().expect("windows");
+        assert!(
+            windows.iter().all(|w| w["processes"] == 2),
+            "master and worker: {p}"
+        );
+        let db: Vec<&serde_json::Value> = windows.iter().map(|w| &w["database"]).collect();
+        assert!(
+            db.iter()
+                .all(|d| *d == db[0] && d["statements"].as_u64() > Some(30)),
+            "{db:?}"
+        );
+        assert!(
+            p["objects"][0]["object"]
+                .as_str()
+                .is_some_and(|o| o.starts_with("libpython3")),
+            "{p}"
+        );
+    }
+    let pg8000 = points
+        .iter()
+        .find(|p| p["target"] == "flask-gunicorn-sync-pg8000")
+        .expect("pg8000's point");
+    assert_eq!(pg8000["comparison"]["reference"], "flask-gunicorn-sync");
+    assert_eq!(pg8000["comparison"]["verdict"], "costlier", "{pg8000}");
+    let _ = std::fs::remove_dir_all(dir);
+}

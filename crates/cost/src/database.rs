@@ -11,6 +11,10 @@ use crate::Error;
 
 const CREATE: &str = "CREATE EXTENSION IF NOT EXISTS pg_stat_statements";
 const RESET: &str = "SELECT pg_stat_statements_reset()";
+/// Before counting: statistics fresh and the visibility map set, so that
+/// no autovacuum or autoanalyze runs midway and makes the statements be
+/// planned again (planning's buffers would count in that window only).
+const SETTLE: &str = "VACUUM ANALYZE";
 const TRACK_PLANNING: &str =
     "SELECT current_setting('pg_stat_statements.track_planning', true) = 'on'";
 /// The window's statements in this database, but the reading's own and
@@ -61,6 +65,14 @@ impl Statements {
         })
     }
 
+    /// Leaves autovacuum nothing to do on the data a run reads.
+    pub async fn settle(&self) -> Result<(), Error> {
+        self.client
+            .batch_execute(SETTLE)
+            .await
+            .map_err(|e| Error::database("cannot VACUUM ANALYZE before counting", e))
+    }
+
     /// Starts a window.
     pub async fn reset(&self) -> Result<(), Error> {
         self.client
@@ -84,5 +96,56 @@ impl Statements {
             shared_blocks_hit: n(2),
             shared_blocks_read: n(3),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bookbench_testdb::TestDb;
+
+    use super::*;
+
+    /// A table of exactly ten pages: 2,260 integers, 226 to a page.
+    const TEN_PAGES: &str = "CREATE TABLE ten_pages AS SELECT g FROM generate_series(1, 2260) AS g";
+
+    #[tokio::test]
+    async fn three_scans_of_a_ten_page_table_are_three_statements_three_rows_and_thirty_buffers() {
+        let db = TestDb::new().await;
+        let target = db.client().await;
+        target.batch_execute(TEN_PAGES).await.expect("a table");
+        let statements = Statements::connect(db.url())
+            .await
+            .expect("pg_stat_statements");
+        assert!(
+            statements.track_planning,
+            "the test clusters track planning"
+        );
+        statements.settle().await.expect("VACUUM ANALYZE");
+        let pages: i32 = target
+            .query_one(
+                "SELECT relpages FROM pg_class WHERE relname = 'ten_pages'",
+                &[],
+            )
+            .await
+            .expect("relpages")
+            .get(0);
+        assert_eq!(pages, 10);
+        // Once to load the pages and the catalog caches, then counted.
+        let count = "SELECT count(*) FROM ten_pages";
+        target.batch_execute(count).await.expect("a scan");
+        statements.reset().await.expect("reset");
+        for _ in 0..3 {
+            target.batch_execute(count).await.expect("a scan");
+        }
+        let work = statements.read().await.expect("read");
+        assert_eq!(
+            work,
+            DatabaseWork {
+                statements: 3,
+                rows: 3,
+                shared_blocks_hit: 30,
+                shared_blocks_read: 0,
+            }
+        );
     }
 }

@@ -105,6 +105,9 @@ pub async fn measure(
         },
     });
     let statements = statements.ok();
+    if let Some(s) = &statements {
+        s.settle().await?;
+    }
     for target in &config.targets {
         if process::interrupted() {
             break;

@@ -99,6 +99,8 @@ impl Valgrind {
             .chain(ENV.iter().map(|(n, v)| format!("{n}={v}")))
             .chain([
                 "the same requests in every window (the load generator's seed fixed)".to_string(),
+                "VACUUM ANALYZE before counting (no autovacuum replans a statement midway)"
+                    .to_string(),
             ])
             .collect()
     }
