@@ -32,7 +32,7 @@ pub struct Args {
     #[arg(long, default_value = "100", value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
     requests: u64,
     /// Requests before a point's first window, not counted.
-    #[arg(long, default_value = "50", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, default_value = "100", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     warmup_requests: u64,
     /// Consecutive windows agreeing within this have settled (0.5%).
     #[arg(long, default_value = "0.5%", value_parser = parse_precision)]

@@ -233,20 +233,19 @@ async fn count_target(
                 if process::interrupted() {
                     return Err(Error::Interrupted);
                 }
-                let point = count_point(
+                let counter = Counter {
                     config,
-                    &group,
+                    group: &group,
                     statements,
-                    &base,
-                    Point {
-                        target: &target.name,
-                        scenario,
-                        concurrency,
-                        idle,
-                    },
-                    observer,
-                )
-                .await;
+                    base: &base,
+                };
+                let at = Point {
+                    target: &target.name,
+                    scenario,
+                    concurrency,
+                    idle,
+                };
+                let point = counter.point(at, observer).await;
                 let failed = point.status == CostStatus::Failed;
                 results.cost.push(point);
                 sink.save(results).map_err(Error::Sink)?;
@@ -327,130 +326,123 @@ struct Point<'a> {
     idle: f64,
 }
 
-/// One point: a warm-up, then windows until they settle or run out. An
-/// error ends the point as failed, with the windows counted before it.
-async fn count_point(
-    config: &CostConfig,
-    group: &Group,
-    statements: Option<&Statements>,
-    base: &str,
-    at: Point<'_>,
-    observer: &mut dyn Observer,
-) -> CostPoint {
-    let mut point = CostPoint {
-        target: at.target.to_string(),
-        scenario: at.scenario.to_string(),
-        concurrency: at.concurrency,
-        status: CostStatus::NotSettled,
-        reason: None,
-        warmup_windows: 0,
-        idle_instructions_per_s: at.idle,
-        windows: Vec::new(),
-        per_request: None,
-        spread: None,
-        objects: Vec::new(),
-        comparison: None,
-    };
-    let mut objects: Vec<BTreeMap<String, u64>> = Vec::new();
-    let counted = windows(
-        config,
-        group,
-        statements,
-        base,
-        &at,
-        &mut point,
-        &mut objects,
-        observer,
-    )
-    .await;
-    if let Err(e) = counted {
-        point.status = CostStatus::Failed;
-        point.reason = Some(bookbench_errors::chain(&e));
-    }
-    summarise(&mut point, &objects);
-    point
+/// What counting a point needs: the run's settings, the target's
+/// processes, the database's statistics and the target's address.
+struct Counter<'a> {
+    config: &'a CostConfig,
+    group: &'a Group,
+    statements: Option<&'a Statements>,
+    base: &'a str,
 }
 
-#[allow(clippy::too_many_arguments)] // one point's state, threaded through
-async fn windows(
-    config: &CostConfig,
-    group: &Group,
-    statements: Option<&Statements>,
-    base: &str,
-    at: &Point<'_>,
-    point: &mut CostPoint,
-    objects: &mut Vec<BTreeMap<String, u64>>,
-    observer: &mut dyn Observer,
-) -> Result<(), Error> {
-    let mut load = LoadConfig::scenario(base, at.scenario)?;
-    load.connections = at.concurrency;
-    load.ids = Some(config.ids);
-    load.timeout = config.timeout;
-    load.rng_seed = Some(config.seed);
-    // The cap ends each run; the duration only bounds it.
-    load.duration = Duration::from_secs(24 * 3600);
-    load.max_requests = Some(config.warmup_requests.max(1));
-    run_load(load.clone()).await?;
-    // The first run checked that the target answers: no request of a
-    // window is the load generator's own.
-    load.preflight = false;
-    load.max_requests = Some(config.requests_per_window);
-    let label = format!("{} c={}", at.scenario, at.concurrency);
-    for w in 0..config.max_windows {
-        if process::interrupted() {
-            return Err(Error::Interrupted);
-        }
-        let pids = group.pids();
-        group.zero(&pids)?;
-        if let Some(s) = statements {
-            s.reset().await?;
-        }
-        let start = Instant::now();
-        let report = run_load(load.clone()).await?;
-        let elapsed = start.elapsed().as_secs_f64();
-        let dump = group.dump(&pids)?;
-        let database = match statements {
-            Some(s) => Some(s.read().await?),
-            None => None,
+impl Counter<'_> {
+    /// One point: a warm-up, then windows until they settle or run out. An
+    /// error ends the point as failed, with the windows counted before it.
+    async fn point(&self, at: Point<'_>, observer: &mut dyn Observer) -> CostPoint {
+        let mut point = CostPoint {
+            target: at.target.to_string(),
+            scenario: at.scenario.to_string(),
+            concurrency: at.concurrency,
+            status: CostStatus::NotSettled,
+            reason: None,
+            warmup_windows: 0,
+            idle_instructions_per_s: at.idle,
+            windows: Vec::new(),
+            per_request: None,
+            spread: None,
+            objects: Vec::new(),
+            comparison: None,
         };
-        let window = CostWindow {
-            requests: report.requests,
-            ok: report.ok,
-            duration_s: elapsed,
-            instructions: dump.instructions,
-            idle_instructions: (at.idle * elapsed).round() as u64,
-            system_calls: dump.system_calls,
-            processes: u32::try_from(pids.len()).unwrap_or(u32::MAX),
-            bytes_received: report.bytes_read,
-            database,
-        };
-        observer.window(at.target, &label, w, window.instructions_per_request());
-        point.windows.push(window);
-        objects.push(dump.objects);
-        let per: Vec<f64> = point
-            .windows
-            .iter()
-            .map(|w| w.instructions_per_request().unwrap_or(0.0))
-            .collect();
-        let settled = config.settled_windows as usize;
-        // Judged after every window: the first run that agrees ends with it.
-        if let Some(from) = cost::settled_from(&per, settled, config.tolerance) {
-            point.warmup_windows = u32::try_from(from).unwrap_or(0);
-            point.status = CostStatus::Settled;
-            return Ok(());
+        let mut objects: Vec<BTreeMap<String, u64>> = Vec::new();
+        let counted = self.windows(&at, &mut point, &mut objects, observer).await;
+        if let Err(e) = counted {
+            point.status = CostStatus::Failed;
+            point.reason = Some(bookbench_errors::chain(&e));
         }
+        summarise(&mut point, &objects);
+        point
     }
-    // Not settled: the figures are of the last windows.
-    let n = point.windows.len();
-    point.warmup_windows =
-        u32::try_from(n.saturating_sub(config.settled_windows.max(2) as usize)).unwrap_or(0);
-    point.reason = Some(format!(
-        "no {} consecutive windows of {} agreed within ±{:.2}%",
-        config.settled_windows.max(2),
-        config.max_windows,
-        config.tolerance * 100.0
-    ));
-    Ok(())
+
+    /// The point's windows, into `point` and `objects` (each window's
+    /// instructions by object).
+    async fn windows(
+        &self,
+        at: &Point<'_>,
+        point: &mut CostPoint,
+        objects: &mut Vec<BTreeMap<String, u64>>,
+        observer: &mut dyn Observer,
+    ) -> Result<(), Error> {
+        let (config, group, statements) = (self.config, self.group, self.statements);
+        let mut load = LoadConfig::scenario(self.base, at.scenario)?;
+        load.connections = at.concurrency;
+        load.ids = Some(config.ids);
+        load.timeout = config.timeout;
+        load.rng_seed = Some(config.seed);
+        // The cap ends each run; the duration only bounds it.
+        load.duration = Duration::from_secs(24 * 3600);
+        load.max_requests = Some(config.warmup_requests.max(1));
+        run_load(load.clone()).await?;
+        // The first run checked that the target answers: no request of a
+        // window is the load generator's own.
+        load.preflight = false;
+        load.max_requests = Some(config.requests_per_window);
+        let label = format!("{} c={}", at.scenario, at.concurrency);
+        for w in 0..config.max_windows {
+            if process::interrupted() {
+                return Err(Error::Interrupted);
+            }
+            let pids = group.pids();
+            group.zero(&pids)?;
+            if let Some(s) = statements {
+                s.reset().await?;
+            }
+            let start = Instant::now();
+            let report = run_load(load.clone()).await?;
+            let elapsed = start.elapsed().as_secs_f64();
+            let dump = group.dump(&pids)?;
+            let database = match statements {
+                Some(s) => Some(s.read().await?),
+                None => None,
+            };
+            let window = CostWindow {
+                requests: report.requests,
+                ok: report.ok,
+                duration_s: elapsed,
+                instructions: dump.instructions,
+                idle_instructions: (at.idle * elapsed).round() as u64,
+                system_calls: dump.system_calls,
+                processes: u32::try_from(pids.len()).unwrap_or(u32::MAX),
+                bytes_received: report.bytes_read,
+                database,
+            };
+            observer.window(at.target, &label, w, window.instructions_per_request());
+            point.windows.push(window);
+            objects.push(dump.objects);
+            let per: Vec<f64> = point
+                .windows
+                .iter()
+                .map(|w| w.instructions_per_request().unwrap_or(0.0))
+                .collect();
+            let settled = config.settled_windows as usize;
+            // Judged after every window: the first run that agrees ends with it.
+            if let Some(from) = cost::settled_from(&per, settled, config.tolerance) {
+                point.warmup_windows = u32::try_from(from).unwrap_or(0);
+                point.status = CostStatus::Settled;
+                return Ok(());
+            }
+        }
+        // Not settled: the figures are of the last windows.
+        let n = point.windows.len();
+        point.warmup_windows =
+            u32::try_from(n.saturating_sub(config.settled_windows.max(2) as usize)).unwrap_or(0);
+        point.reason = Some(format!(
+            "no {} consecutive windows of {} agreed within ±{:.2}%",
+            config.settled_windows.max(2),
+            config.max_windows,
+            config.tolerance * 100.0
+        ));
+        Ok(())
+    }
 }
 
 /// The load engine blocks: on a thread of its own.

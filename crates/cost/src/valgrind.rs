@@ -70,7 +70,8 @@ impl Valgrind {
 
     /// `target` as it runs under callgrind, its dumps in `out_dir`: its
     /// command behind `setarch -R` (no address randomisation) and
-    /// valgrind, the environment of [`ENV`], and more time to start.
+    /// valgrind, an environment that fixes hash seeds and string functions,
+    /// and more time to start.
     pub fn wrap(&self, target: &Target, out_dir: &Path) -> Target {
         let mut command: Vec<String> = ["setarch", "-R", "valgrind"]
             .into_iter()
