@@ -12,7 +12,7 @@ use bookbench_suite::preset::Preset;
 use bookbench_suite::targets;
 
 use crate::db::{self, DatabaseArgs};
-use crate::run::{parse_duration, parse_precision, prepare};
+use crate::run::{known_scenarios, parse_duration, parse_precision, prepare};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -79,15 +79,7 @@ pub fn run(args: Args) -> Result<()> {
         bail!("the baseline '{b}' is not among the targets counted; name one of them");
     }
     let scenarios = args.scenarios.unwrap_or_else(|| d.scenarios.clone());
-    if let Some(bad) = scenarios
-        .iter()
-        .find(|s| bookbench_load::scenario(s).is_none())
-    {
-        bail!(
-            "unknown scenario '{bad}'; scenarios: {}",
-            bookbench_load::SCENARIOS.join(", ")
-        );
-    }
+    known_scenarios(&scenarios)?;
     let concurrency = args.concurrency.unwrap_or_else(|| vec![10]);
     let scale: Scale = args.scale.map(Into::into).unwrap_or(d.scale);
     let prepared = prepare(args.out, &args.database, scale)?;

@@ -342,15 +342,7 @@ impl Measure {
         references: BTreeMap<String, String>,
     ) -> Result<RunConfig> {
         let scenarios = self.scenarios.unwrap_or_else(|| d.scenarios.clone());
-        if let Some(bad) = scenarios
-            .iter()
-            .find(|s| bookbench_load::scenario(s).is_none())
-        {
-            bail!(
-                "unknown scenario '{bad}'; scenarios: {}",
-                bookbench_load::SCENARIOS.join(", ")
-            );
-        }
+        known_scenarios(&scenarios)?;
         if let Some(rate) = self.rate
             && !(rate.is_finite() && rate > 0.0)
         {
@@ -396,6 +388,21 @@ impl Measure {
     pub fn targets(&self) -> Result<Vec<Target>, bookbench_suite::Error> {
         self.targets_file.load()
     }
+}
+
+/// Refuses a scenario the load generator does not know, naming those it
+/// does.
+pub fn known_scenarios(scenarios: &[String]) -> Result<()> {
+    if let Some(bad) = scenarios
+        .iter()
+        .find(|s| bookbench_load::scenario(s).is_none())
+    {
+        bail!(
+            "unknown scenario '{bad}'; scenarios: {}",
+            bookbench_load::SCENARIOS.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// What every measuring verb prepares before it starts a target.

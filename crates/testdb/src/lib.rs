@@ -41,25 +41,8 @@ impl TestDb {
     /// Panics with the reason when PostgreSQL cannot be had: a test cannot
     /// run without it.
     pub async fn new() -> Self {
-        let server = SERVER
-            .get_or_try_init(Server::start)
-            .await
-            .unwrap_or_else(|e| panic!("test database: {e}"));
-        let name = fresh_name();
-        let admin = connect(server.url_for("postgres").as_str())
-            .await
-            .unwrap_or_else(|e| panic!("test database: {e}"));
-        admin
-            .batch_execute(&format!(
-                "CREATE DATABASE {name} TEMPLATE {}",
-                server.template
-            ))
-            .await
-            .unwrap_or_else(|e| panic!("test database: creating {name}: {}", chain(&e)));
-        Self {
-            url: server.url_for(&name).to_string(),
-            name,
-        }
+        let server = server().await;
+        Self::create(server, &format!("TEMPLATE {}", server.template)).await
     }
 
     /// A fresh, migrated database whose default collation is the ICU
@@ -68,29 +51,32 @@ impl TestDb {
     /// collation. Created from `template0` and migrated on its own, since a
     /// clone keeps its template's collation.
     pub async fn with_icu_collation(icu_locale: &str) -> Self {
-        let server = SERVER
-            .get_or_try_init(Server::start)
+        let options = format!(
+            "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{}'",
+            icu_locale.replace('\'', "")
+        );
+        let db = Self::create(server().await, &options).await;
+        let mut client = db.client().await;
+        bookbench_schema::migrate(&mut client)
             .await
-            .unwrap_or_else(|e| panic!("test database: {e}"));
+            .unwrap_or_else(|e| panic!("test database: migrating {}: {}", db.name, chain(&e)));
+        db
+    }
+
+    /// `CREATE DATABASE` of a fresh name with `options`.
+    async fn create(server: &Server, options: &str) -> Self {
         let name = fresh_name();
         let admin = connect(server.url_for("postgres").as_str())
             .await
             .unwrap_or_else(|e| panic!("test database: {e}"));
         admin
-            .batch_execute(&format!(
-                "CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{}'",
-                icu_locale.replace('\'', "")
-            ))
+            .batch_execute(&format!("CREATE DATABASE {name} {options}"))
             .await
             .unwrap_or_else(|e| panic!("test database: creating {name}: {}", chain(&e)));
-        let url = server.url_for(&name).to_string();
-        let mut client = connect(&url)
-            .await
-            .unwrap_or_else(|e| panic!("test database: {e}"));
-        bookbench_schema::migrate(&mut client)
-            .await
-            .unwrap_or_else(|e| panic!("test database: migrating {name}: {}", chain(&e)));
-        Self { url, name }
+        Self {
+            url: server.url_for(&name).to_string(),
+            name,
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -111,11 +97,7 @@ impl TestDb {
     /// The URL of the server's maintenance database, for tests that manage
     /// databases themselves.
     pub async fn admin_url() -> String {
-        let server = SERVER
-            .get_or_try_init(Server::start)
-            .await
-            .unwrap_or_else(|e| panic!("test database: {e}"));
-        server.url_for("postgres").to_string()
+        server().await.url_for("postgres").to_string()
     }
 }
 
@@ -168,6 +150,15 @@ impl Server {
         url.set_path(&format!("/{database}"));
         url
     }
+}
+
+/// The test binary's server, started on first use. Panics with the reason
+/// when PostgreSQL cannot be had: a test cannot run without it.
+async fn server() -> &'static Server {
+    SERVER
+        .get_or_try_init(Server::start)
+        .await
+        .unwrap_or_else(|e| panic!("test database: {e}"))
 }
 
 /// A database name no other test of any process has.
