@@ -70,6 +70,8 @@ pub struct Args {
 const SETTLED_WINDOWS: u32 = 3;
 
 pub fn run(args: Args) -> Result<()> {
+    // Before the database is started or seeded: nothing to count without it.
+    bookbench_cost::valgrind::Valgrind::find()?;
     let all = args.targets_file.load()?;
     let d = Preset::Quick.defaults(&all);
     let selected = targets::select(&all, args.targets.as_ref().unwrap_or(&d.targets))?;

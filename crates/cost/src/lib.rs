@@ -53,7 +53,9 @@ pub enum Error {
     },
     #[error("load")]
     Load(#[from] bookbench_load::LoadError),
-    #[error("the suite")]
+    /// Starting or stopping a target, its environment, a port: the suite's
+    /// own words.
+    #[error(transparent)]
     Suite(#[from] bookbench_suite::Error),
     #[error("cannot save the results")]
     Sink(#[source] bookbench_suite::run::SinkError),

@@ -210,12 +210,22 @@ async fn count_target(
     let mut running = Running::start_target(&wrapped, &p, None, Output::Log(&log))?;
     let base = format!("http://{}:{}", p.address, p.port);
     let counted = async {
-        running
+        let ready = running
             .wait_ready(
                 &format!("{base}{}", target.ready),
                 Duration::from_secs(wrapped.ready_timeout_s),
             )
-            .await?;
+            .await;
+        if let Err(e) = ready {
+            return Err(Error::Target(format!(
+                "{}{}",
+                bookbench_errors::chain(&e),
+                running
+                    .last_words()
+                    .map(|w| format!("; its log ends: {w}"))
+                    .unwrap_or_default()
+            )));
+        }
         let group = Group {
             pgid: running.pgid(),
             dumps: dumps.clone(),

@@ -370,11 +370,18 @@ impl Running {
         file.seek(SeekFrom::Start(len.saturating_sub(TAIL))).ok()?;
         let mut tail = Vec::new();
         file.read_to_end(&mut tail).ok()?;
+        // Under valgrind (`bookbench cost`), its own report (`==PID==`
+        // lines) follows the target's last words.
+        let valgrinds = |l: &str| {
+            l.strip_prefix("==")
+                .and_then(|rest| rest.split_once("=="))
+                .is_some_and(|(pid, _)| pid.chars().all(|c| c.is_ascii_digit()))
+        };
         String::from_utf8_lossy(&tail)
             .lines()
             .rev()
             .map(str::trim)
-            .find(|l| !l.is_empty())
+            .find(|l| !l.is_empty() && !valgrinds(l))
             .map(|l| l.chars().take(300).collect())
     }
 

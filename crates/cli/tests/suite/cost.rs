@@ -149,3 +149,92 @@ async fn a_cost_run_counts_copies_alike_and_finds_added_work_in_proportion() {
     let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
     assert!(summary.contains("## Counted cost per request"), "{summary}");
 }
+
+#[test]
+fn cost_without_valgrind_says_what_to_install_in_one_line() {
+    let empty = temp_dir("no-valgrind");
+    let out = bookbench()
+        .args(["cost", "--targets", "rust"])
+        .env("PATH", &empty)
+        .env("BOOKBENCH_HOME", temp_dir("home"))
+        .output()
+        .expect("cost");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("valgrind is missing") && err.contains("apt-get install valgrind"),
+        "{err}"
+    );
+}
+
+/// A target that dies under valgrind and one that cannot run here are each
+/// recorded with the reason, and the others are still counted.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_dies_under_valgrind_is_recorded_and_the_rest_is_counted() {
+    let db = TestDb::new().await;
+    let out = temp_dir("cost-dies");
+    let targets = out.join("targets.toml");
+    std::fs::write(
+        &targets,
+        r#"
+[[target]]
+name = "dies"
+description = "exits at once"
+command = ["sh", "-c", "echo 'no such database' >&2; exit 3"]
+workers = 1
+cpus = [0]
+ready = "/"
+
+[[target]]
+name = "missing"
+description = "needs a program that is not there"
+command = ["no-such-program-here"]
+requires = ["no-such-program-here"]
+workers = 1
+cpus = [0]
+ready = "/"
+"#,
+    )
+    .expect("targets file");
+    let run = bookbench()
+        .args(["cost", "--targets", "dies,missing,rust"])
+        .args(["--scenarios", "hello-get", "--concurrency", "1"])
+        .args([
+            "--requests",
+            "20",
+            "--warmup-requests",
+            "10",
+            "--idle",
+            "1s",
+        ])
+        .args(["--scale", "tiny", "--database-url", db.url()])
+        .arg("--targets-file")
+        .arg(&targets)
+        .arg("--out")
+        .arg(&out)
+        .env("BOOKBENCH_HOME", temp_dir("home"))
+        .output()
+        .expect("cost");
+    ok(&run);
+    let r = results(&out);
+    let outcome = |name: &str| {
+        r["targets"]
+            .as_array()
+            .and_then(|ts| ts.iter().find(|t| t["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no outcome of {name}: {r}"))
+    };
+    let dies = outcome("dies");
+    assert_eq!(dies["status"], "failed", "{dies}");
+    assert!(
+        dies["reason"]
+            .as_str()
+            .is_some_and(|why| why.contains("no such database")),
+        "the reason with the last line of its log: {dies}"
+    );
+    assert_eq!(outcome("missing")["status"], "skipped");
+    assert_eq!(outcome("rust")["status"], "measured");
+    assert_eq!(per_request(&r, "rust")["status"], "settled");
+    assert_eq!(r["partial"], false);
+}
