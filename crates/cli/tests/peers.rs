@@ -472,7 +472,8 @@ async fn gunicorn_sync_is_counted_master_and_worker_and_pg8000_costs_more_than_p
     for p in points {
         assert_eq!(p["status"], "settled", "{p}");
         assert!(p["spread"].as_f64().expect("spread") < 0.01, "±0.5%: {p}");
-        let windows = p["windows"].as_array().expect("windows");
+        let warmup = p["warmup_windows"].as_u64().expect("warm-up windows") as usize;
+        let windows = &p["windows"].as_array().expect("windows")[warmup..];
         assert!(
             windows.iter().all(|w| w["processes"] == 2),
             "master and worker: {p}"

@@ -433,9 +433,22 @@ impl Counter<'_> {
                 .iter()
                 .map(|w| w.instructions_per_request().unwrap_or(0.0))
                 .collect();
+            // The database's caches warm too: a pooled connection's prepared
+            // statement is planned anew on its first runs, and planning's
+            // buffers count.
+            let buffers: Vec<f64> = point
+                .windows
+                .iter()
+                .map(|w| {
+                    w.database.map_or(0.0, |d| {
+                        d.shared_blocks_hit.saturating_add(d.shared_blocks_read) as f64
+                            / w.requests.max(1) as f64
+                    })
+                })
+                .collect();
             let settled = config.settled_windows as usize;
             // Judged after every window: the first run that agrees ends with it.
-            if let Some(from) = cost::settled_from(&per, settled, config.tolerance) {
+            if let Some(from) = cost::settled_from(&[&per, &buffers], settled, config.tolerance) {
                 point.warmup_windows = u32::try_from(from).unwrap_or(0);
                 point.status = CostStatus::Settled;
                 return Ok(());

@@ -221,16 +221,24 @@ impl CostPoint {
     }
 }
 
-/// The first window of the run of `settled` consecutive windows in
-/// `per_request` that agree within `tolerance` (each differs from the
-/// run's median by at most `tolerance`, as a fraction): `None` while there
-/// is none.
-pub fn settled_from(per_request: &[f64], settled: usize, tolerance: f64) -> Option<usize> {
+/// The first window of the run of `settled` consecutive windows in which
+/// every series agrees within `tolerance` (each value differs from the
+/// run's median by at most `tolerance`, as a fraction; a run of zeros
+/// agrees): `None` while there is none. The series are per-request figures
+/// of the same windows (instructions, the database's buffers).
+pub fn settled_from(series: &[&[f64]], settled: usize, tolerance: f64) -> Option<usize> {
     let settled = settled.max(2);
-    (0..=per_request.len().checked_sub(settled)?).find(|&start| {
-        let run = per_request.get(start..start + settled).unwrap_or_default();
-        let m = crate::stats::median(run);
-        m > 0.0 && run.iter().all(|x| ((x - m) / m).abs() <= tolerance)
+    let windows = series.iter().map(|s| s.len()).min()?;
+    (0..=windows.checked_sub(settled)?).find(|&start| {
+        series.iter().all(|s| {
+            let run = s.get(start..start + settled).unwrap_or_default();
+            let m = crate::stats::median(run);
+            if m == 0.0 {
+                run.iter().all(|x| *x == 0.0)
+            } else {
+                m > 0.0 && run.iter().all(|x| ((x - m) / m).abs() <= tolerance)
+            }
+        })
     })
 }
 
@@ -283,10 +291,20 @@ mod tests {
     fn windows_settle_once_consecutive_ones_agree_within_the_tolerance() {
         // A JIT warming: 20% then 3% off, then within 0.2%.
         let w = [12.0, 10.3, 10.01, 10.0, 10.02, 9.99];
-        assert_eq!(settled_from(&w, 3, 0.005), Some(2));
-        assert_eq!(settled_from(&w[..3], 3, 0.005), None);
-        assert_eq!(settled_from(&[5.0, 5.0], 3, 0.005), None);
-        assert_eq!(settled_from(&[0.0, 0.0, 0.0], 3, 0.005), None);
+        assert_eq!(settled_from(&[&w], 3, 0.005), Some(2));
+        assert_eq!(settled_from(&[&w[..3]], 3, 0.005), None);
+        assert_eq!(settled_from(&[&[5.0, 5.0]], 3, 0.005), None);
+        assert_eq!(settled_from(&[&[0.0, 0.0, 0.0]], 3, 0.005), Some(0));
+        assert_eq!(settled_from(&[&[0.0, 1.0, 1.0]], 3, 0.005), None);
+    }
+
+    #[test]
+    fn windows_settle_only_once_the_database_settles_too() {
+        let instructions = [10.0, 10.0, 10.0, 10.0, 10.0];
+        // Prepared statements planned anew on their first runs: buffers.
+        let buffers = [15.7, 15.3, 15.26, 15.26, 15.26];
+        assert_eq!(settled_from(&[&instructions, &buffers], 3, 0.005), Some(1));
+        assert_eq!(settled_from(&[&instructions], 3, 0.005), Some(0));
     }
 
     #[test]
