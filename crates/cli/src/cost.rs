@@ -9,6 +9,7 @@ use bookbench_datagen::Scale;
 use bookbench_results::{Config, Results, Rounds};
 use bookbench_suite::placeholders::Placeholders;
 use bookbench_suite::preset::Preset;
+use bookbench_suite::run::RunConfig;
 use bookbench_suite::targets;
 
 use crate::db::{self, DatabaseArgs};
@@ -80,32 +81,24 @@ pub fn run(args: Args) -> Result<()> {
     {
         bail!("the baseline '{b}' is not among the targets counted; name one of them");
     }
-    let scenarios = args.scenarios.unwrap_or_else(|| d.scenarios.clone());
+    let scenarios = args
+        .scenarios
+        .clone()
+        .unwrap_or_else(|| d.scenarios.clone());
     known_scenarios(&scenarios)?;
-    let concurrency = args.concurrency.unwrap_or_else(|| vec![10]);
+    let concurrency = args.concurrency.clone().unwrap_or_else(|| vec![10]);
     let scale: Scale = args.scale.map(Into::into).unwrap_or(d.scale);
-    let prepared = prepare(args.out, &args.database, scale)?;
-    let config = CostConfig {
-        targets: selected,
-        scenarios: scenarios.clone(),
-        concurrency: concurrency.clone(),
-        requests_per_window: args.requests,
-        warmup_requests: args.warmup_requests,
-        tolerance: args.tolerance,
-        settled_windows: SETTLED_WINDOWS,
-        max_windows: args.max_windows,
-        idle_window: args.idle,
-        baseline: args.baseline.clone(),
-        threshold: args.threshold,
-        timeout: args.timeout,
-        seed: args.seed,
-        out: prepared.out.clone(),
-        placeholders: Placeholders::discover(
-            &prepared.url,
-            bookbench_cluster::embedded::home_from_env(),
-        )?,
-        ids: bookbench_suite::dataset::id_space(&prepared.dataset),
-    };
+    let prepared = prepare(args.out.clone(), &args.database, scale)?;
+    let config = counting(
+        &args,
+        selected,
+        scenarios.clone(),
+        concurrency.clone(),
+        args.baseline.clone(),
+        prepared.out.clone(),
+        Placeholders::discover(&prepared.url, bookbench_cluster::embedded::home_from_env())?,
+        bookbench_suite::dataset::id_space(&prepared.dataset),
+    );
     let mut results = Results {
         version: bookbench_results::RESULTS_VERSION,
         partial: true,
@@ -154,6 +147,73 @@ pub fn run(args: Args) -> Result<()> {
     println!("{}", bookbench_report::summary_markdown(&results));
     println!("results: {}", config.out.display());
     Ok(())
+}
+
+/// The counting's settings: the flags', and what the run chose.
+#[allow(clippy::too_many_arguments)] // each is one of CostConfig's fields
+fn counting(
+    a: &Args,
+    targets: Vec<targets::Target>,
+    scenarios: Vec<String>,
+    concurrency: Vec<u32>,
+    baseline: Option<String>,
+    out: PathBuf,
+    placeholders: Placeholders,
+    ids: bookbench_load::IdSpace,
+) -> CostConfig {
+    CostConfig {
+        targets,
+        scenarios,
+        concurrency,
+        requests_per_window: a.requests,
+        warmup_requests: a.warmup_requests,
+        tolerance: a.tolerance,
+        settled_windows: SETTLED_WINDOWS,
+        max_windows: a.max_windows,
+        idle_window: a.idle,
+        baseline,
+        threshold: a.threshold,
+        timeout: a.timeout,
+        seed: a.seed,
+        out,
+        placeholders,
+        ids,
+    }
+}
+
+/// `run --cost`: the run's targets (not the copies behind a proxy) counted
+/// with `bookbench cost`'s defaults at the run's first concurrency, into
+/// its results, written again as they grow.
+pub fn after_run(run: &RunConfig, results: &mut Results) -> Result<()> {
+    /// `bookbench cost`'s flags, to read their defaults.
+    #[derive(clap::Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        args: Args,
+    }
+    let defaults = <Defaults as clap::Parser>::parse_from(["cost"]).args;
+    let config = counting(
+        &defaults,
+        run.targets
+            .iter()
+            .filter(|t| !run.references.contains_key(&t.name))
+            .cloned()
+            .collect(),
+        run.scenarios.clone(),
+        run.concurrency.iter().take(1).copied().collect(),
+        run.baseline_name().map(str::to_string),
+        run.out.clone(),
+        run.placeholders.clone(),
+        run.ids,
+    );
+    let mut sink = crate::results::OutDir(config.out.clone());
+    let counted = db::block_on(bookbench_cost::measure(
+        &config, results, &mut Lines, &mut sink,
+    ));
+    results.partial |= counted.is_err();
+    bookbench_suite::run::Sink::save(&mut sink, results)
+        .map_err(|e| anyhow::anyhow!("cannot save the results: {e}"))?;
+    Ok(counted?)
 }
 
 fn now() -> String {

@@ -75,6 +75,11 @@ pub struct Args {
     /// With --proxy: this many instances of each target behind it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     instances: Option<u32>,
+    /// After the throughput, count what a request costs each target under
+    /// valgrind (`bookbench cost`, with its defaults, at the first
+    /// concurrency), into the same results.
+    #[arg(long, conflicts_with_all = ["lab", "hosts"])]
+    cost: bool,
     #[command(flatten)]
     measure: Measure,
 }
@@ -232,7 +237,14 @@ fn run_here(args: Args) -> Result<()> {
         .measure
         .config(preset.name(), &d, selected, args.baseline, references)?;
     config.app_host = app_host;
-    let results = execute(&config)?;
+    if args.cost {
+        // Before anything is measured: a run that cannot count says so now.
+        bookbench_cost::valgrind::Valgrind::find()?;
+    }
+    let mut results = execute(&config)?;
+    if args.cost {
+        crate::cost::after_run(&config, &mut results)?;
+    }
     println!("{}", bookbench_report::summary_markdown(&results));
     println!("results: {}", config.out.display());
     Ok(())

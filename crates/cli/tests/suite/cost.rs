@@ -239,3 +239,32 @@ ready = "/"
     assert_eq!(per_request(&r, "rust")["status"], "settled");
     assert_eq!(r["partial"], false);
 }
+
+/// `run --cost`: throughput first, then counted cost of the same targets,
+/// in one results file, one summary and one report.
+#[tokio::test(flavor = "multi_thread")]
+async fn run_with_cost_counts_after_the_throughput_into_the_same_results() {
+    let db = TestDb::new().await;
+    let out = temp_dir("run-cost");
+    let run = crate::tiny_run(
+        &["--targets", "rust", "--scenarios", "hello-get", "--cost"],
+        "1",
+        &db,
+        &out,
+        &temp_dir("home"),
+    );
+    ok(&run);
+    let r = results(&out);
+    assert_eq!(r["runs"].as_array().map(Vec::len), Some(1), "{r}");
+    let p = per_request(&r, "rust");
+    assert_eq!(p["status"], "settled", "{p}");
+    assert_eq!(p["concurrency"], 4, "the run's first concurrency: {p}");
+    // hello-get touches no table.
+    assert_eq!(p["per_request"]["db_statements"], 0.0, "{p}");
+    let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
+    assert!(
+        summary.contains("## Requests per second")
+            && summary.contains("## Counted cost per request"),
+        "{summary}"
+    );
+}
