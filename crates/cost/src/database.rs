@@ -1,6 +1,9 @@
-//! The database's work over a window: pg_stat_statements, reset before the
-//! window and summed after it over the statements run in the target's
-//! database, the suite's own reset and read left out. With
+//! The database's work over a window: pg_stat_statements summed over the
+//! statements run in the target's database before and after the window,
+//! the difference (the suite's own readings left out). Never reset: a
+//! reset clears every database's counts, a `bookbench run` of the same
+//! cluster counts statements too, and tests share one cluster; a window
+//! during which someone else reset them has no figure. With
 //! `pg_stat_statements.track_planning` on, planning's buffers are in the
 //! same counters (the results say whether it was).
 
@@ -10,16 +13,17 @@ use tokio_postgres::Client;
 use crate::Error;
 
 const CREATE: &str = "CREATE EXTENSION IF NOT EXISTS pg_stat_statements";
-const RESET: &str = "SELECT pg_stat_statements_reset()";
+/// When the counts were last reset: a reset inside a window spoils it.
+const LAST_RESET: &str = "SELECT stats_reset::text FROM pg_stat_statements_info";
 /// Before counting: statistics fresh and the visibility map set, so that
 /// no autovacuum or autoanalyze runs midway and makes the statements be
 /// planned again (planning's buffers would count in that window only).
 const SETTLE: &str = "VACUUM ANALYZE";
 const TRACK_PLANNING: &str =
     "SELECT current_setting('pg_stat_statements.track_planning', true) = 'on'";
-/// The window's statements in this database, but the reading's own and
-/// the reset (both of this connection's user, but so may the target's be:
-/// they are told apart by their text).
+/// The statements in this database so far, but the readings' own (of this
+/// connection's user, but so may the target's be: told apart by their
+/// text).
 const READ: &str = "SELECT coalesce(sum(calls), 0)::bigint, coalesce(sum(rows), 0)::bigint, \
      coalesce(sum(shared_blks_hit), 0)::bigint, coalesce(sum(shared_blks_read), 0)::bigint \
      FROM pg_stat_statements \
@@ -73,28 +77,53 @@ impl Statements {
             .map_err(|e| Error::database("cannot VACUUM ANALYZE before counting", e))
     }
 
-    /// Starts a window.
-    pub async fn reset(&self) -> Result<(), Error> {
-        self.client
-            .query_one(RESET, &[])
-            .await
-            .map(|_| ())
-            .map_err(|e| Error::database("cannot reset pg_stat_statements", e))
-    }
-
-    /// The work since the last reset.
-    pub async fn read(&self) -> Result<DatabaseWork, Error> {
+    /// The counts so far, and when they were last reset.
+    pub async fn totals(&self) -> Result<Totals, Error> {
         let row = self
             .client
             .query_one(READ, &[])
             .await
             .map_err(|e| Error::database("cannot read pg_stat_statements", e))?;
         let n = |i: usize| u64::try_from(row.get::<_, i64>(i)).unwrap_or(0);
-        Ok(DatabaseWork {
-            statements: n(0),
-            rows: n(1),
-            shared_blocks_hit: n(2),
-            shared_blocks_read: n(3),
+        let reset: Option<String> = self
+            .client
+            .query_one(LAST_RESET, &[])
+            .await
+            .ok()
+            .and_then(|r| r.get(0));
+        Ok(Totals {
+            work: DatabaseWork {
+                statements: n(0),
+                rows: n(1),
+                shared_blocks_hit: n(2),
+                shared_blocks_read: n(3),
+            },
+            reset,
+        })
+    }
+}
+
+/// pg_stat_statements' counts at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Totals {
+    work: DatabaseWork,
+    reset: Option<String>,
+}
+
+impl Totals {
+    /// The work done between `before` and these; `None` when the counts
+    /// were reset in between (by anyone: the difference means nothing).
+    pub fn since(&self, before: &Self) -> Option<DatabaseWork> {
+        let (a, b) = (&self.work, &before.work);
+        let went_back = a.statements < b.statements
+            || a.rows < b.rows
+            || a.shared_blocks_hit < b.shared_blocks_hit
+            || a.shared_blocks_read < b.shared_blocks_read;
+        (self.reset == before.reset && !went_back).then(|| DatabaseWork {
+            statements: a.statements - b.statements,
+            rows: a.rows - b.rows,
+            shared_blocks_hit: a.shared_blocks_hit - b.shared_blocks_hit,
+            shared_blocks_read: a.shared_blocks_read - b.shared_blocks_read,
         })
     }
 }
@@ -133,19 +162,28 @@ mod tests {
         // Once to load the pages and the catalog caches, then counted.
         let count = "SELECT count(*) FROM ten_pages";
         target.batch_execute(count).await.expect("a scan");
-        statements.reset().await.expect("reset");
+        let before = statements.totals().await.expect("totals");
         for _ in 0..3 {
             target.batch_execute(count).await.expect("a scan");
         }
-        let work = statements.read().await.expect("read");
+        let work = statements.totals().await.expect("totals").since(&before);
         assert_eq!(
             work,
-            DatabaseWork {
+            Some(DatabaseWork {
                 statements: 3,
                 rows: 3,
                 shared_blocks_hit: 30,
                 shared_blocks_read: 0,
-            }
+            })
         );
+        // A reset in between, by anyone, leaves the window without a figure.
+        let before = statements.totals().await.expect("totals");
+        target.batch_execute(count).await.expect("a scan");
+        target
+            .batch_execute("SELECT pg_stat_statements_reset()")
+            .await
+            .expect("a reset");
+        let after = statements.totals().await.expect("totals");
+        assert_eq!(after.since(&before), None);
     }
 }

@@ -403,16 +403,17 @@ impl Counter<'_> {
             }
             let pids = group.pids();
             group.zero(&pids)?;
-            if let Some(s) = statements {
-                s.reset().await?;
-            }
+            let before = match statements {
+                Some(s) => Some(s.totals().await?),
+                None => None,
+            };
             let start = Instant::now();
             let report = run_load(load.clone()).await?;
             let elapsed = start.elapsed().as_secs_f64();
             let dump = group.dump(&pids)?;
-            let database = match statements {
-                Some(s) => Some(s.read().await?),
-                None => None,
+            let database = match (statements, before) {
+                (Some(s), Some(before)) => s.totals().await?.since(&before),
+                _ => None,
             };
             let window = CostWindow {
                 requests: report.requests,

@@ -98,19 +98,23 @@ async fn a_cost_run_counts_copies_alike_and_finds_added_work_in_proportion() {
         let warmup = p["warmup_windows"].as_u64().expect("warm-up windows") as usize;
         let windows = &p["windows"].as_array().expect("windows")[warmup..];
         // The same requests in every window: the same statements and rows.
-        // The buffers agree to half a percent: which of the server's pooled
-        // connections serves a request is timing's choice, and with it
-        // whether PostgreSQL plans that prepared statement anew (seen: 4 of
-        // 1,600 buffers). At one connection they are the same too.
+        // The buffers agree to half a percent of their median, as the
+        // windows settled: which of the server's pooled connections serves
+        // a request is timing's choice, and with it whether PostgreSQL plans
+        // that prepared statement anew (seen: 1,574 to 1,582). At one
+        // connection they are the same.
         let db: Vec<&serde_json::Value> = windows.iter().map(|w| &w["database"]).collect();
+        let mut hits: Vec<f64> = db
+            .iter()
+            .map(|d| d["shared_blocks_hit"].as_f64().expect("hit"))
+            .collect();
+        hits.sort_by(f64::total_cmp);
+        let median = hits[hits.len() / 2];
         for d in &db {
             assert_eq!(d["statements"], 100, "2 statements an author detail: {p}");
             assert_eq!(d["rows"], db[0]["rows"], "{db:?}");
-            let (hit, first) = (
-                d["shared_blocks_hit"].as_f64().expect("hit"),
-                db[0]["shared_blocks_hit"].as_f64().expect("hit"),
-            );
-            assert!((hit / first - 1.0).abs() < 0.005, "{db:?}");
+            let hit = d["shared_blocks_hit"].as_f64().expect("hit");
+            assert!((hit / median - 1.0).abs() <= 0.005, "{db:?}");
         }
         assert!(p["per_request"]["system_calls"].as_f64() > Some(0.0), "{p}");
         assert!(
