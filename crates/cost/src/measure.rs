@@ -532,8 +532,9 @@ fn summarise(point: &mut CostPoint, objects: &[BTreeMap<String, u64>]) {
     point.objects = shares;
 }
 
-/// Each counted point against the baseline's at the same scenario and
-/// concurrency.
+/// Each settled point against the baseline's at the same scenario and
+/// concurrency, when that settled too: windows still warming up say
+/// nothing of a difference.
 fn compare_with_baseline(config: &CostConfig, results: &mut Results) {
     let Some(baseline) = config.baseline_name() else {
         return;
@@ -541,7 +542,7 @@ fn compare_with_baseline(config: &CostConfig, results: &mut Results) {
     let references: Vec<(String, u32, Vec<f64>)> = results
         .cost
         .iter()
-        .filter(|p| p.target == baseline && p.status != CostStatus::Failed)
+        .filter(|p| p.target == baseline && p.status == CostStatus::Settled)
         .map(|p| {
             (
                 p.scenario.clone(),
@@ -553,7 +554,7 @@ fn compare_with_baseline(config: &CostConfig, results: &mut Results) {
     for p in results
         .cost
         .iter_mut()
-        .filter(|p| p.target != baseline && p.status != CostStatus::Failed)
+        .filter(|p| p.target != baseline && p.status == CostStatus::Settled)
     {
         let theirs = references
             .iter()

@@ -44,13 +44,15 @@ pub(crate) fn count(x: f64) -> String {
     }
 }
 
-/// `+5.0% costlier`, `2.3× cheaper`, `≈` with the ratio's range.
-pub(crate) fn verdict(p: &CostPoint) -> String {
+/// `5.0% costlier`, `2.3× cheaper` or `no significant difference`, after
+/// the ratio and its range; `reference` for the baseline, `-` for a point
+/// not compared (it, or the baseline's, did not settle).
+pub(crate) fn verdict(p: &CostPoint, baseline: Option<&str>) -> String {
     let Some(c) = &p.comparison else {
-        return if p.status == CostStatus::Failed {
-            "-".to_string()
-        } else {
+        return if baseline == Some(p.target.as_str()) {
             "reference".to_string()
+        } else {
+            "-".to_string()
         };
     };
     let phrase = match c.verdict {
@@ -143,7 +145,7 @@ pub(crate) fn markdown(md: &mut String, r: &Results) {
                     .map_or("-".to_string(), |x| format!("±{:.2}%", x * 50.0)),
                 p.per_request
                     .map_or("-".to_string(), |x| format!("{:.1}", x.system_calls)),
-                verdict(p),
+                verdict(p, r.config.baseline.as_deref()),
                 objects(p),
                 status(p)
             );
@@ -198,7 +200,7 @@ pub(crate) fn html(h: &mut String, r: &Results) {
                 )),
                 p.per_request
                     .map_or("-".to_string(), |x| format!("{:.1}", x.system_calls)),
-                escape(&verdict(p)),
+                escape(&verdict(p, r.config.baseline.as_deref())),
                 escape(&objects(p)),
                 escape(&status(p)),
             );
@@ -312,5 +314,17 @@ mod tests {
         assert!(md.contains("counted cost only"), "{md}");
         assert!(!md.contains("## Requests per second"), "{md}");
         assert!(md.contains("## Counted cost per request"), "{md}");
+    }
+
+    #[test]
+    fn only_the_baseline_is_the_reference_and_a_point_not_compared_has_no_verdict() {
+        let mut r = crate::tests::fixture(&[]);
+        r.config.baseline = Some("node".into());
+        let mut warming = point("node", 1_530_000.0, None);
+        warming.status = CostStatus::NotSettled;
+        r.cost = vec![warming, point("rust", 960_000.0, None)];
+        let md = crate::summary_markdown(&r);
+        assert!(md.contains("| - | 2.00 |"), "rust was not compared: {md}");
+        assert!(md.contains("| reference | 2.00 |"), "{md}");
     }
 }
