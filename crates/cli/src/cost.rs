@@ -102,7 +102,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut results = Results {
         version: bookbench_results::RESULTS_VERSION,
         partial: true,
-        started_at: now(),
+        started_at: bookbench_suite::run::now(),
         finished_at: None,
         env: prepared.env,
         config: Config {
@@ -140,7 +140,7 @@ pub fn run(args: Args) -> Result<()> {
         &mut sink,
     ));
     results.partial = counted.is_err();
-    results.finished_at = Some(now());
+    results.finished_at = Some(bookbench_suite::run::now());
     bookbench_suite::run::Sink::save(&mut sink, &results)
         .map_err(|e| anyhow::anyhow!("cannot save the results: {e}"))?;
     counted?;
@@ -214,10 +214,6 @@ pub fn after_run(run: &RunConfig, results: &mut Results) -> Result<()> {
     bookbench_suite::run::Sink::save(&mut sink, results)
         .map_err(|e| anyhow::anyhow!("cannot save the results: {e}"))?;
     Ok(counted?)
-}
-
-fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// A line per target and per window, on standard error.

@@ -245,11 +245,7 @@ pub fn settled_from(series: &[&[f64]], settled: usize, tolerance: f64) -> Option
 /// The median of `values`, and their (largest − smallest) / median.
 pub fn median_and_spread(values: &[f64]) -> Option<(f64, f64)> {
     let m = crate::stats::median(values);
-    let (lo, hi) = values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-            (lo.min(x), hi.max(x))
-        });
+    let (lo, hi) = bounds(values);
     (!values.is_empty() && m > 0.0).then(|| (m, (hi - lo) / m))
 }
 
@@ -275,6 +271,7 @@ pub fn compare(
     })
 }
 
+/// The smallest and the largest of `values`.
 fn bounds(values: &[f64]) -> (f64, f64) {
     values
         .iter()

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use bookbench_testdb::TestDb;
 
-use crate::{bookbench, ok, results, temp_dir};
+use crate::{assert_valid_results, bookbench, ok, results, temp_dir};
 
 /// The Rust server again (A/A), and with a busy loop of 20,000 and of
 /// 40,000 iterations before every request: a known extra cost, and twice
@@ -33,6 +33,23 @@ fn copies(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+/// `bookbench cost ARGS` on a tiny data set in `db`, with the targets of
+/// `targets` added, into `out`; it must succeed.
+fn cost(args: &[&str], db: &TestDb, targets: &Path, out: &Path) {
+    let run = bookbench()
+        .arg("cost")
+        .args(args)
+        .args(["--scale", "tiny", "--database-url", db.url()])
+        .arg("--targets-file")
+        .arg(targets)
+        .arg("--out")
+        .arg(out)
+        .env("BOOKBENCH_HOME", temp_dir("home"))
+        .output()
+        .expect("cost");
+    ok(&run);
+}
+
 fn per_request<'a>(r: &'a serde_json::Value, target: &str) -> &'a serde_json::Value {
     r["cost"]
         .as_array()
@@ -47,9 +64,8 @@ async fn a_cost_run_counts_copies_alike_and_finds_added_work_in_proportion() {
     let db = TestDb::new().await;
     let out = temp_dir("cost");
     let targets = copies(&out);
-    let run = bookbench()
-        .args([
-            "cost",
+    cost(
+        &[
             "--targets",
             "rust,rust-again,rust-plus,rust-plus-twice",
             "--scenarios",
@@ -65,22 +81,13 @@ async fn a_cost_run_counts_copies_alike_and_finds_added_work_in_proportion() {
             "100",
             "--idle",
             "1s",
-            "--scale",
-            "tiny",
-        ])
-        .args(["--database-url", db.url()])
-        .arg("--targets-file")
-        .arg(&targets)
-        .arg("--out")
-        .arg(&out)
-        .env("BOOKBENCH_HOME", temp_dir("home"))
-        .output()
-        .expect("cost");
-    ok(&run);
+        ],
+        &db,
+        &targets,
+        &out,
+    );
     let r = results(&out);
-    let schema = jsonschema::validator_for(&bookbench_results::json_schema()).expect("the schema");
-    let wrong: Vec<String> = schema.iter_errors(&r).map(|e| e.to_string()).collect();
-    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert_valid_results(&r);
     assert!(
         r["cost_run"]["valgrind"]
             .as_str()
@@ -202,26 +209,25 @@ ready = "/"
 "#,
     )
     .expect("targets file");
-    let run = bookbench()
-        .args(["cost", "--targets", "dies,missing,rust"])
-        .args(["--scenarios", "hello-get", "--concurrency", "1"])
-        .args([
+    cost(
+        &[
+            "--targets",
+            "dies,missing,rust",
+            "--scenarios",
+            "hello-get",
+            "--concurrency",
+            "1",
             "--requests",
             "20",
             "--warmup-requests",
             "10",
             "--idle",
             "1s",
-        ])
-        .args(["--scale", "tiny", "--database-url", db.url()])
-        .arg("--targets-file")
-        .arg(&targets)
-        .arg("--out")
-        .arg(&out)
-        .env("BOOKBENCH_HOME", temp_dir("home"))
-        .output()
-        .expect("cost");
-    ok(&run);
+        ],
+        &db,
+        &targets,
+        &out,
+    );
     let r = results(&out);
     let outcome = |name: &str| {
         r["targets"]

@@ -43,6 +43,13 @@ fn ok(out: &Output) {
     );
 }
 
+/// Fails with every reason when `r` is not what results.schema.json says.
+fn assert_valid_results(r: &serde_json::Value) {
+    let schema = jsonschema::validator_for(&bookbench_results::json_schema()).expect("the schema");
+    let wrong: Vec<String> = schema.iter_errors(r).map(|e| e.to_string()).collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 fn results(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).expect("results.json"))
         .expect("results.json is JSON")

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use bookbench_testdb::TestDb;
 
-use crate::{TINY, bookbench, ok, results, temp_dir, text};
+use crate::{TINY, assert_valid_results, bookbench, ok, results, temp_dir, text};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders() {
@@ -44,9 +44,7 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
 
     let r = results(&out);
     // Readable without bookbench: the file is what its schema says.
-    let schema = jsonschema::validator_for(&bookbench_results::json_schema()).expect("the schema");
-    let wrong: Vec<String> = schema.iter_errors(&r).map(|e| e.to_string()).collect();
-    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert_valid_results(&r);
     assert_eq!(r["version"], 3);
     assert_eq!(r["config"]["baseline"], "rust");
     assert_eq!(r["config"]["seed"], 7);

@@ -555,7 +555,8 @@ pub fn free_port() -> Result<u16, Error> {
     ))
 }
 
-fn now() -> String {
+/// Now, in UTC, as results record it: `2026-12-06T01:50:20Z`.
+pub fn now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
