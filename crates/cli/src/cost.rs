@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use bookbench_cost::CostConfig;
 use bookbench_datagen::Scale;
 use bookbench_results::{Config, Results, Rounds};
@@ -58,6 +58,15 @@ pub struct Args {
     /// The data set's size (seeded if the database holds another).
     #[arg(long, value_enum)]
     scale: Option<crate::seed::ScaleArg>,
+    /// Calibrate instead: each target against an identical copy (A/A), and
+    /// the Rust server against a copy doing --extra more work a request;
+    /// writes calibration.md beside the results.
+    #[arg(long)]
+    calibrate: bool,
+    /// The known extra work of --calibrate, as a share of the Rust
+    /// server's instructions a request at each point.
+    #[arg(long, default_value = "5%", value_parser = parse_precision, requires = "calibrate")]
+    extra: f64,
     /// Where results go (default: results/<timestamp>/).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -106,7 +115,12 @@ pub fn run(args: Args) -> Result<()> {
         finished_at: None,
         env: prepared.env,
         config: Config {
-            preset: "cost".to_string(),
+            preset: if args.calibrate {
+                "cost-calibrate"
+            } else {
+                "cost"
+            }
+            .to_string(),
             scenarios,
             concurrency,
             duration_s: 0.0,
@@ -133,17 +147,45 @@ pub fn run(args: Args) -> Result<()> {
     };
     let mut sink = crate::results::OutDir(config.out.clone());
     let mut progress = Lines;
-    let counted = db::block_on(bookbench_cost::measure(
-        &config,
-        &mut results,
-        &mut progress,
-        &mut sink,
-    ));
+    let counted = if args.calibrate {
+        db::block_on(bookbench_cost::calibrate::calibrate(
+            &config,
+            args.extra,
+            &mut results,
+            &mut progress,
+            &mut sink,
+        ))
+        .map(Some)
+    } else {
+        db::block_on(bookbench_cost::measure(
+            &config,
+            &mut results,
+            &mut progress,
+            &mut sink,
+        ))
+        .map(|()| None)
+    };
     results.partial = counted.is_err();
     results.finished_at = Some(bookbench_suite::run::now());
     bookbench_suite::run::Sink::save(&mut sink, &results)
         .map_err(|e| anyhow::anyhow!("cannot save the results: {e}"))?;
-    counted?;
+    if let Some(calibrated) = counted? {
+        let c = bookbench_results::cost_calibration::summarise(
+            &results,
+            calibrated.known_work,
+            calibrated.known_missing,
+        );
+        let md = bookbench_report::calibration::cost_markdown(&c);
+        let json = serde_json::to_string_pretty(&c).context("the calibration as JSON")?;
+        for (name, text) in [("calibration.md", &md), ("calibration.json", &json)] {
+            let path = config.out.join(name);
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        println!("{md}");
+        println!("results: {}", config.out.display());
+        return Ok(());
+    }
     println!("{}", bookbench_report::summary_markdown(&results));
     println!("results: {}", config.out.display());
     Ok(())
@@ -172,6 +214,7 @@ fn counting(
         max_windows: a.max_windows,
         idle_window: a.idle,
         baseline,
+        references: Default::default(),
         threshold: a.threshold,
         timeout: a.timeout,
         seed: a.seed,

@@ -14,6 +14,7 @@
 //! Errors: [`Error`]; a variant that wraps another failure keeps it as its
 //! `source`.
 
+pub mod calibrate;
 pub mod callgrind;
 mod database;
 mod measure;

@@ -42,6 +42,9 @@ pub struct CostConfig {
     pub idle_window: Duration,
     /// The target every other is compared with (the first when `None`).
     pub baseline: Option<String>,
+    /// Targets compared with another than the baseline (calibration's
+    /// copies with their originals): target → its reference.
+    pub references: BTreeMap<String, String>,
     /// A cost ratio is costlier or cheaper only beyond this fraction.
     pub threshold: f64,
     /// Per request: a slower answer is a timeout error.
@@ -55,7 +58,7 @@ pub struct CostConfig {
 }
 
 impl CostConfig {
-    fn baseline_name(&self) -> Option<&str> {
+    pub(crate) fn baseline_name(&self) -> Option<&str> {
         self.baseline
             .as_deref()
             .or_else(|| self.targets.first().map(|t| t.name.as_str()))
@@ -139,7 +142,7 @@ pub async fn measure(
         record_outcome(results, target, status, reason);
         sink.save(results).map_err(Error::Sink)?;
     }
-    compare_with_baseline(config, results);
+    compare_with_references(config, results);
     sink.save(results).map_err(Error::Sink)?;
     if process::interrupted() {
         return Err(Error::Interrupted);
@@ -532,19 +535,18 @@ fn summarise(point: &mut CostPoint, objects: &[BTreeMap<String, u64>]) {
     point.objects = shares;
 }
 
-/// Each settled point against the baseline's at the same scenario and
-/// concurrency, when that settled too: windows still warming up say
-/// nothing of a difference.
-fn compare_with_baseline(config: &CostConfig, results: &mut Results) {
-    let Some(baseline) = config.baseline_name() else {
-        return;
-    };
-    let references: Vec<(String, u32, Vec<f64>)> = results
+/// Each settled point against its reference's (the baseline's, unless
+/// `references` names another) at the same scenario and concurrency, when
+/// that settled too: windows still warming up say nothing of a difference.
+fn compare_with_references(config: &CostConfig, results: &mut Results) {
+    let baseline = config.baseline_name();
+    let settled: Vec<(String, String, u32, Vec<f64>)> = results
         .cost
         .iter()
-        .filter(|p| p.target == baseline && p.status == CostStatus::Settled)
+        .filter(|p| p.status == CostStatus::Settled)
         .map(|p| {
             (
+                p.target.clone(),
                 p.scenario.clone(),
                 p.concurrency,
                 p.instructions_per_request(),
@@ -554,16 +556,25 @@ fn compare_with_baseline(config: &CostConfig, results: &mut Results) {
     for p in results
         .cost
         .iter_mut()
-        .filter(|p| p.target != baseline && p.status == CostStatus::Settled)
+        .filter(|p| p.status == CostStatus::Settled)
     {
-        let theirs = references
+        let Some(reference) = config
+            .references
+            .get(&p.target)
+            .map(String::as_str)
+            .or(baseline)
+            .filter(|r| *r != p.target)
+        else {
+            continue;
+        };
+        let theirs = settled
             .iter()
-            .find(|(s, c, _)| *s == p.scenario && *c == p.concurrency);
-        if let Some((_, _, theirs)) = theirs {
+            .find(|(t, s, c, _)| t == reference && *s == p.scenario && *c == p.concurrency);
+        if let Some((_, _, _, theirs)) = theirs {
             p.comparison = cost::compare(
                 &p.instructions_per_request(),
                 theirs,
-                baseline,
+                reference,
                 config.threshold,
             );
         }

@@ -1,9 +1,10 @@
 //! `bookbench calibrate`'s page: what the A/A and slowed copies were
-//! judged, as Markdown.
+//! judged, as Markdown; and counted cost's A/A and known-work copies.
 
 use std::fmt::Write as _;
 
 use bookbench_results::calibration::Calibration;
+use bookbench_results::cost_calibration::CostCalibration;
 
 /// The calibration as Markdown.
 pub fn markdown(c: &Calibration) -> String {
@@ -44,6 +45,62 @@ pub fn markdown(c: &Calibration) -> String {
             r.half_width * 100.0,
             r.rounds,
             r.verdict.name()
+        );
+    }
+    md
+}
+
+/// Counted cost's calibration (`bookbench cost --calibrate`) as Markdown.
+pub fn cost_markdown(c: &CostCalibration) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "# Counted cost: calibration\n");
+    let _ = writeln!(
+        md,
+        "A/A: {} comparisons of a target with an identical copy, {} without one (a side that did not settle); {} judged different with the threshold of {:.1}%. The largest A/A deviation was {:.2}%.\n",
+        c.aa.len(),
+        c.aa_not_compared,
+        c.aa_judged_different,
+        c.threshold * 100.0,
+        c.largest_aa_deviation * 100.0
+    );
+    match (&c.known_work, &c.known_missing) {
+        (Some(k), _) => {
+            let _ = writeln!(
+                md,
+                "Known work: {} against {}, {:.0}% of its instructions a request added at every point ({:.2} instructions an iteration of the added loop); {} of {} judged costlier, {} of them within ±{:.1}% of the ratio added.\n",
+                k.target,
+                k.original,
+                k.extra * 100.0,
+                k.instructions_per_iteration,
+                c.known_found,
+                c.known.len(),
+                c.known_in_proportion,
+                c.tolerance * 100.0
+            );
+        }
+        (None, Some(why)) => {
+            let _ = writeln!(md, "Known work: none added: {why}.\n");
+        }
+        (None, None) => {}
+    }
+    let _ = writeln!(
+        md,
+        "| comparison | scenario | c | ratio | range of windows | added | verdict |\n|---|---|---:|---:|---|---:|---|"
+    );
+    let figure = |x: Option<f64>| x.map_or("–".to_string(), |x| format!("{x:.4}"));
+    for r in c.aa.iter().chain(&c.known) {
+        let _ = writeln!(
+            md,
+            "| {} against {} | {} | {} | {} | {}–{} | {} | {} |",
+            r.target,
+            r.reference,
+            r.scenario,
+            r.concurrency,
+            figure(r.ratio),
+            figure(r.low),
+            figure(r.high),
+            figure(r.expected),
+            r.verdict.map_or("not compared", |v| v.name())
         );
     }
     md

@@ -16,6 +16,7 @@
 pub mod calibration;
 pub mod compare;
 pub mod cost;
+pub mod cost_calibration;
 mod format;
 pub mod judge;
 pub mod merge;

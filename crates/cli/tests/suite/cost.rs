@@ -8,40 +8,17 @@ use bookbench_testdb::TestDb;
 
 use crate::{assert_valid_results, bookbench, ok, results, temp_dir};
 
-/// The Rust server again (A/A), and with a busy loop of 20,000 and of
-/// 40,000 iterations before every request: a known extra cost, and twice
-/// it.
-fn copies(dir: &Path) -> std::path::PathBuf {
-    let target = |name: &str, extra: u64| {
-        format!(
-            "[[target]]\nname = \"{name}\"\ndescription = \"the Rust server, {extra} iterations of extra work\"\n\
-             command = [\"{{bookbench}}\", \"serve\", \"--listen\", \"127.0.0.1:{{port}}\", \"--extra-work\", \"{extra}\"]\n\
-             workers = 1\ncpus = [0]\nready = \"/healthz\"\n"
-        )
-    };
-    let path = dir.join("targets.toml");
-    std::fs::write(
-        &path,
-        [
-            target("rust-again", 0),
-            target("rust-plus", 20_000),
-            target("rust-plus-twice", 40_000),
-        ]
-        .join("\n"),
-    )
-    .expect("targets file");
-    path
-}
-
 /// `bookbench cost ARGS` on a tiny data set in `db`, with the targets of
 /// `targets` added, into `out`; it must succeed.
-fn cost(args: &[&str], db: &TestDb, targets: &Path, out: &Path) {
-    let run = bookbench()
-        .arg("cost")
+fn cost(args: &[&str], db: &TestDb, targets: Option<&Path>, out: &Path) {
+    let mut run = bookbench();
+    run.arg("cost")
         .args(args)
-        .args(["--scale", "tiny", "--database-url", db.url()])
-        .arg("--targets-file")
-        .arg(targets)
+        .args(["--scale", "tiny", "--database-url", db.url()]);
+    if let Some(targets) = targets {
+        run.arg("--targets-file").arg(targets);
+    }
+    let run = run
         .arg("--out")
         .arg(out)
         .env("BOOKBENCH_HOME", temp_dir("home"))
@@ -59,15 +36,19 @@ fn per_request<'a>(r: &'a serde_json::Value, target: &str) -> &'a serde_json::Va
         .unwrap_or_else(|| panic!("no cost point of {target}: {r}"))
 }
 
+/// The calibration: the Rust server against an identical copy (A/A), and
+/// against a copy whose every request runs a loop sized to add 5% of its
+/// instructions there, sized from two probes with loops some 20 and 40
+/// times as long.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_cost_run_counts_copies_alike_and_finds_added_work_in_proportion() {
+async fn the_cost_calibration_counts_copies_alike_and_finds_added_work_in_proportion() {
     let db = TestDb::new().await;
     let out = temp_dir("cost");
-    let targets = copies(&out);
     cost(
         &[
+            "--calibrate",
             "--targets",
-            "rust,rust-again,rust-plus,rust-plus-twice",
+            "rust",
             "--scenarios",
             "author-detail",
             "--concurrency",
@@ -83,7 +64,7 @@ async fn a_cost_run_counts_copies_alike_and_finds_added_work_in_proportion() {
             "1s",
         ],
         &db,
-        &targets,
+        None,
         &out,
     );
     let r = results(&out);
@@ -135,28 +116,44 @@ async fn a_cost_run_counts_copies_alike_and_finds_added_work_in_proportion() {
             .expect("instructions")
     };
     let base = instructions("rust");
-    let again = instructions("rust-again");
-    let plus = instructions("rust-plus");
-    let twice = instructions("rust-plus-twice");
+    let again = instructions("rust~aa");
+    let plus = instructions("rust~x105");
     // A/A: the same binary counts the same, and is judged so.
     assert!((again / base - 1.0).abs() < 0.005, "{again} against {base}");
     assert_eq!(
-        per_request(&r, "rust-again")["comparison"]["verdict"],
+        per_request(&r, "rust~aa")["comparison"]["verdict"],
         "no-significant-difference"
     );
-    // The added work is found, costlier, and twice the work adds twice.
-    for t in ["rust-plus", "rust-plus-twice"] {
-        assert_eq!(
-            per_request(&r, t)["comparison"]["verdict"],
-            "costlier",
-            "{t}"
-        );
-    }
-    let (added, added_twice) = (plus - base, twice - base);
-    assert!(added > 0.05 * base, "{plus} against {base}");
+    // The added work is found, costlier, by the share added: the probes'
+    // count of one iteration holds for a loop twenty times shorter.
+    assert_eq!(
+        per_request(&r, "rust~x105")["comparison"]["verdict"],
+        "costlier"
+    );
+    assert!((plus / base - 1.05).abs() < 0.005, "{plus} against {base}");
+    let c: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("calibration.json")).expect("calibration.json"),
+    )
+    .expect("calibration.json is JSON");
+    assert_eq!(c["aa_judged_different"], 0, "{c}");
+    assert_eq!(c["known_found"], 1, "{c}");
+    assert_eq!(c["known_in_proportion"], 1, "{c}");
     assert!(
-        (added_twice / added - 2.0).abs() < 0.02,
-        "twice the loop added {added_twice}, once {added}"
+        c["known_work"]["instructions_per_iteration"].as_f64() > Some(0.0),
+        "{c}"
+    );
+    assert!(
+        r["cost"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|p| !p["target"].as_str().unwrap_or_default().contains("probe")),
+        "the probes are a means, not a finding"
+    );
+    let md = std::fs::read_to_string(out.join("calibration.md")).expect("calibration.md");
+    assert!(
+        md.contains("1 of 1 judged costlier, 1 of them within"),
+        "{md}"
     );
     let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
     assert!(summary.contains("## Counted cost per request"), "{summary}");
@@ -225,7 +222,7 @@ ready = "/"
             "1s",
         ],
         &db,
-        &targets,
+        Some(&targets),
         &out,
     );
     let r = results(&out);

@@ -1,0 +1,231 @@
+//! Counted cost's calibration (`bookbench cost --calibrate`), read out of
+//! its results: each target against an identical copy of itself (A/A: any
+//! difference found is noise), and the Rust server against a copy doing a
+//! known extra amount of work per request, which must be judged costlier
+//! by that amount.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::Results;
+use crate::calibration::COPY;
+use crate::cost::{CostPoint, CostStatus, CostVerdict};
+
+/// The suffix of a copy doing `extra` more work: `~x105` for 5%.
+pub fn extra_suffix(extra: f64) -> String {
+    format!("~x{:.0}", (1.0 + extra) * 100.0)
+}
+
+/// The known extra work: how much was added to each point, and what one
+/// unit of it costs.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct KnownWork {
+    /// The copy doing the extra work, and the target it copies.
+    pub target: String,
+    pub original: String,
+    /// The share of the original's instructions per request added (0.05).
+    pub extra: f64,
+    /// Instructions one iteration of the added loop costs, counted on two
+    /// probes with many iterations, one with twice the other's.
+    pub instructions_per_iteration: f64,
+    /// Instructions the added step costs a request whatever its iterations
+    /// (the middleware that runs the loop), from the same probes.
+    pub fixed_instructions: f64,
+    /// Iterations added per request at each point.
+    pub iterations: Vec<Iterations>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Iterations {
+    pub scenario: String,
+    pub concurrency: u32,
+    pub iterations: u64,
+    /// The original's instructions per request there.
+    pub original_instructions: f64,
+}
+
+impl KnownWork {
+    /// The ratio a copy must show at a point: its original's cost plus
+    /// the instructions added, over its original's cost.
+    pub fn expected_ratio(&self, scenario: &str, concurrency: u32) -> Option<f64> {
+        let i = self
+            .iterations
+            .iter()
+            .find(|i| i.scenario == scenario && i.concurrency == concurrency)?;
+        (i.original_instructions > 0.0).then(|| {
+            1.0 + (self.fixed_instructions + i.iterations as f64 * self.instructions_per_iteration)
+                / i.original_instructions
+        })
+    }
+}
+
+/// One copy against its original at one point.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Row {
+    pub target: String,
+    pub reference: String,
+    pub scenario: String,
+    pub concurrency: u32,
+    /// `None` when either side did not settle: no comparison.
+    pub ratio: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub verdict: Option<CostVerdict>,
+    /// For the known extra work: the ratio it must show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<f64>,
+}
+
+impl Row {
+    /// The known work found, and by the amount added: judged costlier, its
+    /// ratio within `tolerance` of the expected one.
+    pub fn found_in_proportion(&self, tolerance: f64) -> bool {
+        match (self.verdict, self.ratio, self.expected) {
+            (Some(CostVerdict::Costlier), Some(r), Some(e)) => (r / e - 1.0).abs() <= tolerance,
+            _ => false,
+        }
+    }
+}
+
+/// What the calibration found.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CostCalibration {
+    pub threshold: f64,
+    pub tolerance: f64,
+    pub aa: Vec<Row>,
+    pub known: Vec<Row>,
+    pub known_work: Option<KnownWork>,
+    /// Why no known work was added, when none was.
+    pub known_missing: Option<String>,
+    /// A/A rows judged costlier or cheaper.
+    pub aa_judged_different: usize,
+    /// A/A rows without a comparison (a side that did not settle).
+    pub aa_not_compared: usize,
+    /// The largest |ratio − 1| of the A/A rows.
+    pub largest_aa_deviation: f64,
+    /// Known-work rows judged costlier.
+    pub known_found: usize,
+    /// Known-work rows judged costlier by the amount added.
+    pub known_in_proportion: usize,
+}
+
+fn row(p: &CostPoint, reference: &str, expected: Option<f64>) -> Row {
+    let c = p
+        .comparison
+        .as_ref()
+        .filter(|c| c.reference == reference && p.status == CostStatus::Settled);
+    Row {
+        target: p.target.clone(),
+        reference: reference.to_string(),
+        scenario: p.scenario.clone(),
+        concurrency: p.concurrency,
+        ratio: c.map(|c| c.ratio),
+        low: c.map(|c| c.low),
+        high: c.map(|c| c.high),
+        verdict: c.map(|c| c.verdict),
+        expected,
+    }
+}
+
+/// Reads the calibration's comparisons out of its results.
+pub fn summarise(
+    results: &Results,
+    known_work: Option<KnownWork>,
+    known_missing: Option<String>,
+) -> CostCalibration {
+    let (threshold, tolerance) = results
+        .cost_run
+        .as_ref()
+        .map_or((0.0, 0.0), |r| (r.threshold, r.tolerance));
+    let aa: Vec<Row> = results
+        .cost
+        .iter()
+        .filter_map(|p| {
+            let original = p.target.strip_suffix(COPY)?;
+            Some(row(p, original, None))
+        })
+        .collect();
+    let known: Vec<Row> = known_work
+        .as_ref()
+        .map(|k| {
+            results
+                .cost
+                .iter()
+                .filter(|p| p.target == k.target)
+                .map(|p| row(p, &k.original, k.expected_ratio(&p.scenario, p.concurrency)))
+                .collect()
+        })
+        .unwrap_or_default();
+    CostCalibration {
+        threshold,
+        tolerance,
+        aa_judged_different: aa
+            .iter()
+            .filter(|r| {
+                r.verdict
+                    .is_some_and(|v| v != CostVerdict::NoSignificantDifference)
+            })
+            .count(),
+        aa_not_compared: aa.iter().filter(|r| r.ratio.is_none()).count(),
+        largest_aa_deviation: aa
+            .iter()
+            .filter_map(|r| r.ratio)
+            .map(|r| (r - 1.0).abs())
+            .fold(0.0, f64::max),
+        known_found: known
+            .iter()
+            .filter(|r| r.verdict == Some(CostVerdict::Costlier))
+            .count(),
+        known_in_proportion: known
+            .iter()
+            .filter(|r| r.found_in_proportion(tolerance))
+            .count(),
+        aa,
+        known,
+        known_work,
+        known_missing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_expected_ratio_adds_the_iterations_instructions_to_the_original() {
+        let k = KnownWork {
+            target: "rust~x105".into(),
+            original: "rust".into(),
+            extra: 0.05,
+            instructions_per_iteration: 4.0,
+            fixed_instructions: 1_000.0,
+            iterations: vec![Iterations {
+                scenario: "hello-get".into(),
+                concurrency: 10,
+                iterations: 1_000,
+                original_instructions: 100_000.0,
+            }],
+        };
+        assert_eq!(k.expected_ratio("hello-get", 10), Some(1.05));
+        assert_eq!(k.expected_ratio("hello-get", 50), None);
+        assert_eq!(extra_suffix(0.05), "~x105");
+    }
+
+    #[test]
+    fn known_work_is_found_only_when_costlier_by_about_the_amount_added() {
+        let row = |ratio: f64, verdict| Row {
+            target: "rust~x105".into(),
+            reference: "rust".into(),
+            scenario: "hello-get".into(),
+            concurrency: 10,
+            ratio: Some(ratio),
+            low: Some(ratio),
+            high: Some(ratio),
+            verdict: Some(verdict),
+            expected: Some(1.05),
+        };
+        assert!(row(1.052, CostVerdict::Costlier).found_in_proportion(0.005));
+        assert!(!row(1.07, CostVerdict::Costlier).found_in_proportion(0.005));
+        assert!(!row(1.05, CostVerdict::NoSignificantDifference).found_in_proportion(0.005));
+    }
+}
