@@ -8,7 +8,7 @@ use bookbench_cost::CostConfig;
 use bookbench_datagen::Scale;
 use bookbench_results::{Config, Results, Rounds};
 use bookbench_suite::placeholders::Placeholders;
-use bookbench_suite::preset::Preset;
+use bookbench_suite::preset::{CostDefaults, Preset};
 use bookbench_suite::run::RunConfig;
 use bookbench_suite::targets;
 
@@ -224,17 +224,34 @@ fn counting(
     }
 }
 
-/// `run --cost`: the run's targets (not the copies behind a proxy) counted
-/// with `bookbench cost`'s defaults at the run's first concurrency, into
-/// its results, written again as they grow.
-pub fn after_run(run: &RunConfig, results: &mut Results) -> Result<()> {
-    /// `bookbench cost`'s flags, to read their defaults.
+/// `bookbench cost`'s flags as they are when none is given.
+fn default_args() -> Args {
     #[derive(clap::Parser)]
     struct Defaults {
         #[command(flatten)]
         args: Args,
     }
-    let defaults = <Defaults as clap::Parser>::parse_from(["cost"]).args;
+    <Defaults as clap::Parser>::parse_from(["cost"]).args
+}
+
+/// `run --cost` without a preset that counts: `bookbench cost`'s defaults,
+/// every scenario of the run.
+pub fn defaults() -> CostDefaults {
+    let a = default_args();
+    CostDefaults {
+        scenarios: Vec::new(),
+        requests_per_window: a.requests,
+        warmup_requests: a.warmup_requests,
+    }
+}
+
+/// After a run's throughput: its targets (not the copies behind a proxy)
+/// counted as `plan` says, with `bookbench cost`'s other defaults, at the
+/// run's first concurrency, into its results, written again as they grow.
+pub fn after_run(run: &RunConfig, plan: &CostDefaults, results: &mut Results) -> Result<()> {
+    let mut defaults = default_args();
+    defaults.requests = plan.requests_per_window;
+    defaults.warmup_requests = plan.warmup_requests;
     let config = counting(
         &defaults,
         run.targets
@@ -242,7 +259,7 @@ pub fn after_run(run: &RunConfig, results: &mut Results) -> Result<()> {
             .filter(|t| !run.references.contains_key(&t.name))
             .cloned()
             .collect(),
-        run.scenarios.clone(),
+        plan.scenarios.clone(),
         run.concurrency.iter().take(1).copied().collect(),
         run.baseline_name().map(str::to_string),
         run.out.clone(),

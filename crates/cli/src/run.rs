@@ -10,7 +10,7 @@ use bookbench_results::RoundTrip;
 use bookbench_results::{At, Results, Rounds};
 use bookbench_suite::hosts::{self, Hosts, Reach};
 use bookbench_suite::placeholders::Placeholders;
-use bookbench_suite::preset::{Defaults, Preset};
+use bookbench_suite::preset::{CostDefaults, Defaults, Preset};
 use bookbench_suite::run::{AppHost, ClientHost, Observer, RunConfig};
 use bookbench_suite::targets::{self, Target};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -76,10 +76,13 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     instances: Option<u32>,
     /// After the throughput, count what a request costs each target under
-    /// valgrind (`bookbench cost`, with its defaults, at the first
-    /// concurrency), into the same results.
-    #[arg(long, conflicts_with_all = ["lab", "hosts"])]
+    /// valgrind (`bookbench cost`, at the first concurrency), into the same
+    /// results [default: the quick, blog and full presets do].
+    #[arg(long, conflicts_with_all = ["lab", "hosts", "no_cost"])]
     cost: bool,
+    /// Time only: no counted cost after the throughput.
+    #[arg(long)]
+    no_cost: bool,
     #[command(flatten)]
     measure: Measure,
 }
@@ -233,21 +236,54 @@ fn run_here(args: Args) -> Result<()> {
     } else {
         None
     };
-    let mut config = args
-        .measure
-        .config(preset.name(), &d, selected, args.baseline, references)?;
+    let plan = counted(&args, &d);
+    let mut config = args.measure.config(
+        preset.name(),
+        &d,
+        selected,
+        args.baseline.clone(),
+        references,
+    )?;
     config.app_host = app_host;
-    if args.cost {
+    let cost = plan.map(|(mut plan, every)| {
+        plan.scenarios = config
+            .scenarios
+            .iter()
+            .filter(|s| every || plan.scenarios.contains(s))
+            .cloned()
+            .collect();
+        plan
+    });
+    if cost.is_some() {
         // Before anything is measured: a run that cannot count says so now.
-        bookbench_cost::valgrind::Valgrind::find()?;
+        bookbench_cost::valgrind::Valgrind::find()
+            .map_err(|e| anyhow::anyhow!("{e} (or time only: --no-cost)"))?;
     }
     let mut results = execute(&config)?;
-    if args.cost {
-        crate::cost::after_run(&config, &mut results)?;
+    if let Some(plan) = cost {
+        crate::cost::after_run(&config, &plan, &mut results)?;
     }
     println!("{}", bookbench_report::summary_markdown(&results));
     println!("results: {}", config.out.display());
     Ok(())
+}
+
+/// What the run counts after its throughput, if anything: the preset's
+/// plan, or with `--cost` `bookbench cost`'s defaults; and whether every
+/// scenario of the run is counted (they were named on the command line).
+/// Targets in the lab or on hosts run where valgrind's counts are not
+/// taken.
+fn counted(args: &Args, d: &Defaults) -> Option<(CostDefaults, bool)> {
+    if args.no_cost || (!args.cost && (args.lab || args.hosts.is_some())) {
+        return None;
+    }
+    let plan = match (&d.cost, args.cost) {
+        (Some(plan), _) => plan.clone(),
+        (None, true) => crate::cost::defaults(),
+        (None, false) => return None,
+    };
+    let every = args.measure.scenarios.is_some() || d.cost.is_none();
+    Some((plan, every))
 }
 
 /// The lab's app host (with its client hosts) and its database host, if
@@ -521,5 +557,54 @@ impl Observer for Progress {
 
     fn round(&mut self, at: &At<'_>, round: u32) {
         self.bar.set_message(format!("{at}, round {}", round + 1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `bookbench run ARGS` would count after its throughput.
+    fn plan(args: &[&str]) -> Option<(CostDefaults, bool)> {
+        #[derive(clap::Parser)]
+        struct Run {
+            #[command(flatten)]
+            args: Args,
+        }
+        let run = <Run as clap::Parser>::try_parse_from(
+            std::iter::once("run").chain(args.iter().copied()),
+        )
+        .expect("the flags parse");
+        let all = targets::parse(targets::BUILTIN).expect("the built-in targets");
+        counted(&run.args, &Preset::from(run.args.preset).defaults(&all))
+    }
+
+    #[test]
+    fn the_main_job_counts_its_presets_scenarios_unless_told_not_to() {
+        let (quick, every) = plan(&[]).expect("the quick preset counts");
+        assert_eq!(
+            quick.scenarios,
+            [
+                "hello-get",
+                "author-detail",
+                "author-list",
+                "author-offset-50k"
+            ]
+        );
+        assert!(!every);
+        assert!(plan(&["--no-cost"]).is_none());
+        assert!(plan(&["--preset", "latency"]).is_none());
+        let (_, every) = plan(&["--scenarios", "author-keyset"]).expect("counted");
+        assert!(every, "scenarios named are all counted");
+        let (forced, every) = plan(&["--preset", "latency", "--cost"]).expect("--cost counts");
+        assert_eq!(
+            forced.requests_per_window,
+            crate::cost::defaults().requests_per_window
+        );
+        assert!(every);
+        assert!(
+            plan(&["--hosts", "bench/hosts.toml"]).is_none(),
+            "not on other hosts"
+        );
     }
 }

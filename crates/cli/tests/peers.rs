@@ -274,6 +274,7 @@ async fn every_cpython_peer_passes_verify_and_a_run_sets_up_or_skips_peers() {
     let (results, dir) = run_beside_the_builtin_targets("peers-run", extra, db.url(), |run| {
         run.args([
             "run",
+            "--no-cost",
             "--targets",
             &targets,
             "--baseline",
@@ -368,17 +369,24 @@ async fn the_worked_example_of_a_target_in_another_language_is_verified_and_meas
     let mine =
         std::fs::read_to_string(example.join("targets.toml")).expect("the example's targets");
     let (results, dir) = run_beside_the_builtin_targets("node-run", &mine, db.url(), |run| {
-        run.args(["run", "--targets", "node,rust", "--baseline", "rust"])
-            .args(["--scenarios", "hello-get,author-detail,author-list"])
-            .args([
-                "--concurrency",
-                "4",
-                "--duration",
-                "1s",
-                "--warmup",
-                "200ms",
-            ])
-            .args(["--min-rounds", "3", "--max-rounds", "3"]);
+        run.args([
+            "run",
+            "--no-cost",
+            "--targets",
+            "node,rust",
+            "--baseline",
+            "rust",
+        ])
+        .args(["--scenarios", "hello-get,author-detail,author-list"])
+        .args([
+            "--concurrency",
+            "4",
+            "--duration",
+            "1s",
+            "--warmup",
+            "200ms",
+        ])
+        .args(["--min-rounds", "3", "--max-rounds", "3"]);
     });
     let node = outcome(&results, "node");
     assert_eq!(node["status"], "measured", "{node}");
@@ -412,6 +420,7 @@ async fn gunicorn_sync_behind_nginx_passes_verify_and_is_measured_beside_itself(
     let (results, dir) = run_beside_the_builtin_targets("nginx-peer", "", db.url(), |run| {
         run.args([
             "run",
+            "--no-cost",
             "--targets",
             "flask-gunicorn-sync",
             "--proxy",

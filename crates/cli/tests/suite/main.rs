@@ -82,9 +82,6 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// `bookbench run ARGS` as the tests below run it: one scenario's point at
-/// c=4, 1 s windows, on a tiny data set in `db`, into `out`, with `home` as
-/// $BOOKBENCH_HOME.
 /// A run as short as a test can afford, on the tiny data set.
 const TINY: [&str; 8] = [
     "--concurrency",
@@ -97,9 +94,14 @@ const TINY: [&str; 8] = [
     "tiny",
 ];
 
+/// `bookbench run ARGS` as the tests run it: c=4, 1 s windows, on a tiny
+/// data set in `db`, into `out`, with `home` as $BOOKBENCH_HOME; timed only
+/// unless `args` ask for counted cost.
 fn tiny_run(args: &[&str], rounds: &str, db: &TestDb, out: &Path, home: &Path) -> Output {
+    let timed_only = (!args.contains(&"--cost")).then_some("--no-cost");
     bookbench()
         .arg("run")
+        .args(timed_only)
         .args(args)
         .args(TINY)
         .args(["--min-rounds", rounds, "--max-rounds", rounds])

@@ -53,6 +53,7 @@ ready = "/"
     let run = bookbench()
         .args([
             "run",
+            "--no-cost",
             "--targets",
             "wrong-greeting,never-ready,missing",
             "--scenarios",
@@ -149,6 +150,7 @@ async fn ctrl_c_stops_the_targets_and_leaves_partial_results() {
     let mut child = bookbench()
         .args([
             "run",
+            "--no-cost",
             "--targets",
             "rust",
             "--scenarios",

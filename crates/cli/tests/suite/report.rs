@@ -25,6 +25,7 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
     let run = bookbench()
         .args([
             "run",
+            "--no-cost",
             "--targets",
             "rust,rust-again",
             "--scenarios",
