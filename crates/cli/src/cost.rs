@@ -242,6 +242,8 @@ pub fn defaults() -> CostDefaults {
         scenarios: Vec::new(),
         requests_per_window: a.requests,
         warmup_requests: a.warmup_requests,
+        max_windows: a.max_windows,
+        idle: a.idle,
     }
 }
 
@@ -252,6 +254,8 @@ pub fn after_run(run: &RunConfig, plan: &CostDefaults, results: &mut Results) ->
     let mut defaults = default_args();
     defaults.requests = plan.requests_per_window;
     defaults.warmup_requests = plan.warmup_requests;
+    defaults.max_windows = plan.max_windows;
+    defaults.idle = plan.idle;
     let config = counting(
         &defaults,
         run.targets

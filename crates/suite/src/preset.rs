@@ -61,12 +61,17 @@ pub struct CostDefaults {
     pub requests_per_window: u64,
     /// Requests before a point's first window.
     pub warmup_requests: u64,
+    /// Windows a point may take before it is reported as not settled.
+    pub max_windows: u32,
+    /// How long each target's idle cost is measured.
+    pub idle: Duration,
 }
 
 /// The quick preset's targets: Rust, Flask under gunicorn (sync and
 /// gevent), Sanic, and FastAPI, the blog post's main rows. Not Django: the
-/// README's main job already takes over 10 minutes with these five (a
-/// release build and an 8-minute run), and each target adds a fifth.
+/// README's main job already takes 10 minutes with these five after its
+/// release build (throughput, then counted cost), and each target adds a
+/// fifth.
 const QUICK_TARGETS: &[&str] = &[
     "rust",
     "flask-gunicorn-sync",
@@ -157,7 +162,9 @@ impl Preset {
                 warmup: Duration::from_millis(500),
                 rounds: Rounds { min: 3, max: 10 },
                 precision: 0.05,
-                point_budget: Duration::from_secs(40),
+                // Three rounds of five targets: the counted cost after it
+                // answers what these intervals cannot.
+                point_budget: Duration::from_secs(20),
                 timeout: Duration::from_secs(10),
                 scale: Scale::Medium,
                 db_latency: Vec::new(),
@@ -167,6 +174,11 @@ impl Preset {
                     scenarios: owned(QUICK_COST_SCENARIOS),
                     requests_per_window: 20,
                     warmup_requests: 20,
+                    // An async server at 10 connections varies by a few
+                    // percent from one window of 20 to the next (its event
+                    // loop's batching is timing's): eight windows tell.
+                    max_windows: 8,
+                    idle: Duration::from_secs(2),
                 }),
             },
             Self::Full => Defaults {
@@ -186,6 +198,8 @@ impl Preset {
                     scenarios: owned(bookbench_load::SCENARIOS),
                     requests_per_window: 100,
                     warmup_requests: 100,
+                    max_windows: 12,
+                    idle: Duration::from_secs(5),
                 }),
             },
             // The full study trimmed to what the blog post charted, so that
@@ -206,6 +220,8 @@ impl Preset {
                     scenarios: owned(BLOG_SCENARIOS),
                     requests_per_window: 50,
                     warmup_requests: 50,
+                    max_windows: 12,
+                    idle: Duration::from_secs(5),
                 }),
             },
             // One concurrency, at which a sync worker serves one request at
