@@ -25,7 +25,7 @@ fi
 duration=${DURATION:-8}
 runs=${RUNS:-2}
 port=${PORT:-8098}
-url="http://127.0.0.1:$port/hello"
+url="http://127.0.0.1:$port/"
 tmp=$(mktemp -d)
 server_pid=
 cleanup() {

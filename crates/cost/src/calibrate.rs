@@ -124,9 +124,12 @@ pub async fn calibrate(
     references.insert(name.clone(), original.name.clone());
     let mut iterations = Vec::new();
     for (scenario, concurrency, cost) in settled {
+        // At least one iteration: with none the server adds no step at
+        // all, and the step alone may cost more than `extra` of a cheap
+        // request (the expected ratio then says how much more).
         let n = ((extra * cost - fixed_instructions) / instructions_per_iteration)
             .round()
-            .max(0.0) as u64;
+            .max(1.0) as u64;
         let copy = with_extra_work(
             original,
             &name,
