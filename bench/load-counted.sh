@@ -61,26 +61,46 @@ counted() {
         --callgrind-out-file="$out" "$@" 2>"$out.log"
 }
 
-# "instructions system_calls own libc rest" of a dump; own is the object
-# whose path ends in $2.
+# "instructions system_calls own libc rest" of a dump: the summary's
+# totals, and the instructions by the object they ran in (each cost line's
+# self cost; the line after a `calls=` line is a call's inclusive cost, and
+# is skipped); own is the object whose path ends in $2.
 split() {
-    local dump=$1 own=$2
-    local totals
-    totals=$(awk '/^events:/ { for (i = 2; i <= NF; i++) ev[i - 1] = $i }
-        /^summary:/ { for (i = 2; i <= NF; i++) if (ev[i - 1] == "Ir") ir = $i; else if (ev[i - 1] == "sysCount") sc = $i }
-        END { print ir + 0, sc + 0 }' "$dump")
-    callgrind_annotate --inclusive=no --threshold=100 --show=Ir "$dump" 2>/dev/null | python3 -c '
+    python3 - "$1" "$2" <<'PY'
 import re, sys
-own, rest = sys.argv[1], {"own": 0, "libc": 0, "rest": 0}
-for line in sys.stdin:
-    m = re.match(r"\s*([\d,]+)\s.*\[(.+)\]\s*$", line)
-    if not m:
-        continue
-    n, obj = int(m.group(1).replace(",", "")), m.group(2)
-    key = "own" if obj.endswith(own) else "libc" if "/libc.so" in obj or "/libc-" in obj else "rest"
-    rest[key] += n
-print(rest["own"], rest["libc"], rest["rest"])
-' "$own" | { read -r o l r; echo "$totals $o $l $r"; }
+dump, own = sys.argv[1], sys.argv[2]
+events, totals, names, obj = [], {}, {}, None
+by = {"own": 0, "libc": 0, "rest": 0}
+skip = False
+for line in open(dump, errors="replace"):
+    line = line.rstrip("\n")
+    if line.startswith("events:"):
+        events = line.split()[1:]
+    elif line.startswith("summary:"):
+        totals = dict(zip(events, map(int, line.split()[1:])))
+    elif line.startswith(("ob=", "cob=")):
+        # Names are compressed: `(3) /path` once, `(3)` after; a `cob=`
+        # (the object of a call) may name one first.
+        called = line.startswith("cob=")
+        value = line.split("=", 1)[1]
+        m = re.match(r"\((\d+)\)(?: (.*))?", value)
+        if m and m.group(2):
+            names[m.group(1)] = m.group(2)
+        if not called:
+            obj = names.get(m.group(1), "?") if m else value
+    elif line.startswith("calls="):
+        skip = True
+    elif line[:1].isdigit() or line[:1] in "+-*":
+        if skip:
+            skip = False
+            continue
+        fields = line.split()
+        if len(fields) > 1 and obj is not None:
+            n = int(fields[1])
+            key = "own" if obj.endswith(own) else "libc" if "/libc.so" in obj else "rest"
+            by[key] += n
+print(totals.get("Ir", 0), totals.get("sysCount", 0), by["own"], by["libc"], by["rest"])
+PY
 }
 
 : >"$tmp/results"

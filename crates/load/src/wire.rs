@@ -110,6 +110,32 @@ pub(crate) struct Response {
     /// The body bytes the check needs (all of them for a substring check,
     /// a prefix for a prefix check), reused from response to response.
     pub seen: Vec<u8>,
+    /// The last final head parsed, its bytes and what they say. A server
+    /// sends the same head until its `Date` turns or a length changes, and
+    /// the same bytes say the same: such a head is compared, not parsed
+    /// again (a comparison costs tens of instructions, a parse about 900).
+    last_head: Vec<u8>,
+    last_framing: Option<Framing>,
+}
+
+/// What a final response head says that framing and counting need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Framing {
+    status: u16,
+    length: Option<u64>,
+    transfer_coded: bool,
+    chunked: bool,
+    close: bool,
+}
+
+/// A head parsed.
+enum Parsed {
+    /// Not all there yet.
+    Partial,
+    /// An interim response (1xx) of this many bytes, before the final one.
+    Interim(usize),
+    /// A final response's head of this many bytes.
+    Final(Framing, usize),
 }
 
 impl Response {
@@ -121,6 +147,8 @@ impl Response {
             keep_alive: false,
             body_bytes: 0,
             seen: Vec::new(),
+            last_head: Vec::new(),
+            last_framing: None,
         }
     }
 
@@ -177,77 +205,41 @@ impl Response {
         }
     }
 
-    /// Parses a whole head from `input`: the bytes it took, or `None` when
+    /// Takes a whole head from `input`: the bytes it took, or `None` when
     /// the head is not all there yet.
     fn head(&mut self, input: &[u8]) -> Result<Option<usize>, Malformed> {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut parsed = httparse::Response::new(&mut headers);
-        let n = match parsed.parse(input) {
-            Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) if input.len() >= HEAD_LIMIT => {
-                return Err(Malformed::HeadTooLarge);
+        let known = self.last_head.len();
+        let (framing, n) = match self.last_framing {
+            Some(f) if known > 0 && input.get(..known) == Some(self.last_head.as_slice()) => {
+                (f, known)
             }
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(httparse::Error::TooManyHeaders) => return Err(Malformed::HeadTooLarge),
-            Err(_) => return Err(Malformed::Head),
+            _ => match parse_head(input)? {
+                Parsed::Partial => return Ok(None),
+                Parsed::Interim(n) => return Ok(Some(n)),
+                Parsed::Final(f, n) => {
+                    self.last_head.clear();
+                    self.last_head
+                        .extend_from_slice(input.get(..n).unwrap_or_default());
+                    self.last_framing = Some(f);
+                    (f, n)
+                }
+            },
         };
-        if n > HEAD_LIMIT {
-            return Err(Malformed::HeadTooLarge);
-        }
-        let status = parsed.code.ok_or(Malformed::Head)?;
-        let http11 = parsed.version == Some(1);
-        // Interim responses (100 Continue and the like) precede the real
-        // one; 101 would switch protocols, which no request here asks for.
-        if (100..200).contains(&status) {
-            if status == 101 {
-                return Err(Malformed::Head);
-            }
-            return Ok(Some(n));
-        }
-        let mut length: Option<u64> = None;
-        let mut chunked = false;
-        let mut transfer_coded = false;
-        let mut close = !http11;
-        for h in parsed.headers.iter() {
-            if h.name.eq_ignore_ascii_case("content-length") {
-                let v = std::str::from_utf8(h.value)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<u64>().ok())
-                    .ok_or(Malformed::BadLength)?;
-                if length.is_some_and(|l| l != v) {
-                    return Err(Malformed::BadLength);
-                }
-                length = Some(v);
-            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                transfer_coded = true;
-                // Chunked must be the last coding for the length to be
-                // known (RFC 9112, 6.3).
-                chunked = last_token(h.value).eq_ignore_ascii_case(b"chunked");
-            } else if h.name.eq_ignore_ascii_case("connection") {
-                for token in h.value.split(|&b| b == b',') {
-                    let token = token.trim_ascii();
-                    if token.eq_ignore_ascii_case(b"close") {
-                        close = true;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") && !http11 {
-                        close = false;
-                    }
-                }
-            }
-        }
-        self.status = status;
-        let no_body = self.head_request || status == 204 || status == 304;
+        let mut close = framing.close;
+        self.status = framing.status;
+        let no_body = self.head_request || framing.status == 204 || framing.status == 304;
         self.state = if no_body {
             State::Done
-        } else if transfer_coded {
+        } else if framing.transfer_coded {
             // Transfer-Encoding overrides Content-Length (RFC 9112, 6.3).
-            if chunked {
+            if framing.chunked {
                 State::Body(Body::Chunked(Chunk::Size))
             } else {
                 close = true;
                 State::Body(Body::UntilClose)
             }
         } else {
-            match length {
+            match framing.length {
                 Some(0) => State::Done,
                 Some(l) => State::Body(Body::Length(l)),
                 None => {
@@ -358,6 +350,68 @@ impl Response {
 }
 
 /// `min(left, available)` as a `usize`.
+/// Parses a response head at the start of `input`.
+fn parse_head(input: &[u8]) -> Result<Parsed, Malformed> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut headers);
+    let n = match parsed.parse(input) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if input.len() >= HEAD_LIMIT => {
+            return Err(Malformed::HeadTooLarge);
+        }
+        Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
+        Err(httparse::Error::TooManyHeaders) => return Err(Malformed::HeadTooLarge),
+        Err(_) => return Err(Malformed::Head),
+    };
+    if n > HEAD_LIMIT {
+        return Err(Malformed::HeadTooLarge);
+    }
+    let status = parsed.code.ok_or(Malformed::Head)?;
+    let http11 = parsed.version == Some(1);
+    // Interim responses (100 Continue and the like) precede the real
+    // one; 101 would switch protocols, which no request here asks for.
+    if (100..200).contains(&status) {
+        if status == 101 {
+            return Err(Malformed::Head);
+        }
+        return Ok(Parsed::Interim(n));
+    }
+    let mut f = Framing {
+        status,
+        length: None,
+        transfer_coded: false,
+        chunked: false,
+        close: !http11,
+    };
+    for h in parsed.headers.iter() {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let v = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .ok_or(Malformed::BadLength)?;
+            if f.length.is_some_and(|l| l != v) {
+                return Err(Malformed::BadLength);
+            }
+            f.length = Some(v);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            f.transfer_coded = true;
+            // Chunked must be the last coding for the length to be
+            // known (RFC 9112, 6.3).
+            f.chunked = last_token(h.value).eq_ignore_ascii_case(b"chunked");
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            for token in h.value.split(|&b| b == b',') {
+                let token = token.trim_ascii();
+                if token.eq_ignore_ascii_case(b"close") {
+                    f.close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") && !http11 {
+                    f.close = false;
+                }
+            }
+        }
+    }
+    Ok(Parsed::Final(f, n))
+}
+
 fn take(left: u64, available: usize) -> usize {
     usize::try_from(left).map_or(available, |l| l.min(available))
 }
@@ -634,5 +688,31 @@ mod tests {
         };
         get.render(b"/", b"", &mut out);
         assert_eq!(out, b"GET / HTTP/1.1\r\nhost: h\r\n\r\n");
+    }
+
+    #[test]
+    fn a_head_seen_before_is_read_alike_and_a_changed_one_is_parsed_again() {
+        let first = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
+        let longer = b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nhello!";
+        let closing = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello";
+        let mut r = Response::new();
+        let mut take = |input: &[u8], head_request: bool| {
+            r.reset(head_request);
+            let (n, done) = r.advance(input, None).expect("a response");
+            (n, done, r.status, r.keep_alive, r.body_bytes)
+        };
+        assert_eq!(take(first, false), (first.len(), true, 200, true, 5));
+        // The same head again: the same framing, from the cache.
+        assert_eq!(take(first, false), (first.len(), true, 200, true, 5));
+        // The same head answering HEAD: no body, whatever its length says.
+        assert_eq!(
+            take(&first[..first.len() - 5], true),
+            (first.len() - 5, true, 200, true, 0)
+        );
+        assert_eq!(take(longer, false), (longer.len(), true, 200, true, 6));
+        assert_eq!(take(closing, false), (closing.len(), true, 200, false, 5));
+        // A head cut short of the one seen before is not taken for it.
+        r.reset(false);
+        assert_eq!(r.advance(&closing[..20], None), Ok((0, false)));
     }
 }
