@@ -211,13 +211,11 @@ fn spawn_upkeep(handle: metrics_exporter_prometheus::PrometheusHandle) {
 fn router(state: AppState, telemetry: Arc<Telemetry>) -> Router {
     let (api, openapi) = api_router().split_for_parts();
     let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi);
-    let router = api
-        .merge(swagger)
+    api.merge(swagger)
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state)
-        .layer(telemetry::InstrumentLayer(telemetry));
-    router
+        .layer(telemetry::InstrumentLayer(telemetry))
 }
 
 /// `iterations` of a loop the compiler cannot remove: the same
