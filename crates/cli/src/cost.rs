@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use bookbench_cost::CostConfig;
 use bookbench_datagen::Scale;
 use bookbench_results::{Config, Results, Rounds};
@@ -85,11 +85,7 @@ pub fn run(args: Args) -> Result<()> {
     let all = args.targets_file.load()?;
     let d = Preset::Quick.defaults(&all);
     let selected = targets::select(&all, args.targets.as_ref().unwrap_or(&d.targets))?;
-    if let Some(b) = &args.baseline
-        && !selected.iter().any(|t| &t.name == b)
-    {
-        bail!("the baseline '{b}' is not among the targets counted; name one of them");
-    }
+    crate::targets::check_baseline(args.baseline.as_ref(), &selected, "counted")?;
     let scenarios = args
         .scenarios
         .clone()

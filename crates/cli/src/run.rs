@@ -208,18 +208,7 @@ fn run_here(args: Args) -> Result<()> {
         (None, Some(_)) => bail!("--instances needs --proxy nginx: the instances run behind it"),
         (None, None) => {}
     }
-    if let Some(b) = &args.baseline
-        && !selected.iter().any(|t| &t.name == b)
-    {
-        bail!(
-            "the baseline '{b}' is not among the targets measured ({}); name one of them",
-            selected
-                .iter()
-                .map(|t| t.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    crate::targets::check_baseline(args.baseline.as_ref(), &selected, "measured")?;
     let mut args = args;
     let app_host = if args.lab {
         let (app, db) = lab_hosts()?;

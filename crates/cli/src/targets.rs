@@ -36,6 +36,28 @@ impl TargetsFile {
     }
 }
 
+/// Refuses a baseline that is not among `selected`, naming them; `what`
+/// says what is done to them (`measured`, `counted`).
+pub fn check_baseline(
+    baseline: Option<&String>,
+    selected: &[targets::Target],
+    what: &str,
+) -> Result<()> {
+    if let Some(b) = baseline
+        && !selected.iter().any(|t| &t.name == b)
+    {
+        bail!(
+            "the baseline '{b}' is not among the targets {what} ({}); name one of them",
+            selected
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
     #[command(flatten)]

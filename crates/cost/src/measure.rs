@@ -199,7 +199,14 @@ async fn count_target(
     p.port = bookbench_suite::run::free_port()?;
     if let (Some(venv), None) = (&target.venv, target.unavailable(&p)) {
         observer.target(&target.name, &format!("setting up its environment {venv}"));
-        bookbench_suite::peers::setup(&p.home, &p.repo, venv, false)?;
+        // As a run does: a target whose environment cannot be built cannot
+        // run here, and is skipped with the reason.
+        bookbench_suite::peers::setup(&p.home, &p.repo, venv, false).map_err(|e| {
+            bookbench_suite::Error::Unavailable(format!(
+                "its environment {venv} cannot be set up: {}",
+                bookbench_errors::chain(&e)
+            ))
+        })?;
     }
     if let Some(why) = target.unavailable(&p) {
         return Err(bookbench_suite::Error::Unavailable(why).into());

@@ -132,6 +132,12 @@ fn unknown_names_are_refused_with_the_valid_ones() {
             &["run", "--baseline", "nope"][..],
             "the baseline 'nope' is not among the targets measured",
         ),
+        (
+            &["cost", "--targets", "rust", "--baseline", "nope"][..],
+            "the baseline 'nope' is not among the targets counted (rust)",
+        ),
+        (&["cost", "--extra", "5%"][..], "--calibrate"),
+        (&["run", "--cost", "--no-cost"][..], "--no-cost"),
     ] {
         let out = bookbench().args(args).output().expect("run");
         assert!(!out.status.success(), "{args:?}");
