@@ -65,6 +65,33 @@ pub(crate) fn verdict(p: &CostPoint, baseline: Option<&str>) -> String {
     format!("{:.4} ({:.4}–{:.4}) {phrase}", c.ratio, c.low, c.high)
 }
 
+/// A target's counted cost against the baseline's at one point, in a
+/// cell beside its timed ratio: `106.1× costlier`, `≈ (1.002)`,
+/// `reference`, `not settled`, or `–` where it was not counted.
+pub(crate) fn beside(r: &Results, target: &str, scenario: &str, concurrency: u32) -> String {
+    let Some(p) = r
+        .cost
+        .iter()
+        .find(|p| p.target == target && p.scenario == scenario && p.concurrency == concurrency)
+    else {
+        return "–".to_string();
+    };
+    if r.config.baseline.as_deref() == Some(target) {
+        return "reference".to_string();
+    }
+    match (&p.comparison, p.status) {
+        (Some(c), _) => match c.verdict {
+            CostVerdict::NoSignificantDifference => format!("≈ ({:.3})", c.ratio),
+            CostVerdict::Costlier if c.ratio >= 2.0 => format!("{:.1}× costlier", c.ratio),
+            CostVerdict::Costlier => format!("{:.1}% costlier", (c.ratio - 1.0) * 100.0),
+            CostVerdict::Cheaper if c.ratio <= 0.5 => format!("{:.1}× cheaper", 1.0 / c.ratio),
+            CostVerdict::Cheaper => format!("{:.1}% cheaper", (1.0 - c.ratio) * 100.0),
+        },
+        (None, CostStatus::Settled) => "not compared".to_string(),
+        (None, s) => s.name().to_string(),
+    }
+}
+
 fn objects(p: &CostPoint) -> String {
     p.objects
         .iter()
@@ -300,6 +327,14 @@ mod tests {
         );
         assert!(md.contains("| 2.00 | 7.95 | 56.00 | 0.00 |"), "{md}");
         assert!(md.contains("libpython3.11.so.1.0 61%"), "{md}");
+        // The cell beside a timed ratio.
+        assert_eq!(
+            beside(&r, "flask-gunicorn-sync", "author-detail", 10),
+            "114.4× costlier"
+        );
+        assert_eq!(beside(&r, "flask-gunicorn-sync", "author-detail", 50), "–");
+        r.config.baseline = Some("rust".into());
+        assert_eq!(beside(&r, "rust", "author-detail", 10), "reference");
         let page = crate::html(&r);
         assert!(page.contains("<h2>Counted cost per request</h2>"));
         assert!(page.contains("9.95 M <small>±0.04%</small>"), "{page}");

@@ -188,9 +188,19 @@ fn comparisons(md: &mut String, r: &Results) {
         own_references(r),
         r.config.noise_threshold * 100.0
     );
+    // Counted cost beside the timed ratio, where the run counted.
+    let counted = !r.cost.is_empty();
+    if counted {
+        let _ = writeln!(
+            md,
+            "The last column is counted, not timed: the target's instructions per request over the baseline's at the concurrency counted (\"Counted cost per request\", below).\n"
+        );
+    }
     let _ = writeln!(
         md,
-        "| scenario | c | target | requests/s | × reference | 95% interval | verdict | rounds |\n|---|---:|---|---:|---:|---|---|---:|"
+        "| scenario | c | target | requests/s | × reference | 95% interval | verdict | rounds |{}\n|---|---:|---|---:|---:|---|---|---:|{}",
+        if counted { " instructions, counted |" } else { "" },
+        if counted { "---|" } else { "" }
     );
     for s in &r.config.scenarios {
         for &c in &r.config.concurrency {
@@ -204,9 +214,14 @@ fn comparisons(md: &mut String, r: &Results) {
                 here.sort_by(|a, b| b.rps.total_cmp(&a.rps));
                 for p in here {
                     let (ratio, interval, verdict, rounds) = comparison_cell(p);
+                    let cost = if counted {
+                        format!(" {} |", crate::cost::beside(r, &p.target, s, c))
+                    } else {
+                        String::new()
+                    };
                     let _ = writeln!(
                         md,
-                        "| {s} | {c}{} | {} | {}{} | {ratio} | {interval} | {verdict} | {rounds} |",
+                        "| {s} | {c}{} | {} | {}{} | {ratio} | {interval} | {verdict} | {rounds} |{cost}",
                         at.db_note(),
                         p.target,
                         fmt_rps(p.rps),
