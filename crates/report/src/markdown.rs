@@ -199,7 +199,11 @@ fn comparisons(md: &mut String, r: &Results) {
     let _ = writeln!(
         md,
         "| scenario | c | target | requests/s | × reference | 95% interval | verdict | rounds |{}\n|---|---:|---|---:|---:|---|---|---:|{}",
-        if counted { " instructions, counted |" } else { "" },
+        if counted {
+            " instructions, counted |"
+        } else {
+            ""
+        },
         if counted { "---|" } else { "" }
     );
     for s in &r.config.scenarios {
