@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use bookbench_results::Results;
-use bookbench_results::cost::{CostPoint, CostStatus, CostVerdict};
+use bookbench_results::cost::{CostComparison, CostPoint, CostStatus, CostVerdict};
 
 use crate::escape;
 
@@ -55,13 +55,7 @@ pub(crate) fn verdict(p: &CostPoint, baseline: Option<&str>) -> String {
             "-".to_string()
         };
     };
-    let phrase = match c.verdict {
-        CostVerdict::NoSignificantDifference => "no significant difference".to_string(),
-        CostVerdict::Costlier if c.ratio >= 2.0 => format!("{:.1}× costlier", c.ratio),
-        CostVerdict::Costlier => format!("{:.1}% costlier", (c.ratio - 1.0) * 100.0),
-        CostVerdict::Cheaper if c.ratio <= 0.5 => format!("{:.1}× cheaper", 1.0 / c.ratio),
-        CostVerdict::Cheaper => format!("{:.1}% cheaper", (1.0 - c.ratio) * 100.0),
-    };
+    let phrase = phrase(c);
     format!("{:.4} ({:.4}–{:.4}) {phrase}", c.ratio, c.low, c.high)
 }
 
@@ -80,15 +74,23 @@ pub(crate) fn beside(r: &Results, target: &str, scenario: &str, concurrency: u32
         return "reference".to_string();
     }
     match (&p.comparison, p.status) {
-        (Some(c), _) => match c.verdict {
-            CostVerdict::NoSignificantDifference => format!("≈ ({:.3})", c.ratio),
-            CostVerdict::Costlier if c.ratio >= 2.0 => format!("{:.1}× costlier", c.ratio),
-            CostVerdict::Costlier => format!("{:.1}% costlier", (c.ratio - 1.0) * 100.0),
-            CostVerdict::Cheaper if c.ratio <= 0.5 => format!("{:.1}× cheaper", 1.0 / c.ratio),
-            CostVerdict::Cheaper => format!("{:.1}% cheaper", (1.0 - c.ratio) * 100.0),
-        },
+        (Some(c), _) if c.verdict == CostVerdict::NoSignificantDifference => {
+            format!("≈ ({:.3})", c.ratio)
+        }
+        (Some(c), _) => phrase(c),
         (None, CostStatus::Settled) => "not compared".to_string(),
         (None, s) => s.name().to_string(),
+    }
+}
+
+/// `5.0% costlier`, `2.3× cheaper` or `no significant difference`.
+fn phrase(c: &CostComparison) -> String {
+    match c.verdict {
+        CostVerdict::NoSignificantDifference => "no significant difference".to_string(),
+        CostVerdict::Costlier if c.ratio >= 2.0 => format!("{:.1}× costlier", c.ratio),
+        CostVerdict::Costlier => format!("{:.1}% costlier", (c.ratio - 1.0) * 100.0),
+        CostVerdict::Cheaper if c.ratio <= 0.5 => format!("{:.1}× cheaper", 1.0 / c.ratio),
+        CostVerdict::Cheaper => format!("{:.1}% cheaper", (1.0 - c.ratio) * 100.0),
     }
 }
 
