@@ -13,7 +13,7 @@ use bookbench_suite::run::RunConfig;
 use bookbench_suite::targets;
 
 use crate::db::{self, DatabaseArgs};
-use crate::run::{known_scenarios, parse_duration, parse_precision, prepare};
+use crate::run::{parse_duration, parse_precision, prepare};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,6 +26,11 @@ pub struct Args {
     /// Scenarios to count [default: the quick preset's].
     #[arg(long, value_delimiter = ',')]
     scenarios: Option<Vec<String>>,
+    /// A workload from a scenario file (TOML, docs/load.md); repeatable.
+    /// Its scenarios are counted, with those of --scenarios when given,
+    /// instead of the preset's.
+    #[arg(long = "scenario-file", value_name = "FILE")]
+    scenario_files: Vec<PathBuf>,
     /// Connection counts [default: 10].
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=1000))]
     concurrency: Option<Vec<u32>>,
@@ -86,18 +91,15 @@ pub fn run(args: Args) -> Result<()> {
     let d = Preset::Quick.defaults(&all);
     let selected = targets::select(&all, args.targets.as_ref().unwrap_or(&d.targets))?;
     crate::targets::check_baseline(args.baseline.as_ref(), &selected, "counted")?;
-    let scenarios = args
-        .scenarios
-        .clone()
-        .unwrap_or_else(|| d.scenarios.clone());
-    known_scenarios(&scenarios)?;
+    let workloads = bookbench_load::Workloads::from_files(&args.scenario_files)?;
+    let scenarios = crate::run::scenarios(args.scenarios.clone(), &workloads, &d.scenarios)?;
     let concurrency = args.concurrency.clone().unwrap_or_else(|| vec![10]);
     let scale: Scale = args.scale.map(Into::into).unwrap_or(d.scale);
     let prepared = prepare(args.out.clone(), &args.database, scale)?;
     let config = counting(
         &args,
         selected,
-        scenarios.clone(),
+        (scenarios.clone(), workloads),
         concurrency.clone(),
         args.baseline.clone(),
         prepared.out.clone(),
@@ -192,7 +194,7 @@ pub fn run(args: Args) -> Result<()> {
 fn counting(
     a: &Args,
     targets: Vec<targets::Target>,
-    scenarios: Vec<String>,
+    (scenarios, workloads): (Vec<String>, bookbench_load::Workloads),
     concurrency: Vec<u32>,
     baseline: Option<String>,
     out: PathBuf,
@@ -202,6 +204,7 @@ fn counting(
     CostConfig {
         targets,
         scenarios,
+        workloads,
         concurrency,
         requests_per_window: a.requests,
         warmup_requests: a.warmup_requests,
@@ -259,7 +262,7 @@ pub fn after_run(run: &RunConfig, plan: &CostDefaults, results: &mut Results) ->
             .filter(|t| !run.references.contains_key(&t.name))
             .cloned()
             .collect(),
-        plan.scenarios.clone(),
+        (plan.scenarios.clone(), run.workloads.clone()),
         run.concurrency.iter().take(1).copied().collect(),
         run.baseline_name().map(str::to_string),
         run.out.clone(),

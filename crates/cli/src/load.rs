@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result, bail};
-use bookbench_load::{BodyCheck, IdSpace, LoadConfig, RequestSpec, parse_duration};
+use bookbench_load::{BodyCheck, IdSpace, LoadConfig, RequestSpec, Workload, parse_duration};
 
 use crate::db::{self, DatabaseArgs};
 
@@ -16,10 +16,18 @@ Templates in the URL's path and in --body:
   {int:A..B} {int:A..=B}  a random integer (B excluded / included)
   {uuid}                  a fresh random UUID
   {seq}                   a counter, distinct for every request
+  {NAME}                  a value from a scenario file's [values] or captures
+
+A scenario file (--scenario-file) is TOML; its simplest form:
+  [[request]]
+  path = \"/\"
+docs/load.md describes the rest: bodies, headers, weights, expected answers,
+values from lists and CSV files, and setup requests whose answers are captured.
 
 Examples:
   bookbench load http://127.0.0.1:8080/ -c 100 -d 30s
   bookbench load http://127.0.0.1:8080 --scenario mixed --rate 2000 --json run.json
+  bookbench load http://127.0.0.1:8000 --scenario-file shop.toml -c 20
   bookbench load 'http://127.0.0.1:8080/author/{author_id}' --seed 2019 --authors 10000 --books 100000")]
 pub struct Args {
     /// The server, http://HOST[:PORT][/PATH]; with --scenario, the scenario's
@@ -52,11 +60,11 @@ pub struct Args {
     )]
     requests: Option<i64>,
     /// The request method.
-    #[arg(short = 'm', long, default_value = "GET", conflicts_with = "scenario")]
+    #[arg(short = 'm', long, default_value = "GET", conflicts_with_all = ["scenario", "scenario_file"])]
     method: String,
     /// The request body, a template; @FILE reads it from a file. Sent as
     /// application/json unless a Content-Type header is given.
-    #[arg(long, value_name = "TEMPLATE", conflicts_with = "scenario")]
+    #[arg(long, value_name = "TEMPLATE", conflicts_with_all = ["scenario", "scenario_file"])]
     body: Option<String>,
     /// An extra header, 'Name: value'; repeatable.
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
@@ -74,8 +82,12 @@ pub struct Args {
     /// A named scenario of the benchmark: hello-get, hello-post,
     /// author-detail, author-list, author-offset-50k, author-offset-500k,
     /// author-keyset, author-create, book-detail, mixed.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "scenario_file")]
     scenario: Option<String>,
+    /// A workload from a scenario file (TOML; see docs/load.md): its
+    /// requests are appended to the URL's path.
+    #[arg(long, value_name = "FILE")]
+    scenario_file: Option<PathBuf>,
     /// The data set's seed, for {author_id} and {book_id} without a
     /// database (with --authors and --books).
     #[arg(long, requires_all = ["authors", "books"])]
@@ -225,9 +237,10 @@ fn config(args: &Args) -> Result<LoadConfig> {
         u32::try_from(value).with_context(|| format!("{what}: {value} is too many"))
     };
     let (base, path) = split_url(&args.url)?;
-    let mut config = match &args.scenario {
-        Some(name) => LoadConfig::scenario(&args.url, name)?,
-        None => {
+    let mut config = match (&args.scenario, &args.scenario_file) {
+        (Some(name), _) => LoadConfig::scenario(&args.url, name)?,
+        (None, Some(file)) => LoadConfig::workload(&args.url, &Workload::from_file(file)?),
+        (None, None) => {
             let body = match args.body.as_deref() {
                 Some(b) => Some(match b.strip_prefix('@') {
                     Some(file) => std::fs::read_to_string(file)

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use bookbench_datagen::Scale;
+use bookbench_load::Workloads;
 use bookbench_results::RoundTrip;
 use bookbench_results::{At, Results, Rounds};
 use bookbench_suite::hosts::{self, Hosts, Reach};
@@ -93,6 +94,11 @@ pub struct Measure {
     /// Scenarios to run (see `bookbench load --help`).
     #[arg(long, value_delimiter = ',')]
     scenarios: Option<Vec<String>>,
+    /// A workload from a scenario file (TOML, docs/load.md), named by its
+    /// file's stem; repeatable. Its scenarios are run, with those of
+    /// --scenarios when given, instead of the preset's.
+    #[arg(long = "scenario-file", value_name = "FILE")]
+    scenario_files: Vec<PathBuf>,
     /// Connection counts to sweep.
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=10_000))]
     concurrency: Option<Vec<u32>>,
@@ -271,7 +277,9 @@ fn counted(args: &Args, d: &Defaults) -> Option<(CostDefaults, bool)> {
         (None, true) => crate::cost::defaults(),
         (None, false) => return None,
     };
-    let every = args.measure.scenarios.is_some() || d.cost.is_none();
+    let every = args.measure.scenarios.is_some()
+        || !args.measure.scenario_files.is_empty()
+        || d.cost.is_none();
     Some((plan, every))
 }
 
@@ -378,8 +386,8 @@ impl Measure {
         baseline: Option<String>,
         references: BTreeMap<String, String>,
     ) -> Result<RunConfig> {
-        let scenarios = self.scenarios.unwrap_or_else(|| d.scenarios.clone());
-        known_scenarios(&scenarios)?;
+        let workloads = Workloads::from_files(&self.scenario_files)?;
+        let scenarios = scenarios(self.scenarios, &workloads, &d.scenarios)?;
         if let Some(rate) = self.rate
             && !(rate.is_finite() && rate > 0.0)
         {
@@ -396,6 +404,7 @@ impl Measure {
             preset: preset.to_string(),
             targets,
             scenarios,
+            workloads,
             concurrency: self.concurrency.unwrap_or_else(|| d.concurrency.clone()),
             duration: self.duration.unwrap_or(d.duration),
             warmup: self.warmup.unwrap_or(d.warmup),
@@ -427,19 +436,29 @@ impl Measure {
     }
 }
 
-/// Refuses a scenario the load generator does not know, naming those it
-/// does.
-pub fn known_scenarios(scenarios: &[String]) -> Result<()> {
-    if let Some(bad) = scenarios
-        .iter()
-        .find(|s| bookbench_load::scenario(s).is_none())
-    {
-        bail!(
-            "unknown scenario '{bad}'; scenarios: {}",
-            bookbench_load::SCENARIOS.join(", ")
-        );
-    }
-    Ok(())
+/// The scenarios to run: those named, then the files' not named among
+/// them; without names, the files' alone, or without files the preset's.
+/// A name neither built in nor read from a file is refused.
+pub fn scenarios(
+    named: Option<Vec<String>>,
+    workloads: &Workloads,
+    preset: &[String],
+) -> Result<Vec<String>> {
+    let from_files = workloads.file_names();
+    let scenarios = match named {
+        Some(mut named) => {
+            for f in from_files {
+                if !named.contains(&f) {
+                    named.push(f);
+                }
+            }
+            named
+        }
+        None if !from_files.is_empty() => from_files,
+        None => preset.to_vec(),
+    };
+    workloads.check(&scenarios)?;
+    Ok(scenarios)
 }
 
 /// What every measuring verb prepares before it starts a target.

@@ -46,6 +46,24 @@ impl Drop for Home {
     }
 }
 
+/// `bookbench serve` on a free port of 127.0.0.1, once it listens.
+fn serve(home: &Path, database_url: &str) -> (std::process::Child, u16) {
+    let port = bookbench_cluster::free_port().expect("port");
+    let server = bookbench(home)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", database_url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("bookbench serve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "serve did not listen");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (server, port)
+}
+
 fn pid_in(status: &str) -> u32 {
     status
         .split("(pid ")
@@ -256,19 +274,7 @@ async fn two_load_agents_given_one_start_instant_start_after_it_and_say_how_late
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
     let db = TestDb::new().await;
     let home = Home::new();
-    let port = bookbench_cluster::free_port().expect("port");
-    let mut server = bookbench(&home.0)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", db.url())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("bookbench serve");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "serve did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (mut server, port) = serve(&home.0, db.url());
     let at = SystemTime::now() + Duration::from_millis(1500);
     let instant = format!(
         "@{:.6}",
@@ -315,4 +321,69 @@ async fn two_load_agents_given_one_start_instant_start_after_it_and_say_how_late
         "the agents ended before the instant and their duration"
     );
     assert_one_line_error(&refused, "that instant passed");
+}
+
+/// A scenario file end to end: its setup creates an author from a CSV
+/// value and captures the ids of a list, and the load draws from them;
+/// a capture that finds nothing and a misspelt field are refused in one
+/// line that names the file and line.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scenario_file_sets_up_captures_and_loads_and_its_mistakes_name_their_line() {
+    let db = TestDb::new().await;
+    let home = Home::new();
+    let (mut server, port) = serve(&home.0, db.url());
+    let dir = home.0.join("workload");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("people.csv"), "country,name\nDE,Ann Example\n").expect("csv");
+    let scenario = r#"
+[values]
+name = { csv = "people.csv", column = "name" }
+
+[[setup]]
+method = "POST"
+path = "/author"
+headers = { content-type = "application/json" }
+body = '{"name": "{name}", "country_code": "DE", "email": "setup-{seq}@example.com", "phone": "+49 30 1234567", "contact_address": "Berlin", "contract_started": "2024-01-01T00:00:00Z", "contract_value": 1}'
+status = 201
+
+[[setup]]
+path = "/author?limit=20"
+capture = { author = "$[*].id" }
+
+[[request]]
+path = "/author/{author}"
+status = 200
+body_contains = "Ann Example"
+"#;
+    let file = dir.join("people.toml");
+    std::fs::write(&file, scenario).expect("scenario");
+    let url = format!("http://127.0.0.1:{port}");
+    let file_arg = file.to_string_lossy().into_owned();
+    let loaded = run(bookbench(&home.0).args([
+        "load",
+        &url,
+        "--scenario-file",
+        &file_arg,
+        "-c",
+        "2",
+        "-n",
+        "40",
+        "--json",
+        "-",
+        "--quiet",
+    ]));
+    std::fs::write(&file, scenario.replace("$[*].id", "$[*].nope")).expect("scenario");
+    let nothing = run(bookbench(&home.0).args(["load", &url, "--scenario-file", &file_arg]));
+    std::fs::write(&file, scenario.replace("body_contains", "body_contain")).expect("scenario");
+    let misspelt = run(bookbench(&home.0).args(["load", &url, "--scenario-file", &file_arg]));
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(loaded.status.success(), "{}", stderr(&loaded));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&loaded)).expect("a JSON report");
+    assert_eq!(report["scenario"], "people");
+    assert_eq!(report["ok"], 40, "{report}");
+    assert_eq!(report["requests"], 40, "{report}");
+    assert_one_line_error(&nothing, "people.toml:14");
+    assert_one_line_error(&nothing, "capture 'author' ($[*].nope) found nothing");
+    assert_one_line_error(&misspelt, "people.toml:19: unknown field `body_contain`");
 }

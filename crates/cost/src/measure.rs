@@ -27,6 +27,8 @@ use crate::valgrind::Valgrind;
 pub struct CostConfig {
     pub targets: Vec<Target>,
     pub scenarios: Vec<String>,
+    /// What the scenarios name: built in, or read from files.
+    pub workloads: bookbench_load::Workloads,
     pub concurrency: Vec<u32>,
     /// Requests of one window.
     pub requests_per_window: u64,
@@ -393,11 +395,17 @@ impl Counter<'_> {
         observer: &mut dyn Observer,
     ) -> Result<(), Error> {
         let (config, group, statements) = (self.config, self.group, self.statements);
-        let mut load = LoadConfig::scenario(self.base, at.scenario)?;
+        let workload = config.workloads.get(at.scenario)?;
+        let mut load = LoadConfig::workload(self.base, &workload);
         load.connections = at.concurrency;
         load.ids = Some(config.ids);
         load.timeout = config.timeout;
         load.rng_seed = Some(config.seed);
+        // Once, before the warm-up: every window sends the same requests.
+        let mut load =
+            tokio::task::spawn_blocking(move || bookbench_load::prepare(&mut load).map(|()| load))
+                .await
+                .map_err(|e| Error::Target(format!("the setup's thread failed: {e}")))??;
         // The cap ends each run; the duration only bounds it.
         load.duration = Duration::from_secs(24 * 3600);
         load.max_requests = Some(config.warmup_requests.max(1));

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use crate::LoadError;
-use crate::scenario::{RequestSpec, SCENARIOS, scenario};
-use crate::template::{IdSpace, Template};
+use crate::scenario::RequestSpec;
+use crate::template::{IdSpace, Template, Values};
+use crate::workload::{SCENARIOS, SetupStep, Workload};
 
 /// Limits beyond which a setting is a mistake rather than a plan.
 pub const MAX_CONNECTIONS: u32 = 1_000_000;
@@ -22,6 +23,11 @@ pub struct LoadConfig {
     pub scenario: Option<String>,
     /// The request kinds, chosen at random by weight for every request.
     pub requests: Vec<RequestSpec>,
+    /// The named values the templates draw from.
+    pub values: Values,
+    /// Requests sent once before the load ([`crate::prepare`]); their
+    /// captures join `values`. Empty once prepared.
+    pub setup: Vec<SetupStep>,
     /// Virtual users, each with its own connection.
     pub connections: u32,
     /// Worker threads, each with a current-thread runtime.
@@ -59,6 +65,8 @@ impl LoadConfig {
             url: url.to_string(),
             scenario: None,
             requests,
+            values: Values::default(),
+            setup: Vec::new(),
             connections: 10,
             threads: 1,
             warmup: Duration::ZERO,
@@ -75,26 +83,42 @@ impl LoadConfig {
 
     /// A named scenario of the benchmark against the server at `url`.
     pub fn scenario(url: &str, name: &str) -> Result<Self, LoadError> {
-        let requests = scenario(name).ok_or_else(|| {
+        let workload = Workload::built_in(name).ok_or_else(|| {
             LoadError::Config(format!(
                 "unknown scenario '{name}'; scenarios: {}",
                 SCENARIOS.join(", ")
             ))
         })?;
-        Ok(Self {
-            scenario: Some(name.to_string()),
-            ..Self::new(url, requests)
-        })
+        Ok(Self::workload(url, &workload))
     }
 
-    /// Whether the workload draws existing ids.
+    /// A workload, from a scenario file or built in, against the server at
+    /// `url`.
+    pub fn workload(url: &str, workload: &Workload) -> Self {
+        Self {
+            scenario: Some(workload.name.clone()),
+            values: workload.values.clone(),
+            setup: workload.setup.clone(),
+            ..Self::new(url, workload.requests.clone())
+        }
+    }
+
+    /// Whether the workload, setup included, draws existing ids.
     pub fn needs_ids(&self) -> Result<bool, LoadError> {
-        for r in &self.requests {
-            if Template::parse(&r.path)?.needs_ids() {
+        let mut known = self.values.clone();
+        for step in &self.setup {
+            for c in &step.captures {
+                // Stands in for what the setup will capture.
+                known.insert(&c.name, vec!["0".to_string()])?;
+            }
+        }
+        let specs = self.setup.iter().map(|s| &s.request).chain(&self.requests);
+        for r in specs {
+            if Template::parse_with(&r.path, &known)?.needs_ids() {
                 return Ok(true);
             }
             if let Some(b) = &r.body
-                && Template::parse(b)?.needs_ids()
+                && Template::parse_with(b, &known)?.needs_ids()
             {
                 return Ok(true);
             }

@@ -30,14 +30,25 @@ pub fn run(config: &LoadConfig) -> Result<Report, LoadError> {
 }
 
 /// Runs the load, calling `on_tick` once when the run starts (with
-/// `elapsed` zero) and then about once a second.
+/// `elapsed` zero) and then about once a second. A workload with setup
+/// requests still to send sends them first ([`crate::prepare`]); a caller
+/// that runs it many times prepares it once.
 pub fn run_with(config: &LoadConfig, mut on_tick: impl FnMut(&Tick)) -> Result<Report, LoadError> {
+    let prepared;
+    let config = if config.setup.is_empty() {
+        config
+    } else {
+        let mut c = config.clone();
+        crate::prepare(&mut c)?;
+        prepared = c;
+        &prepared
+    };
     config.validate()?;
     let target = target(&config.url)?;
     let kinds = config
         .requests
         .iter()
-        .map(|r| kind::Kind::compile(r, &target))
+        .map(|r| kind::Kind::compile(r, &target, &config.values))
         .collect::<Result<Vec<_>, _>>()?;
     if kinds.iter().any(kind::Kind::needs_ids) && config.ids.is_none() {
         return Err(LoadError::NeedIds);

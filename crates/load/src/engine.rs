@@ -211,7 +211,7 @@ async fn sweep(watches: Vec<Rc<Watch>>, timeout: Duration) {
 
 /// The preflight's connection: hyper's, whose errors say what a server
 /// that is not HTTP did. The hot path has its own (below).
-async fn connect_hyper(
+pub(crate) async fn connect_hyper(
     addr: SocketAddr,
     timeout: Duration,
 ) -> Result<

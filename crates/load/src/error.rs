@@ -10,6 +10,12 @@ pub enum LoadError {
     Config(String),
     #[error("template {0}")]
     Template(String),
+    /// A scenario file's mistake, at `FILE:LINE`.
+    #[error("{at}: {message}")]
+    Scenario { at: String, message: String },
+    /// A setup request that failed, at its `FILE:LINE`.
+    #[error("setup request at {at}: {message}")]
+    Setup { at: String, message: String },
     #[error("{0}")]
     Url(String),
     #[error("cannot resolve '{host}': {cause}")]

@@ -11,7 +11,7 @@ use http::{Method, Uri};
 use crate::LoadError;
 use crate::scenario::{BodyCheck, RequestSpec};
 use crate::stats::Verdict;
-use crate::template::{Expander, IdSpace, Template};
+use crate::template::{Expander, IdSpace, Template, Values};
 use crate::wire::{Check, RequestHead, Response};
 
 /// Where requests go.
@@ -43,17 +43,25 @@ pub(crate) struct Kind {
 const FRAMING_HEADERS: [&str; 2] = ["content-length", "transfer-encoding"];
 
 impl Kind {
-    pub fn compile(spec: &RequestSpec, target: &Target) -> Result<Self, LoadError> {
+    pub fn compile(
+        spec: &RequestSpec,
+        target: &Target,
+        values: &Values,
+    ) -> Result<Self, LoadError> {
         let method = Method::from_bytes(spec.method.as_bytes())
             .map_err(|_| LoadError::Config(format!("'{}' is not an HTTP method", spec.method)))?;
-        let path = Template::parse(&spec.path)?;
+        let path = Template::parse_with(&spec.path, values)?;
         if !spec.path.starts_with('/') {
             return Err(LoadError::Config(format!(
                 "the request path '{}' must start with '/'",
                 spec.path
             )));
         }
-        let body = spec.body.as_deref().map(Template::parse).transpose()?;
+        let body = spec
+            .body
+            .as_deref()
+            .map(|b| Template::parse_with(b, values))
+            .transpose()?;
         let mut headers = b" HTTP/1.1\r\n".to_vec();
         let mut own_host = false;
         for (name, value) in &spec.headers {

@@ -24,11 +24,13 @@ mod error;
 mod kind;
 mod report;
 mod scenario;
+mod setup;
 mod stats;
 mod summary;
 mod target;
 mod template;
 mod wire;
+mod workload;
 
 pub use config::{
     LoadConfig, MAX_CONNECTIONS, MAX_DURATION, MAX_RATE, MAX_TIMEOUT, parse_duration,
@@ -39,8 +41,10 @@ pub use error::LoadError;
 pub use report::{
     CLIENT_BOUND_BUSY, ClientCpu, Errors, Flag, Mode, REPORT_VERSION, Report, Schedule,
 };
-pub use scenario::{BodyCheck, RequestSpec, SCENARIOS, scenario};
+pub use scenario::{BodyCheck, RequestSpec, scenario};
+pub use setup::prepare;
 pub use stats::{
     ENCODING, EncodedHistogram, ErrorKind, Percentiles, merge_histograms, new_histogram,
 };
-pub use template::{Expander, IdSpace, Template};
+pub use template::{Expander, IdSpace, Template, Values};
+pub use workload::{Capture, SCENARIOS, SetupStep, Workload, Workloads};

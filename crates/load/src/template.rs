@@ -8,11 +8,17 @@
 //! - `{int:A..B}` (B excluded) and `{int:A..=B}` (B included): a random
 //!   integer;
 //! - `{uuid}`: a fresh random version-4 UUID;
-//! - `{seq}`: a counter, distinct for every request of a run.
+//! - `{seq}`: a counter, distinct for every request of a run;
+//! - `{NAME}`: a value drawn at random from the workload's named list `NAME`
+//!   (a list or a CSV column in its scenario file, or what a setup request
+//!   captured), inserted as it is.
 //!
 //! A `{` starts a variable only when a lowercase name follows it, so JSON
 //! bodies need no escaping; `{{` stands for a literal `{` (write `{{seq}` for
 //! the text `{seq}`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use fastrand::Rng;
 use uuid::Uuid;
@@ -39,6 +45,73 @@ enum Part {
     },
     Uuid,
     Seq,
+    /// One of these, at random.
+    Value(Arc<[Box<[u8]>]>),
+}
+
+/// A workload's named values: what `{NAME}` draws from. Never empty lists:
+/// [`Values::insert`] refuses them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Values(BTreeMap<String, Arc<[Box<[u8]>]>>);
+
+impl Values {
+    /// Adds the list `name`; an empty list, a name that is taken or that a
+    /// built-in variable has, or one that a template could not name, is an
+    /// error that says so.
+    pub fn insert(&mut self, name: &str, list: Vec<String>) -> Result<(), LoadError> {
+        check_value_name(name)?;
+        if list.is_empty() {
+            return Err(LoadError::Template(format!("{{{name}}} has no values")));
+        }
+        if self.0.contains_key(name) {
+            return Err(LoadError::Template(format!("{{{name}}} is defined twice")));
+        }
+        let list: Arc<[Box<[u8]>]> = list
+            .into_iter()
+            .map(|v| v.into_bytes().into_boxed_slice())
+            .collect();
+        self.0.insert(name.to_string(), list);
+        Ok(())
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// How many values `name` has.
+    pub fn len_of(&self, name: &str) -> Option<usize> {
+        self.0.get(name).map(|l| l.len())
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    fn get(&self, name: &str) -> Option<&Arc<[Box<[u8]>]>> {
+        self.0.get(name)
+    }
+}
+
+/// The names of the built-in variables, which no value may take.
+const BUILT_IN: [&str; 5] = ["author_id", "book_id", "int", "uuid", "seq"];
+
+/// A name a template can write as `{name}`: a lowercase letter, then
+/// lowercase letters, digits and `_`; not a built-in variable's.
+pub fn check_value_name(name: &str) -> Result<(), LoadError> {
+    let mut chars = name.chars();
+    let well_formed = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !well_formed {
+        return Err(LoadError::Template(format!(
+            "'{name}' cannot name a value: use a lowercase letter, then lowercase letters, digits or '_'"
+        )));
+    }
+    if BUILT_IN.contains(&name) {
+        return Err(LoadError::Template(format!(
+            "'{name}' is a built-in variable's name; call the value something else"
+        )));
+    }
+    Ok(())
 }
 
 /// A parsed template.
@@ -76,9 +149,14 @@ impl Expander {
 }
 
 impl Template {
-    /// Parses `text`; an unknown variable or a malformed argument is an
-    /// error that names it.
+    /// Parses `text`, with no named values; an unknown variable or a
+    /// malformed argument is an error that names it.
     pub fn parse(text: &str) -> Result<Self, LoadError> {
+        Self::parse_with(text, &Values::default())
+    }
+
+    /// Parses `text`, whose `{NAME}`s draw from `values`.
+    pub fn parse_with(text: &str, values: &Values) -> Result<Self, LoadError> {
         let bytes = text.as_bytes();
         let mut parts = Vec::new();
         let mut literal = Vec::new();
@@ -97,7 +175,7 @@ impl Template {
                         &text[i..]
                     ))
                 })?;
-                let part = parse_variable(&text[i + 1..end])?;
+                let part = parse_variable(&text[i + 1..end], values)?;
                 if !literal.is_empty() {
                     parts.push(Part::Literal(std::mem::take(&mut literal)));
                 }
@@ -162,6 +240,11 @@ impl Template {
                     ex.seq += ex.seq_step;
                     push_int(out, i64::try_from(v).unwrap_or(i64::MAX));
                 }
+                Part::Value(list) => {
+                    if let Some(v) = list.get(ex.rng.usize(..list.len())) {
+                        out.extend_from_slice(v);
+                    }
+                }
             }
         }
     }
@@ -182,7 +265,10 @@ const EMPTY_IDS: IdSpace = IdSpace {
 
 const VARIABLES: &str = "author_id, book_id, int:A..B, int:A..=B, uuid, seq";
 
-fn parse_variable(inner: &str) -> Result<Part, LoadError> {
+fn parse_variable(inner: &str, values: &Values) -> Result<Part, LoadError> {
+    if let Some(list) = values.get(inner) {
+        return Ok(Part::Value(Arc::clone(list)));
+    }
     let (name, arg) = match inner.split_once(':') {
         Some((n, a)) => (n, Some(a)),
         None => (inner, None),
@@ -221,9 +307,17 @@ fn parse_variable(inner: &str) -> Result<Part, LoadError> {
             Err(bad(&format!("'{name}' takes no argument")))
         }
         ("int", None) => Err(bad("expected a range, as in {int:1..100}")),
-        _ => Err(LoadError::Template(format!(
-            "unknown variable {{{name}}}; known variables: {VARIABLES}"
-        ))),
+        _ => {
+            let named: Vec<&str> = values.names().collect();
+            let named = if named.is_empty() {
+                String::new()
+            } else {
+                format!("; this workload's values: {}", named.join(", "))
+            };
+            Err(LoadError::Template(format!(
+                "unknown variable {{{name}}}; known variables: {VARIABLES}{named}"
+            )))
+        }
     }
 }
 
@@ -305,6 +399,27 @@ mod tests {
             push_int(&mut out, v);
             assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
         }
+    }
+
+    #[test]
+    fn named_values_are_drawn_from_their_list_and_checked() {
+        let mut values = Values::default();
+        values
+            .insert("country", vec!["DE".into(), "FR".into()])
+            .unwrap();
+        let t = Template::parse_with("/c/{country}", &values).unwrap();
+        let mut e = ex();
+        let seen: std::collections::BTreeSet<String> = (0..64).map(|_| t.expand(&mut e)).collect();
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["/c/DE", "/c/FR"]);
+        let e = Template::parse_with("/c/{countri}", &values)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("this workload's values: country"), "{e}");
+        for bad in ["seq", "Country", "1x", ""] {
+            assert!(values.insert(bad, vec!["a".into()]).is_err(), "{bad}");
+        }
+        assert!(values.insert("country", vec!["a".into()]).is_err());
+        assert!(values.insert("empty", Vec::new()).is_err());
     }
 
     #[test]

@@ -137,6 +137,18 @@ fn run_agent(
     share: &LoadConfig,
     start_at: std::time::SystemTime,
 ) -> Result<Report, Error> {
+    // An agent on another host knows the built-in scenarios only: a
+    // file's workload, and what its setup captured here, are not there.
+    if let Some(name) = share
+        .scenario
+        .as_deref()
+        .filter(|n| bookbench_load::scenario(n).is_none())
+    {
+        return Err(Error::Host(format!(
+            "host '{}': the scenario '{name}' comes from a scenario file, and load agents on              other hosts run built-in scenarios only; run it from this host",
+            host.name
+        )));
+    }
     let theirs = start_at
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())

@@ -52,6 +52,8 @@ pub struct RunConfig {
     pub preset: String,
     pub targets: Vec<Target>,
     pub scenarios: Vec<String>,
+    /// What the scenarios name: built in, or read from files.
+    pub workloads: bookbench_load::Workloads,
     pub concurrency: Vec<u32>,
     /// The measured part of each window.
     pub duration: Duration,
@@ -569,6 +571,7 @@ mod tests {
             preset: "test".into(),
             targets: Vec::new(),
             scenarios: Vec::new(),
+            workloads: bookbench_load::Workloads::default(),
             concurrency: vec![10, 50, 200],
             duration: Duration::from_secs(3),
             warmup: Duration::from_secs(2),

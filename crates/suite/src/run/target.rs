@@ -1,6 +1,7 @@
 //! One target of a run: started once, verified, then measured one window
 //! at a time, in whatever order the rounds put it.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,9 @@ pub(super) struct TargetRun<'a> {
     pub(super) given_up: bool,
     /// It exited during the run: no more windows at all.
     pub(super) dead: bool,
+    /// Each scenario's load, its setup requests sent: once per target,
+    /// before its first window of the scenario.
+    prepared: BTreeMap<String, LoadConfig>,
 }
 
 /// What one window gave: the record, and the load generator's report (for
@@ -177,7 +181,34 @@ impl<'a> TargetRun<'a> {
             last: None,
             given_up: false,
             dead: false,
+            prepared: BTreeMap::new(),
         })
+    }
+
+    /// The scenario's load against this target, its setup sent (from the
+    /// client host, as the load will come) before its first window.
+    async fn load_for(&mut self, scenario: &str) -> Result<LoadConfig, Error> {
+        if let Some(load) = self.prepared.get(scenario) {
+            return Ok(load.clone());
+        }
+        let config = self.session.config;
+        let workload = config.workloads.get(scenario).map_err(Error::Load)?;
+        let mut load = LoadConfig::workload(&self.base, &workload);
+        load.ids = Some(config.ids);
+        load.timeout = config.timeout;
+        if !load.setup.is_empty() {
+            let namespace = match self_clients(config).first() {
+                Some(ClientHost::Namespace(ns)) => Some(ns.clone()),
+                _ => None,
+            };
+            load = super::load::on_client(namespace, move || {
+                bookbench_load::prepare(&mut load).map(|()| load)
+            })
+            .await?
+            .map_err(Error::Load)?;
+        }
+        self.prepared.insert(scenario.to_string(), load.clone());
+        Ok(load)
     }
 
     pub(super) fn session(&self) -> &'a Session<'a> {
@@ -232,11 +263,9 @@ impl<'a> TargetRun<'a> {
     ) -> Result<Measured, Error> {
         let config = self.session.config;
         let (db, counter) = (&self.session.db, &self.session.counter);
-        let mut load = LoadConfig::scenario(&self.base, scenario).map_err(Error::Load)?;
+        let mut load = self.load_for(scenario).await?;
         load.connections = concurrency;
-        load.ids = Some(config.ids);
         load.rate = config.rate;
-        load.timeout = config.timeout;
         let settle_limit = config.timeout + Duration::from_secs(30);
         let mut settled = true;
         if !self.jit_warmup.is_zero() {
