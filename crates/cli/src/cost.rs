@@ -95,7 +95,7 @@ pub fn run(args: Args) -> Result<()> {
     let scenarios = crate::run::scenarios(args.scenarios.clone(), &workloads, &d.scenarios)?;
     let concurrency = args.concurrency.clone().unwrap_or_else(|| vec![10]);
     let scale: Scale = args.scale.map(Into::into).unwrap_or(d.scale);
-    let prepared = prepare(args.out.clone(), &args.database, scale)?;
+    let prepared = prepare(args.out.clone(), &args.database, Some(scale))?;
     let config = counting(
         &args,
         selected,
@@ -104,7 +104,7 @@ pub fn run(args: Args) -> Result<()> {
         args.baseline.clone(),
         prepared.out.clone(),
         Placeholders::discover(&prepared.url, bookbench_cluster::embedded::home_from_env())?,
-        bookbench_suite::dataset::id_space(&prepared.dataset),
+        bookbench_suite::dataset::id_space(prepared.dataset.as_ref()),
     );
     let mut results = Results {
         version: bookbench_results::RESULTS_VERSION,

@@ -12,6 +12,7 @@ mod db;
 mod hosts;
 mod lab;
 mod load;
+mod matrix;
 mod peers;
 mod relay;
 mod results;
@@ -61,6 +62,9 @@ enum Command {
     /// Count what a request costs each target (instructions, system calls,
     /// database statements, rows and buffers) under valgrind's callgrind.
     Cost(cost::Args),
+    /// A WSGI or ASGI app of your own under every server and interpreter
+    /// it can run with, measured as `run` measures the peers.
+    Matrix(matrix::Args),
     /// Compare two results.json files, point by point.
     Compare(results::CompareArgs),
     /// Render summary.md and report.html again from a results.json.
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Calibrate(args) => calibrate::run(args),
         Command::Cost(args) => cost::run(args),
+        Command::Matrix(args) => matrix::run(args),
         Command::Compare(args) => results::compare(args),
         Command::Report(args) => results::report(args),
         Command::Merge(args) => results::merge(args),

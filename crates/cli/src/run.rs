@@ -249,14 +249,20 @@ fn run_here(args: Args) -> Result<()> {
             .collect();
         plan
     });
+    measure_and_count(&config, cost)
+}
+
+/// The run's throughput, then what `cost` says to count, into one results;
+/// the summary printed.
+pub fn measure_and_count(config: &RunConfig, cost: Option<CostDefaults>) -> Result<()> {
     if cost.is_some() {
         // Before anything is measured: a run that cannot count says so now.
         bookbench_cost::valgrind::Valgrind::find()
             .map_err(|e| anyhow::anyhow!("{e} (or time only: --no-cost)"))?;
     }
-    let mut results = execute(&config)?;
+    let mut results = execute(config)?;
     if let Some(plan) = cost {
-        crate::cost::after_run(&config, &plan, &mut results)?;
+        crate::cost::after_run(config, &plan, &mut results)?;
     }
     println!("{}", bookbench_report::summary_markdown(&results));
     println!("results: {}", config.out.display());
@@ -386,6 +392,18 @@ impl Measure {
         baseline: Option<String>,
         references: BTreeMap<String, String>,
     ) -> Result<RunConfig> {
+        self.config_with(preset, d, (targets, baseline, references), true)
+    }
+
+    /// As [`Measure::config`]; without `bookstore`, the database is started
+    /// but the bookstore's data set is neither seeded nor read.
+    pub fn config_with(
+        self,
+        preset: &str,
+        d: &Defaults,
+        (targets, baseline, references): (Vec<Target>, Option<String>, BTreeMap<String, String>),
+        bookstore: bool,
+    ) -> Result<RunConfig> {
         let workloads = Workloads::from_files(&self.scenario_files)?;
         let scenarios = scenarios(self.scenarios, &workloads, &d.scenarios)?;
         if let Some(rate) = self.rate
@@ -399,7 +417,7 @@ impl Measure {
             bail!("--max-rounds {max} is fewer than --min-rounds {min}");
         }
         let scale: Scale = self.scale.map(Into::into).unwrap_or(d.scale);
-        let prepared = prepare(self.out, &self.database, scale)?;
+        let prepared = prepare(self.out, &self.database, bookstore.then_some(scale))?;
         Ok(RunConfig {
             preset: preset.to_string(),
             targets,
@@ -425,9 +443,35 @@ impl Measure {
                 &prepared.url,
                 bookbench_cluster::embedded::home_from_env(),
             )?,
-            ids: bookbench_suite::dataset::id_space(&prepared.dataset),
+            ids: bookbench_suite::dataset::id_space(prepared.dataset.as_ref()),
             env: prepared.env,
         })
+    }
+
+    /// Without scenarios given, the scenario files in `dir` (`*.toml`, in
+    /// name order); none there is an error that says what to give.
+    pub fn default_scenario_files(&mut self, dir: &std::path::Path) -> Result<()> {
+        if self.scenarios.is_some() || !self.scenario_files.is_empty() {
+            return Ok(());
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        if files.is_empty() {
+            bail!(
+                "no workload: give --scenario-file FILE, or put scenario files in {} \
+                 (docs/your-app.md)",
+                dir.display()
+            );
+        }
+        self.scenario_files = files;
+        Ok(())
     }
 
     /// The targets these flags declare.
@@ -465,15 +509,19 @@ pub fn scenarios(
 pub struct Prepared {
     /// The output directory, made and checked writable.
     pub out: PathBuf,
-    /// The database, started and seeded.
+    /// The database, started, and seeded when a scale was asked for.
     pub url: String,
-    pub dataset: bookbench_schema::Dataset,
+    pub dataset: Option<bookbench_schema::Dataset>,
     pub env: bookbench_results::Env,
 }
 
 /// Makes the output directory (default `results/<timestamp>/`), starts the
 /// database and seeds it at `scale` when it holds another data set.
-pub fn prepare(out: Option<PathBuf>, database: &DatabaseArgs, scale: Scale) -> Result<Prepared> {
+pub fn prepare(
+    out: Option<PathBuf>,
+    database: &DatabaseArgs,
+    scale: Option<Scale>,
+) -> Result<Prepared> {
     let out = out.unwrap_or_else(|| PathBuf::from("results").join(stamp()));
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create the output directory {}", out.display()))?;
@@ -483,11 +531,16 @@ pub fn prepare(out: Option<PathBuf>, database: &DatabaseArgs, scale: Scale) -> R
     let url = database.resolve()?;
     let (dataset, env) = db::block_on(async {
         let mut client = db::connect(&url).await?;
-        let dataset = bookbench_suite::dataset::ensure(&mut client, scale, &mut |s| {
-            eprintln!("seeding the {} data set…", s.name());
-        })
-        .await?;
-        let env = bookbench_suite::env::capture(&client, &dataset).await?;
+        let dataset = match scale {
+            Some(scale) => Some(
+                bookbench_suite::dataset::ensure(&mut client, scale, &mut |s| {
+                    eprintln!("seeding the {} data set…", s.name());
+                })
+                .await?,
+            ),
+            None => None,
+        };
+        let env = bookbench_suite::env::capture(&client, dataset.as_ref()).await?;
         anyhow::Ok((dataset, env))
     })?;
     Ok(Prepared {

@@ -174,11 +174,6 @@ impl LoadConfig {
         if self.requests.iter().all(|r| r.weight == 0) {
             return bad("every request kind has weight 0".into());
         }
-        if let Some(ids) = self.ids
-            && (ids.authors == 0 || ids.books == 0)
-        {
-            return bad("the data set has no authors or no books to draw ids from".into());
-        }
         Ok(())
     }
 }

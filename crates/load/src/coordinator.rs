@@ -50,8 +50,16 @@ pub fn run_with(config: &LoadConfig, mut on_tick: impl FnMut(&Tick)) -> Result<R
         .iter()
         .map(|r| kind::Kind::compile(r, &target, &config.values))
         .collect::<Result<Vec<_>, _>>()?;
-    if kinds.iter().any(kind::Kind::needs_ids) && config.ids.is_none() {
-        return Err(LoadError::NeedIds);
+    if kinds.iter().any(kind::Kind::needs_ids) {
+        match config.ids {
+            None => return Err(LoadError::NeedIds),
+            Some(ids) if ids.authors == 0 || ids.books == 0 => {
+                return Err(LoadError::Config(
+                    "the data set has no authors or no books to draw ids from".into(),
+                ));
+            }
+            Some(_) => {}
+        }
     }
     let needed = u64::from(config.connections) + SPARE_FDS;
     let limit = cpu::ensure_fd_limit(needed);

@@ -47,10 +47,19 @@ pub async fn ensure(
 }
 
 /// The ids a load can draw from `dataset`.
-pub fn id_space(dataset: &Dataset) -> IdSpace {
-    IdSpace {
-        seed: dataset.seed,
-        authors: dataset.authors,
-        books: dataset.books,
-    }
+/// The ids a data set's rows have; none without one (a workload that
+/// draws `{author_id}` is then refused).
+pub fn id_space(dataset: Option<&Dataset>) -> IdSpace {
+    dataset.map_or(
+        IdSpace {
+            seed: 0,
+            authors: 0,
+            books: 0,
+        },
+        |d| IdSpace {
+            seed: d.seed,
+            authors: d.authors,
+            books: d.books,
+        },
+    )
 }

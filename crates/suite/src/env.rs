@@ -26,7 +26,10 @@ const RECORDED_SETTINGS: &[&str] = &[
 
 /// Describes this machine and the database behind `client`, with the data
 /// set `dataset` (as [`crate::dataset::ensure`] found or made it).
-pub async fn capture(client: &Client, dataset: &bookbench_schema::Dataset) -> Result<Env, Error> {
+pub async fn capture(
+    client: &Client,
+    dataset: Option<&bookbench_schema::Dataset>,
+) -> Result<Env, Error> {
     let version: String = client
         .query_one(SERVER_VERSION, &[])
         .await
@@ -51,13 +54,14 @@ pub async fn capture(client: &Client, dataset: &bookbench_schema::Dataset) -> Re
     for row in settings {
         env.postgres_settings.insert(row.get(0), row.get(1));
     }
-    let d = dataset;
-    env.scale.insert("seed".into(), d.seed.into());
-    env.scale
-        .insert("scale".into(), d.scale.clone().unwrap_or_default().into());
-    env.scale.insert("authors".into(), d.authors.into());
-    env.scale.insert("books".into(), d.books.into());
-    env.scale.insert("book_genres".into(), d.book_genres.into());
+    if let Some(d) = dataset {
+        env.scale.insert("seed".into(), d.seed.into());
+        env.scale
+            .insert("scale".into(), d.scale.clone().unwrap_or_default().into());
+        env.scale.insert("authors".into(), d.authors.into());
+        env.scale.insert("books".into(), d.books.into());
+        env.scale.insert("book_genres".into(), d.book_genres.into());
+    }
     Ok(env)
 }
 

@@ -82,14 +82,14 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io {
             context: context.into(),
             source,
         }
     }
 
-    pub(crate) fn database(context: impl Into<String>, source: tokio_postgres::Error) -> Self {
+    pub fn database(context: impl Into<String>, source: tokio_postgres::Error) -> Self {
         Self::Database {
             context: context.into(),
             source,

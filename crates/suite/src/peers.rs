@@ -114,7 +114,7 @@ pub fn log_file(home: &Path, name: &str) -> PathBuf {
 }
 
 /// FNV-1a, 64 bits: enough to tell one set of pins from another.
-fn fnv1a(parts: &[&[u8]]) -> u64 {
+pub fn fnv1a(parts: &[&[u8]]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
         for &b in *part {
@@ -229,10 +229,10 @@ pub fn setup(home: &Path, repo: &Path, name: &str, retry: bool) -> Result<Setup,
 /// One set-up of an environment at a time: a lock file holding the owner's
 /// process id, taken over when that process is gone.
 #[derive(Debug)]
-struct Lock(PathBuf);
+pub struct Lock(PathBuf);
 
 impl Lock {
-    fn acquire(path: &Path) -> Result<Self, Error> {
+    pub fn acquire(path: &Path) -> Result<Self, Error> {
         let deadline = Instant::now() + Duration::from_secs(3600);
         loop {
             match OpenOptions::new().write(true).create_new(true).open(path) {
@@ -324,8 +324,9 @@ fn build(venv: &Venv, repo: &Path, base: &Path, print: &str) -> Result<PathBuf, 
     }
 }
 
-/// Runs one step of a set-up, its output appended to `log`.
-fn step(
+/// Runs one step of a set-up, its output appended to `log`; why it
+/// failed, with the line of its output that says so.
+pub fn step(
     log: &mut fs::File,
     what: &str,
     program: &std::ffi::OsStr,

@@ -53,6 +53,19 @@ pub struct Target {
     /// Copies of it behind the proxy, each on a port of its own.
     #[serde(default = "one")]
     pub instances: u32,
+    /// Whether it serves the bookstore's contract, verified before it is
+    /// measured; an app of one's own does not.
+    #[serde(default = "yes")]
+    pub contract: bool,
+    /// Why it cannot run here, found before the run (an environment that
+    /// did not install, an app that does not import): it is reported so,
+    /// not started.
+    #[serde(skip)]
+    pub cannot_run: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn one() -> u32 {
@@ -226,6 +239,9 @@ impl Target {
 
     /// Why this target cannot run here, if it cannot.
     pub fn unavailable(&self, p: &Placeholders) -> Option<String> {
+        if let Some(why) = &self.cannot_run {
+            return Some(why.clone());
+        }
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         if let Some(cpu) = self.cpus.iter().find(|&&c| c >= cores) {
             return Some(format!(

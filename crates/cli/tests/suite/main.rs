@@ -3,6 +3,7 @@
 
 mod cost;
 mod hosts;
+mod matrix;
 mod processes;
 mod report;
 

@@ -138,6 +138,15 @@ impl<'a> TargetRun<'a> {
             }
         };
         running.wait_ready(&ready_url, ready_within).await?;
+        if !target.contract {
+            return Ok(Self::started(
+                session,
+                target,
+                index,
+                (base, ready_url),
+                (running, instances),
+            ));
+        }
         progress.target(&target.name, "verifying");
         // From the client host, as the load will come.
         let from = base.clone();
@@ -169,7 +178,23 @@ impl<'a> TargetRun<'a> {
                 message: failed.failure.clone().unwrap_or_default(),
             });
         }
-        Ok(Self {
+        Ok(Self::started(
+            session,
+            target,
+            index,
+            (base, ready_url),
+            (running, instances),
+        ))
+    }
+
+    fn started(
+        session: &'a Session<'a>,
+        target: &'a Target,
+        index: usize,
+        (base, ready_url): (String, String),
+        (running, instances): (Running, Vec<Running>),
+    ) -> Self {
+        Self {
             session,
             target,
             index,
@@ -182,7 +207,7 @@ impl<'a> TargetRun<'a> {
             given_up: false,
             dead: false,
             prepared: BTreeMap::new(),
-        })
+        }
     }
 
     /// The scenario's load against this target, its setup sent (from the
