@@ -261,6 +261,19 @@ fn build(
     Ok(installed)
 }
 
+/// Whether the environment's gunicorn has a control socket (25.1 and
+/// later), which `--no-control-socket` turns off: all of a matrix's
+/// targets run at once from the app's directory, where each would make
+/// its socket.
+pub fn gunicorn_has_control_socket(env: &Env) -> bool {
+    Command::new(&env.python)
+        .args(["-m", "gunicorn", "--help"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("--no-control-socket"))
+}
+
 /// What a probe found the app to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framework {

@@ -179,6 +179,11 @@ fn target(
     let python = env
         .as_ref()
         .map_or_else(|_| PathBuf::from("python"), |e| e.python.clone());
+    let quiet = server.is_gunicorn()
+        && env
+            .as_ref()
+            .is_ok_and(|e| cannot_run.is_none() && env::gunicorn_has_control_socket(e));
+    let gunicorn_flags: &[&str] = if quiet { &["--no-control-socket"] } else { &[] };
     let mut notes = vec![
         server.note(),
         format!(
@@ -204,7 +209,7 @@ fn target(
             interpreter.name(),
             server.name()
         ),
-        command: server.command(&python, app, dev),
+        command: server.command(&python, app, dev, gunicorn_flags),
         env: BTreeMap::new(),
         workers: 1,
         cpus: vec![0],

@@ -104,22 +104,34 @@ impl Server {
         }
     }
 
+    /// Whether it is one of gunicorn's workers.
+    pub fn is_gunicorn(self) -> bool {
+        matches!(
+            self,
+            Self::GunicornSync
+                | Self::GunicornGthread
+                | Self::GunicornGevent
+                | Self::GunicornEventlet
+        )
+    }
+
     /// The command, with the suite's placeholders for address, port and
-    /// workers. `dev` is the development server's launcher.
-    pub fn command(self, python: &Path, app: &App, dev: &Path) -> Vec<String> {
+    /// workers. `dev` is the development server's launcher; gunicorn gets
+    /// `gunicorn_flags` before its own.
+    pub fn command(
+        self,
+        python: &Path,
+        app: &App,
+        dev: &Path,
+        gunicorn_flags: &[&str],
+    ) -> Vec<String> {
         let python = python.to_string_lossy().into_owned();
         let dir = app.dir.to_string_lossy().into_owned();
         let line = |parts: &[&str]| parts.iter().map(|p| (*p).to_string()).collect::<Vec<_>>();
         let gunicorn = |class: &str, extra: &[&str]| {
-            let mut c = line(&[
-                &python,
-                "-m",
-                "gunicorn",
-                "--chdir",
-                &dir,
-                "-w",
-                "{workers}",
-            ]);
+            let mut c = line(&[&python, "-m", "gunicorn"]);
+            c.extend(line(gunicorn_flags));
+            c.extend(line(&["--chdir", &dir, "-w", "{workers}"]));
             c.extend(line(&["-k", class]));
             c.extend(line(extra));
             c.extend(line(&["-b", "{address}:{port}", &app.entry]));

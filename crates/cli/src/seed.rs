@@ -61,12 +61,31 @@ pub fn run(args: Args) -> Result<()> {
     let dataset = db::block_on(async {
         let mut client = db::connect(&url).await?;
         bookbench_schema::migrate(&mut client).await?;
+        // The same data set again is already there: nothing to do, so
+        // that a set-up step can seed every time it runs.
+        if !args.force
+            && let Some(d) = bookbench_schema::Dataset::read(&client).await?
+            && (d.seed, d.authors, d.generator_version)
+                == (
+                    plan.seed,
+                    plan.authors,
+                    bookbench_datagen::GENERATOR_VERSION,
+                )
+        {
+            return anyhow::Ok(None);
+        }
         let progress = Bars::new();
         let result = bookbench_datagen::seed(&mut client, &plan, args.force, &progress).await;
         progress.bar.finish_and_clear();
-        anyhow::Ok((result?, progress.timings()))
+        anyhow::Ok(Some((result?, progress.timings())))
     })?;
-    let (dataset, timings) = dataset;
+    let Some((dataset, timings)) = dataset else {
+        println!(
+            "the database holds this data set already ({} authors, seed {})",
+            plan.authors, plan.seed
+        );
+        return Ok(());
+    };
     println!(
         "seeded {} authors, {} books and {} book genres (seed {}) in {:.1} s ({timings})",
         dataset.authors, dataset.books, dataset.book_genres, dataset.seed, dataset.load_seconds

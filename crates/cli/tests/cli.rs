@@ -172,7 +172,7 @@ fn missing_server_binaries_say_what_to_install() {
 }
 
 #[tokio::test]
-async fn seed_fills_a_database_and_refuses_to_overwrite_it_without_force() {
+async fn seed_fills_a_database_leaves_the_same_data_set_and_refuses_another_without_force() {
     let db = TestDb::new().await;
     let home = Home::new();
     let seed = |extra: &[&str]| {
@@ -186,6 +186,14 @@ async fn seed_fills_a_database_and_refuses_to_overwrite_it_without_force() {
     assert!(
         stdout(&out).contains("seeded 1000 authors"),
         "{}",
+        stdout(&out)
+    );
+
+    let out = seed(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("holds this data set already"),
+        "the same data set again is nothing to do: {}",
         stdout(&out)
     );
 
