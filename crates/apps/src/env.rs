@@ -288,12 +288,18 @@ const PROBE_LIMIT: Duration = Duration::from_secs(60);
 
 /// Imports the app in `env` as its servers will (from its directory, with
 /// `DATABASE_URL`); what it is, or the last line of the error.
-pub fn probe(env: &Env, app: &App, database_url: &str, script: &Path) -> Result<Framework, String> {
+pub fn probe(
+    env: &Env,
+    app: &App,
+    (database_url, vars): (&str, &BTreeMap<String, String>),
+    script: &Path,
+) -> Result<Framework, String> {
     let mut child = Command::new(&env.python)
         .arg(script)
         .arg(&app.entry)
         .arg(&app.dir)
         .current_dir(&app.dir)
+        .envs(vars)
         .env("DATABASE_URL", database_url)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -26,6 +26,9 @@ pub struct Options {
     pub ready: String,
     /// Try again to set up an environment whose failure is on record.
     pub retry: bool,
+    /// Variables the app is given beside `DATABASE_URL`, `HOST` and
+    /// `PORT`: in every target, the import probe and the set-up step.
+    pub env: BTreeMap<String, String>,
 }
 
 /// One environment's set-up, for the report.
@@ -108,7 +111,7 @@ pub fn plan(
         // The app is imported once per interpreter, in the first
         // environment that set up.
         let framework = match by_flavour.values().find_map(|e| e.as_ref().ok()) {
-            Some(env) => env::probe(env, app, database_url, &probe),
+            Some(env) => env::probe(env, app, (database_url, &options.env), &probe),
             None => Err("no environment set up".to_string()),
         };
         for &server in &servers {
@@ -210,7 +213,7 @@ fn target(
             server.name()
         ),
         command: server.command(&python, app, dev, gunicorn_flags),
-        env: BTreeMap::new(),
+        env: options.env.clone(),
         workers: 1,
         cpus: vec![0],
         ready: options.ready.clone(),
@@ -242,7 +245,7 @@ pub fn run_setup(
     env: &Env,
     app: &App,
     (command, bookbench): (&str, &Path),
-    database_url: &str,
+    (database_url, vars): (&str, &BTreeMap<String, String>),
     log: &Path,
 ) -> Result<(), Error> {
     if let Some(parent) = log.parent() {
@@ -262,6 +265,7 @@ pub fn run_setup(
         .map_err(|e| Error::Usage(format!("the environment's PATH cannot be joined: {e}")))?;
     let status = Command::new("sh")
         .args(["-c", command])
+        .envs(vars)
         .current_dir(&app.dir)
         .env("PATH", path)
         .env("VIRTUAL_ENV", &env.dir)

@@ -255,13 +255,27 @@ pub fn after_run(run: &RunConfig, plan: &CostDefaults, results: &mut Results) ->
     defaults.warmup_requests = plan.warmup_requests;
     defaults.max_windows = plan.max_windows;
     defaults.idle = plan.idle;
-    let config = counting(
+    // A proxy's copy is not counted: callgrind would count its instances
+    // and not nginx, or nginx and not them.
+    let counted: Vec<targets::Target> = run
+        .targets
+        .iter()
+        .filter(|t| t.proxy.is_none())
+        .cloned()
+        .collect();
+    let references = run
+        .references
+        .iter()
+        .filter(|(t, r)| {
+            [t, r]
+                .iter()
+                .all(|n| counted.iter().any(|c| &c.name == **n))
+        })
+        .map(|(t, r)| (t.clone(), r.clone()))
+        .collect();
+    let mut config = counting(
         &defaults,
-        run.targets
-            .iter()
-            .filter(|t| !run.references.contains_key(&t.name))
-            .cloned()
-            .collect(),
+        counted,
         (plan.scenarios.clone(), run.workloads.clone()),
         run.concurrency.iter().take(1).copied().collect(),
         run.baseline_name().map(str::to_string),
@@ -269,6 +283,7 @@ pub fn after_run(run: &RunConfig, plan: &CostDefaults, results: &mut Results) ->
         run.placeholders.clone(),
         run.ids,
     );
+    config.references = references;
     let mut sink = crate::results::OutDir(config.out.clone());
     let counted = db::block_on(bookbench_cost::measure(
         &config, results, &mut Lines, &mut sink,

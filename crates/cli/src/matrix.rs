@@ -65,6 +65,10 @@ pub struct Args {
     /// (for the bookstore's own peers run through the matrix).
     #[arg(long = "with", value_delimiter = ',', value_name = "TARGETS")]
     with: Vec<String>,
+    /// A variable the app is given, NAME=VALUE; repeatable (DATABASE_URL,
+    /// HOST and PORT are bookbench's).
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_var)]
+    env: Vec<(String, String)>,
     /// Try again to set up environments whose failure is on record.
     #[arg(long)]
     retry: bool,
@@ -111,6 +115,7 @@ pub fn run(mut args: Args) -> Result<()> {
         },
         ready: args.ready.clone(),
         retry: args.retry,
+        env: args.env.iter().cloned().collect(),
     };
     if !args.ready.starts_with('/') {
         bail!("--ready '{}' must be a path starting with '/'", args.ready);
@@ -162,7 +167,7 @@ pub fn run(mut args: Args) -> Result<()> {
             env,
             &app,
             (command, &config.placeholders.bookbench),
-            &app_url,
+            (&app_url, &options.env),
             &config.out.join("logs").join("setup.log"),
         )?;
     }
@@ -183,6 +188,8 @@ pub fn run(mut args: Args) -> Result<()> {
             Some(why) => eprintln!("  {}: cannot run here: {why}", t.name),
         }
     }
+    let names = |ts: &[targets::Target]| ts.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+    config.references = counterparts(&names(&with), &names(&plan.targets), &app);
     config.targets = plan.targets;
     config.targets.extend(with);
     config.baseline = plan.baseline;
@@ -192,4 +199,85 @@ pub fn run(mut args: Args) -> Result<()> {
         plan
     });
     measure_and_count(&config, cost)
+}
+
+/// Each built-in target measured beside the app's, paired with the app's
+/// configuration of its server and interpreter (`pypy-flask-gunicorn-sync`
+/// with `pypy-APP-gunicorn-sync`) when there is one: the two are compared
+/// with each other, not with the baseline.
+fn counterparts(with: &[String], app_targets: &[String], app: &App) -> BTreeMap<String, String> {
+    let mut pairs = BTreeMap::new();
+    for t in with {
+        let (interpreter, rest) = match t.strip_prefix("pypy-") {
+            Some(rest) => (Interpreter::PyPy, rest),
+            None => (Interpreter::CPython, t.as_str()),
+        };
+        let server = Server::ALL
+            .into_iter()
+            .filter(|s| rest.ends_with(&format!("-{}", s.name())))
+            .max_by_key(|s| s.name().len());
+        if let Some(server) = server {
+            let mine = matrix::name(app, interpreter, server);
+            if app_targets.contains(&mine) {
+                pairs.insert(t.clone(), mine);
+            }
+        }
+    }
+    pairs
+}
+
+/// `NAME=VALUE`, NAME not one bookbench sets itself.
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not NAME=VALUE"))?;
+    let name = name.trim();
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return Err(format!("'{name}' is not a variable's name"));
+    }
+    if ["DATABASE_URL", "HOST", "PORT"].contains(&name) {
+        return Err(format!("{name} is set by bookbench for every target"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_built_in_target_is_paired_with_the_apps_configuration_of_its_server_and_interpreter() {
+        let dir = std::env::temp_dir().join(format!("bookbench-pairs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory");
+        std::fs::write(dir.join("requirements.txt"), "").expect("requirements");
+        let app =
+            App::new(&dir, Interface::Wsgi, "app:app", None, None, Some("mine")).expect("an app");
+        let own = |names: &[&str]| names.iter().map(|n| (*n).to_string()).collect::<Vec<_>>();
+        let pairs = counterparts(
+            &own(&[
+                "flask-gunicorn-sync",
+                "pypy-flask-gunicorn-gevent",
+                "flask-dev-pg8000",
+                "flask-granian",
+                "rust",
+            ]),
+            &own(&[
+                "mine-gunicorn-sync",
+                "pypy-mine-gunicorn-gevent",
+                "mine-dev",
+            ]),
+            &app,
+        );
+        let expected: BTreeMap<String, String> = [
+            ("flask-gunicorn-sync", "mine-gunicorn-sync"),
+            ("pypy-flask-gunicorn-gevent", "pypy-mine-gunicorn-gevent"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(
+            pairs, expected,
+            "flask-granian has no counterpart asked for"
+        );
+    }
 }
