@@ -173,14 +173,19 @@ pub fn run(mut args: Args) -> Result<()> {
     }
     // A workload that draws the bookstore's ids draws them from the app's
     // database (the bookstore's own app, seeded by --setup).
-    config.ids = db::block_on(async {
+    let dataset = db::block_on(async {
         let client = db::connect(&app_url).await?;
-        let dataset = bookbench_schema::Dataset::read(&client)
-            .await
-            .ok()
-            .flatten();
-        anyhow::Ok(bookbench_suite::dataset::id_space(dataset.as_ref()))
+        anyhow::Ok(
+            bookbench_schema::Dataset::read(&client)
+                .await
+                .ok()
+                .flatten(),
+        )
     })?;
+    config.ids = bookbench_suite::dataset::id_space(dataset.as_ref());
+    if let Some(d) = &dataset {
+        bookbench_suite::env::record_dataset(&mut config.env, d);
+    }
     config.placeholders.database_url = app_url;
     for t in &plan.targets {
         match &t.cannot_run {

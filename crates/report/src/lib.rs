@@ -130,6 +130,9 @@ pub(crate) fn target_names(r: &Results) -> Vec<String> {
 }
 
 pub(crate) fn scale_line(r: &Results) -> String {
+    if r.env.scale.is_empty() {
+        return "the app's own, no bookstore data set".to_string();
+    }
     let get = |k: &str| {
         r.env
             .scale

@@ -55,14 +55,19 @@ pub async fn capture(
         env.postgres_settings.insert(row.get(0), row.get(1));
     }
     if let Some(d) = dataset {
-        env.scale.insert("seed".into(), d.seed.into());
-        env.scale
-            .insert("scale".into(), d.scale.clone().unwrap_or_default().into());
-        env.scale.insert("authors".into(), d.authors.into());
-        env.scale.insert("books".into(), d.books.into());
-        env.scale.insert("book_genres".into(), d.book_genres.into());
+        record_dataset(&mut env, d);
     }
     Ok(env)
+}
+
+/// The bookstore's data set, as results record it.
+pub fn record_dataset(env: &mut Env, d: &bookbench_schema::Dataset) {
+    env.scale.insert("seed".into(), d.seed.into());
+    env.scale
+        .insert("scale".into(), d.scale.clone().unwrap_or_default().into());
+    env.scale.insert("authors".into(), d.authors.into());
+    env.scale.insert("books".into(), d.books.into());
+    env.scale.insert("book_genres".into(), d.book_genres.into());
 }
 
 fn cpu_model() -> Option<String> {
