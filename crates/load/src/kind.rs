@@ -33,10 +33,18 @@ pub(crate) struct Kind {
     /// The whole request when neither path nor body has a variable.
     fixed: Option<Vec<u8>>,
     pub(crate) head_request: bool,
-    /// Empty: any 2xx.
-    expect_status: Vec<u16>,
+    expect_status: Expect,
     pub(crate) check: Option<Check>,
     pub(crate) weight: u32,
+}
+
+/// The statuses that count as success, in the form checked fastest: most
+/// kinds expect one.
+#[derive(Debug)]
+enum Expect {
+    Any2xx,
+    One(u16),
+    Any(Vec<u16>),
 }
 
 /// Headers the engine writes itself, from the request's body.
@@ -120,7 +128,11 @@ impl Kind {
             body,
             fixed,
             head_request: method == Method::HEAD,
-            expect_status: spec.expect_status.clone(),
+            expect_status: match spec.expect_status.as_slice() {
+                [] => Expect::Any2xx,
+                [one] => Expect::One(*one),
+                many => Expect::Any(many.to_vec()),
+            },
             check,
             weight: spec.weight,
         })
@@ -148,10 +160,10 @@ impl Kind {
     }
 
     fn status_ok(&self, status: u16) -> bool {
-        if self.expect_status.is_empty() {
-            (200..300).contains(&status)
-        } else {
-            self.expect_status.contains(&status)
+        match &self.expect_status {
+            Expect::Any2xx => (200..300).contains(&status),
+            Expect::One(one) => status == *one,
+            Expect::Any(many) => many.contains(&status),
         }
     }
 
