@@ -25,10 +25,20 @@ use bookbench_suite::targets::Target;
 use crate::Error;
 use crate::measure::{CostConfig, Observer, measure};
 
-/// The variable that makes an A/A copy's environment larger, and by how
-/// much.
+/// The variable that makes an A/A copy's environment larger, and the
+/// lengths of its value in the copies: uneven, so that they fall at
+/// different alignments.
 const PLACEMENT_VARIABLE: &str = "BOOKBENCH_AA_PLACEMENT";
-const PLACEMENT_BYTES: usize = 200;
+const PLACEMENT_BYTES: [usize; 3] = [41, 200, 517];
+
+/// `NAME~aa`, `NAME~aa2`, `NAME~aa3`: the first as before, so that one
+/// copy's results read as they did.
+fn copy_name(original: &str, index: usize) -> String {
+    match index {
+        0 => format!("{original}{COPY}"),
+        i => format!("{original}{COPY}{}", i + 1),
+    }
+}
 
 /// Iterations of the probe: enough that its added instructions dwarf the
 /// spread of the request's own.
@@ -54,24 +64,29 @@ pub async fn calibrate(
     let mut references = config.references.clone();
     let mut targets = Vec::new();
     for t in &config.targets {
-        // The copy's environment is larger by one variable nobody reads:
-        // another path or variable moves what a process lays out in memory,
-        // and CPython's counts move with it (1.6% for 200 bytes, measured
-        // on Flask under gunicorn; docs/method.md), so an A/A whose copy
-        // started alike would hide that noise from the threshold it sets.
-        let mut env = t.env.clone();
-        env.insert(PLACEMENT_VARIABLE.to_string(), "x".repeat(PLACEMENT_BYTES));
-        let copy = Target {
-            name: format!("{}{COPY}", t.name),
-            description: format!(
-                "{} (an identical copy, its environment {PLACEMENT_BYTES} bytes larger)",
-                t.description
-            ),
-            env,
-            ..t.clone()
-        };
-        references.insert(copy.name.clone(), t.name.clone());
-        targets.extend([t.clone(), copy]);
+        targets.push(t.clone());
+        // Each copy's environment is larger by one variable nobody reads,
+        // by a different amount: another path or variable moves what a
+        // process lays out in memory, and a CPython process's counts move
+        // with it, by nothing or by 2% as the layout falls (docs/method.md,
+        // "Where a program is placed"). Copies started alike would hide
+        // that noise from the threshold the A/A sets.
+        for (i, bytes) in PLACEMENT_BYTES.into_iter().enumerate() {
+            let mut env = t.env.clone();
+            env.insert(PLACEMENT_VARIABLE.to_string(), "x".repeat(bytes));
+            let copy = Target {
+                name: copy_name(&t.name, i),
+                description: format!(
+                    "{} (an identical copy, its environment {} bytes larger)",
+                    t.description,
+                    bytes + PLACEMENT_VARIABLE.len() + 2
+                ),
+                env,
+                ..t.clone()
+            };
+            references.insert(copy.name.clone(), t.name.clone());
+            targets.push(copy);
+        }
     }
     // The baseline stays the run's in every part, whatever each part counts.
     let baseline = config.baseline_name().map(str::to_string);

@@ -141,7 +141,11 @@ pub fn summarise(
         .cost
         .iter()
         .filter_map(|p| {
-            let original = p.target.strip_suffix(COPY)?;
+            // `NAME~aa`, or a further copy `NAME~aa2`.
+            let (original, n) = p.target.rsplit_once(COPY)?;
+            if !n.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
             Some(row(p, original, None))
         })
         .collect();
