@@ -1,7 +1,24 @@
 # Shell functions for the counted benchmarks (sourced, not run):
+#   serve BIN PORT LOG            the database, and one Rust server on CPU 0,
+#                                 answering on 127.0.0.1:PORT (its pid in
+#                                 $server_pid, for the caller's cleanup)
 #   counted OUT PROGRAM ARGS...   runs PROGRAM under callgrind on CPU 1
 #   split DUMP SUFFIX             prints "instructions system_calls own libc rest"
-# They need valgrind and python3.
+# They need valgrind, curl and python3.
+
+serve() {
+    local bin=$1 port=$2 log=$3
+    "$bin" db start >/dev/null
+    taskset -c 0 "$bin" serve --workers 1 --listen "127.0.0.1:$port" >"$log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 100); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "error: the server did not come up:" >&2
+    cat "$log" >&2
+    exit 1
+}
 
 # Under callgrind with system calls counted; the dump is read whole, the
 # process's life included (start-up and connecting are a fixed cost that

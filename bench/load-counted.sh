@@ -37,21 +37,13 @@ trap cleanup EXIT
 command -v valgrind >/dev/null || { echo "error: valgrind is missing: apt-get install valgrind" >&2; exit 1; }
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }
 
+. bench/counted.sh
 bin=target/release/bookbench
-"$bin" db start >/dev/null
-taskset -c 0 "$bin" serve --workers 1 --listen "127.0.0.1:$port" >"$tmp/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-    curl -fsS -o /dev/null "$url" 2>/dev/null && break
-    sleep 0.1
-done
-curl -fsS -o /dev/null "$url" || { echo "error: the server did not come up:" >&2; cat "$tmp/server.log" >&2; exit 1; }
+serve "$bin" "$port" "$tmp/server.log"
 
 echo "server: bookbench serve --workers 1 on CPU 0, $url; each tool under callgrind on CPU 1, 10 connections, one thread, ${duration}s"
 echo "$(wrk --version 2>&1 | head -1); $(valgrind --version)"
 printf '%-6s %3s %9s %13s %10s %9s %10s %8s %8s\n' tool run requests instructions instr/req syscalls/req own/req libc/req rest/req
-
-. bench/counted.sh
 
 : >"$tmp/results"
 for i in $(seq "$runs"); do

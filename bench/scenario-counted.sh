@@ -41,14 +41,7 @@ command -v valgrind >/dev/null || { echo "error: valgrind is missing: apt-get in
 . bench/counted.sh
 
 bin=target/release/bookbench
-"$bin" db start >/dev/null
-taskset -c 0 "$bin" serve --workers 1 --listen "127.0.0.1:$port" >"$tmp/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-    curl -fsS -o /dev/null "$url/" 2>/dev/null && break
-    sleep 0.1
-done
-curl -fsS -o /dev/null "$url/" || { echo "error: the server did not come up:" >&2; cat "$tmp/server.log" >&2; exit 1; }
+serve "$bin" "$port" "$tmp/server.log"
 
 echo "server: bookbench serve --workers 1 on CPU 0; each load under callgrind on CPU 1, 10 connections, one thread, $requests requests each"
 printf '%-20s %-28s %3s %9s %10s %9s\n' scenario load run requests instr/req sys/req

@@ -328,16 +328,25 @@ pub fn probe(
         .map_err(|e| format!("cannot read the import's output: {e}"))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let last = stderr
-            .lines()
-            .map(str::trim)
-            .rfind(|l| !l.is_empty())
-            .unwrap_or("no output");
-        return Err(format!("{} does not import: {last}", app.entry));
+        return Err(format!(
+            "{} does not import: {}",
+            app.entry,
+            last_line(&stderr)
+        ));
     }
     Ok(match String::from_utf8_lossy(&out.stdout).trim() {
         "flask" => Framework::Flask,
         "django" => Framework::Django,
         _ => Framework::Other,
     })
+}
+
+/// The last line of a program's output that says anything: where Python
+/// puts the error that ended it.
+pub(crate) fn last_line(output: &str) -> &str {
+    output
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or("no output")
 }

@@ -280,11 +280,7 @@ pub fn run_setup(
         return Ok(());
     }
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    let last = text
-        .lines()
-        .map(str::trim)
-        .rfind(|l| !l.is_empty())
-        .unwrap_or("no output");
+    let last = env::last_line(&text);
     Err(Error::Target(format!(
         "--setup '{command}' failed ({status}): {last} (log: {})",
         log.display()

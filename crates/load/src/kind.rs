@@ -41,10 +41,47 @@ pub(crate) struct Kind {
 /// The statuses that count as success, in the form checked fastest: most
 /// kinds expect one.
 #[derive(Debug)]
-enum Expect {
+pub(crate) enum Expect {
     Any2xx,
     One(u16),
     Any(Vec<u16>),
+}
+
+impl Expect {
+    /// From a specification's statuses: empty means any 2xx.
+    pub(crate) fn new(statuses: &[u16]) -> Self {
+        match statuses {
+            [] => Self::Any2xx,
+            [one] => Self::One(*one),
+            many => Self::Any(many.to_vec()),
+        }
+    }
+
+    pub(crate) fn accepts(&self, status: u16) -> bool {
+        match self {
+            Self::Any2xx => (200..300).contains(&status),
+            Self::One(one) => status == *one,
+            Self::Any(many) => many.contains(&status),
+        }
+    }
+}
+
+impl From<&BodyCheck> for Check {
+    fn from(c: &BodyCheck) -> Self {
+        match c {
+            BodyCheck::StartsWith(s) => Self::StartsWith(s.as_bytes().to_vec()),
+            BodyCheck::Contains(s) => Self::Contains(s.as_bytes().to_vec()),
+        }
+    }
+}
+
+/// A specification's header, checked.
+pub(crate) fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), LoadError> {
+    let n = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| LoadError::Config(format!("'{name}' is not a header name")))?;
+    let v = HeaderValue::from_str(value.trim())
+        .map_err(|_| LoadError::Config(format!("the value of header '{name}' is not valid")))?;
+    Ok((n, v))
 }
 
 /// Headers the engine writes itself, from the request's body.
@@ -73,11 +110,7 @@ impl Kind {
         let mut headers = b" HTTP/1.1\r\n".to_vec();
         let mut own_host = false;
         for (name, value) in &spec.headers {
-            let n = HeaderName::from_bytes(name.trim().as_bytes())
-                .map_err(|_| LoadError::Config(format!("'{name}' is not a header name")))?;
-            let v = HeaderValue::from_str(value.trim()).map_err(|_| {
-                LoadError::Config(format!("the value of header '{name}' is not valid"))
-            })?;
+            let (n, v) = header(name, value)?;
             if FRAMING_HEADERS.contains(&n.as_str()) {
                 return Err(LoadError::Config(format!(
                     "header '{name}' is set from the body; leave it out"
@@ -112,10 +145,7 @@ impl Kind {
             }
             _ => None,
         };
-        let check = spec.expect_body.as_ref().map(|c| match c {
-            BodyCheck::StartsWith(s) => Check::StartsWith(s.as_bytes().to_vec()),
-            BodyCheck::Contains(s) => Check::Contains(s.as_bytes().to_vec()),
-        });
+        let check = spec.expect_body.as_ref().map(Check::from);
         // Expanded paths only ever differ by ids and digits: one that parses
         // as a URI means all do.
         let mut ex = Expander::new(Some(SAMPLE_IDS), 1, 0, 1);
@@ -128,11 +158,7 @@ impl Kind {
             body,
             fixed,
             head_request: method == Method::HEAD,
-            expect_status: match spec.expect_status.as_slice() {
-                [] => Expect::Any2xx,
-                [one] => Expect::One(*one),
-                many => Expect::Any(many.to_vec()),
-            },
+            expect_status: Expect::new(&spec.expect_status),
             check,
             weight: spec.weight,
         })
@@ -159,16 +185,8 @@ impl Kind {
         &scratch.request
     }
 
-    fn status_ok(&self, status: u16) -> bool {
-        match &self.expect_status {
-            Expect::Any2xx => (200..300).contains(&status),
-            Expect::One(one) => status == *one,
-            Expect::Any(many) => many.contains(&status),
-        }
-    }
-
     pub(crate) fn verdict(&self, response: &Response) -> Verdict {
-        if !self.status_ok(response.status) {
+        if !self.expect_status.accepts(response.status) {
             Verdict::Status
         } else if self
             .check

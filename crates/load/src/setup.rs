@@ -5,14 +5,14 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HOST, HeaderName, HeaderValue};
+use http::header::HOST;
 use http::{Method, Request};
 use http_body_util::{BodyExt as _, Full, Limited};
 
-use crate::kind::{Target, make_uri};
-use crate::scenario::BodyCheck;
+use crate::kind::{Expect, Target, header, make_uri};
 use crate::target::target;
 use crate::template::{Expander, Template};
+use crate::wire::Check;
 use crate::workload::SetupStep;
 use crate::{LoadConfig, LoadError};
 
@@ -64,12 +64,7 @@ pub fn prepare(config: &mut LoadConfig) -> Result<(), LoadError> {
         let (status, answer) = runtime
             .block_on(send(&target, &step, &path, body, config.timeout))
             .map_err(|m| fail(format!("{shown}: {m}")))?;
-        let status_ok = if request.expect_status.is_empty() {
-            (200..300).contains(&status)
-        } else {
-            request.expect_status.contains(&status)
-        };
-        if !status_ok {
+        if !Expect::new(&request.expect_status).accepts(status) {
             let expected = if request.expect_status.is_empty() {
                 "a 2xx".to_string()
             } else {
@@ -80,14 +75,11 @@ pub fn prepare(config: &mut LoadConfig) -> Result<(), LoadError> {
                 excerpt(&answer)
             )));
         }
-        let body_ok = match &request.expect_body {
-            None => true,
-            Some(BodyCheck::StartsWith(s)) => answer.starts_with(s.as_bytes()),
-            Some(BodyCheck::Contains(s)) => {
-                answer.windows(s.len().max(1)).any(|w| w == s.as_bytes())
-            }
-        };
-        if !body_ok {
+        if request
+            .expect_body
+            .as_ref()
+            .is_some_and(|c| !Check::from(c).passes(&answer))
+        {
             return Err(fail(format!(
                 "{shown}: the answer's body is not as expected: {}",
                 excerpt(&answer)
@@ -151,10 +143,7 @@ async fn send(
     let headers = request.headers_mut();
     headers.insert(HOST, target.host.clone());
     for (name, value) in &spec.headers {
-        let n = HeaderName::from_bytes(name.trim().as_bytes())
-            .map_err(|_| format!("'{name}' is not a header name"))?;
-        let v = HeaderValue::from_str(value.trim())
-            .map_err(|_| format!("the value of header '{name}' is not valid"))?;
+        let (n, v) = header(name, value).map_err(|e| e.to_string())?;
         headers.insert(n, v);
     }
     let exchange = async {

@@ -77,8 +77,6 @@ pub struct Workload {
     pub setup: Vec<SetupStep>,
     /// Where it was read from: a path, or `built-in scenario NAME`.
     pub origin: String,
-    /// The file's text, to keep beside results.
-    pub text: String,
 }
 
 /// A request sent once before the load, and what to keep from its answer.
@@ -116,7 +114,6 @@ impl Workload {
                 values: Values::default(),
                 setup: Vec::new(),
                 origin,
-                text: (*text).to_string(),
             }),
         )
     }
@@ -262,7 +259,6 @@ impl Workload {
             values,
             setup,
             origin: origin.to_string(),
-            text: text.to_string(),
         })
     }
 }
@@ -328,11 +324,6 @@ impl Workloads {
     /// Refuses a name that is neither built in nor read from a file.
     pub fn check(&self, names: &[String]) -> Result<(), LoadError> {
         names.iter().try_for_each(|n| self.get(n).map(|_| ()))
-    }
-
-    /// The workloads read from files.
-    pub fn files(&self) -> &[Workload] {
-        &self.files
     }
 }
 
