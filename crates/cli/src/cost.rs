@@ -75,6 +75,12 @@ pub struct Args {
     /// server's instructions a request at each point.
     #[arg(long, default_value = "5%", value_parser = parse_precision, requires = "calibrate")]
     extra: f64,
+    /// How long counting the database's own instructions may take a point
+    /// (its cluster under callgrind, in a pass after the targets'); a
+    /// point that would take longer is reported as over budget, and 0
+    /// counts none.
+    #[arg(long, default_value = "3m", value_parser = parse_duration)]
+    database_budget: Duration,
     /// Where results go (default: results/<timestamp>/).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -99,7 +105,7 @@ pub fn run(args: Args) -> Result<()> {
     let concurrency = args.concurrency.clone().unwrap_or_else(|| vec![10]);
     let scale: Scale = args.scale.map(Into::into).unwrap_or(d.scale);
     let prepared = prepare(args.out.clone(), &args.database, Some(scale))?;
-    let config = counting(
+    let mut config = counting(
         &args,
         selected,
         (scenarios.clone(), workloads),
@@ -109,6 +115,9 @@ pub fn run(args: Args) -> Result<()> {
         Placeholders::discover(&prepared.url, bookbench_cluster::embedded::home_from_env())?,
         bookbench_suite::dataset::id_space(prepared.dataset.as_ref()),
     );
+    if args.calibrate {
+        config.database = Err("a calibration counts the targets only".to_string());
+    }
     let mut results = Results {
         version: bookbench_results::RESULTS_VERSION,
         partial: true,
@@ -221,9 +230,33 @@ fn counting(
         timeout: a.timeout,
         seed: a.seed,
         out,
+        database: database_counting(&placeholders.database_url, a.database_budget),
         placeholders,
         ids,
     }
+}
+
+/// Whether the database's own instructions can be counted: on bookbench's
+/// own cluster on this machine's loopback only, which the count restarts
+/// under callgrind; otherwise why not.
+fn database_counting(
+    url: &str,
+    budget: Duration,
+) -> Result<bookbench_cost::DatabaseCounting, String> {
+    if budget.is_zero() {
+        return Err("--database-budget 0".to_string());
+    }
+    let home = bookbench_cluster::embedded::home_from_env();
+    let not_ours = "the database is not bookbench's own cluster on this machine (--database-url, or a database host), which the count would restart under callgrind";
+    if !home.join("cluster.json").exists() {
+        return Err(not_ours.to_string());
+    }
+    let embedded = bookbench_cluster::embedded::Embedded::open(&home)
+        .map_err(|e| format!("bookbench's cluster: {:#}", anyhow::Error::new(e)))?;
+    if embedded.url() != url || !embedded.address().is_loopback() {
+        return Err(not_ours.to_string());
+    }
+    Ok(bookbench_cost::DatabaseCounting { home, budget })
 }
 
 /// `bookbench cost`'s flags as they are when none is given.
@@ -246,6 +279,7 @@ pub fn defaults() -> CostDefaults {
         warmup_requests: a.warmup_requests,
         max_windows: a.max_windows,
         idle: a.idle,
+        database_budget: a.database_budget,
     }
 }
 
@@ -258,6 +292,7 @@ pub fn after_run(run: &RunConfig, plan: &CostDefaults, results: &mut Results) ->
     defaults.warmup_requests = plan.warmup_requests;
     defaults.max_windows = plan.max_windows;
     defaults.idle = plan.idle;
+    defaults.database_budget = plan.database_budget;
     // A proxy's copy is not counted: callgrind would count its instances
     // and not nginx, or nginx and not them.
     let counted: Vec<targets::Target> = run

@@ -20,6 +20,7 @@ mod user;
 use std::fs;
 use std::io::Write as _;
 use std::net::{IpAddr, TcpListener};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
@@ -132,6 +133,18 @@ impl Cluster {
     /// thread: started from a thread that entered another host's namespace,
     /// it runs on that host.
     pub fn start_on(&self, port: u16, listen: IpAddr) -> Result<u32, Error> {
+        self.start_through(port, listen, &[])
+    }
+
+    /// As [`Self::start_on`], the postmaster run through `prefix` (a
+    /// program and its arguments, valgrind's say), which its backends, forked
+    /// and not executed, stay under. An empty prefix runs it plainly.
+    pub fn start_through(
+        &self,
+        port: u16,
+        listen: IpAddr,
+        prefix: &[String],
+    ) -> Result<u32, Error> {
         self.check_owner()?;
         if let Status::Running { pid } = self.status()? {
             return Ok(pid);
@@ -144,19 +157,22 @@ impl Cluster {
         }
         let _ = fs::remove_file(self.data_dir().join("postmaster.pid"));
         close_inherited_descriptors_on_exec();
-        let out = self
-            .command(self.bins.program("pg_ctl"))
+        let mut pg_ctl = self.command(self.bins.program("pg_ctl"));
+        pg_ctl
             .arg("start")
             .arg("--pgdata")
             .arg(self.data_dir())
             .arg("--log")
             .arg(self.log_file())
-            .args(["--wait", "--timeout=120", "--silent"])
+            .args(["--wait", "--timeout=600", "--silent"])
             .arg("-o")
             .arg(format!("-p {port} -c listen_addresses={listen}"))
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| Error::spawn("pg_ctl", e))?;
+            .stdin(Stdio::null());
+        if !prefix.is_empty() {
+            // pg_ctl runs one program: a script that runs the prefix.
+            pg_ctl.arg("-p").arg(self.through_script(prefix)?);
+        }
+        let out = pg_ctl.output().map_err(|e| Error::spawn("pg_ctl", e))?;
         if !out.status.success() {
             let mut msg = out.stderr;
             msg.extend_from_slice(tail(&self.log_file(), 8).as_bytes());
@@ -169,6 +185,46 @@ impl Cluster {
                 tail(&self.log_file(), 8).as_bytes(),
             )),
         }
+    }
+
+    /// `postgres` behind `prefix`, as a script the service user can run.
+    fn through_script(&self, prefix: &[String]) -> Result<PathBuf, Error> {
+        let quote = |word: &str| format!("'{}'", word.replace('\'', r"'\''"));
+        let postgres = self.bins.program("postgres");
+        let words: Vec<String> = prefix
+            .iter()
+            .map(|w| quote(w))
+            .chain([quote(&postgres.to_string_lossy())])
+            .collect();
+        let path = self.dir.join("postgres-through.sh");
+        let script = format!("#!/bin/sh\nexec {} \"$@\"\n", words.join(" "));
+        fs::write(&path, script).map_err(|e| Error::io(&path, e))?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(path)
+    }
+
+    /// Whether the running postmaster is `postgres` itself, not run
+    /// through a prefix (valgrind's tool is another program).
+    pub fn runs_plainly(&self) -> Result<bool, Error> {
+        Ok(match self.status()? {
+            Status::Running { pid } => fs::read_link(format!("/proc/{pid}/exe"))
+                .map(|exe| exe.file_name().is_some_and(|n| n == "postgres"))
+                .unwrap_or(true),
+            Status::Stopped => true,
+        })
+    }
+
+    /// A directory of `name` inside the cluster's, empty, that the server
+    /// can write (where a wrapped postmaster's processes write).
+    pub fn server_dir(&self, name: &str) -> Result<PathBuf, Error> {
+        let dir = self.dir.join(name);
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        self.chown(&dir)?;
+        Ok(dir)
     }
 
     /// Lets clients from `network` (CIDR, `198.18.0.0/15`) connect with a

@@ -131,6 +131,11 @@ fn environment_of(pid: i32, name: &str) -> Option<String> {
 
 /// The newest dump of `pid` in `dir` (`cg.PID.N` with the largest N).
 pub fn latest_dump(dir: &Path, pid: i32) -> Option<PathBuf> {
+    latest_dump_part(dir, pid).map(|(_, path)| path)
+}
+
+/// The newest dump of `pid` in `dir` and its part number N (`cg.PID.N`).
+pub fn latest_dump_part(dir: &Path, pid: i32) -> Option<(u64, PathBuf)> {
     let prefix = format!("cg.{pid}.");
     std::fs::read_dir(dir)
         .ok()?
@@ -141,7 +146,38 @@ pub fn latest_dump(dir: &Path, pid: i32) -> Option<PathBuf> {
             Some((part, e.path()))
         })
         .max_by_key(|(part, _)| *part)
-        .map(|(_, path)| path)
+}
+
+/// The part number of `pid`'s newest dump in `dir`, 0 before its first.
+pub fn latest_part(dir: &Path, pid: i32) -> u64 {
+    latest_dump_part(dir, pid).map_or(0, |(part, _)| part)
+}
+
+/// Reads a dump that its process may still be writing: `None` until its
+/// last line, `totals:`, is there.
+pub fn read_complete(path: &Path) -> Result<Option<Dump>, Error> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(Error::Io {
+                context: format!("cannot read the dump {}", path.display()),
+                source,
+            });
+        }
+    };
+    let complete = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| l.starts_with("totals:"));
+    if !complete {
+        return Ok(None);
+    }
+    parse(&text).map(Some).map_err(|why| Error::Dump {
+        path: path.to_path_buf(),
+        message: why,
+    })
 }
 
 /// A dump's counts.
@@ -302,6 +338,26 @@ fn=(9) memcpy
 
 totals: 1865 3 10 10
 ";
+
+    #[test]
+    fn a_dump_still_being_written_is_not_read_until_its_totals_line() {
+        let dir = std::env::temp_dir().join(format!("bookbench-dump-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("cg.7.3");
+        let cut = DUMP.find("totals:").expect("a totals line");
+        std::fs::write(&path, &DUMP[..cut]).expect("write");
+        assert_eq!(read_complete(&path).expect("readable"), None);
+        std::fs::write(&path, DUMP).expect("write");
+        let dump = read_complete(&path).expect("readable").expect("complete");
+        assert_eq!(dump.instructions, 12_846_438);
+        assert_eq!(latest_part(&dir, 7), 3);
+        assert_eq!(latest_part(&dir, 8), 0);
+        assert_eq!(
+            read_complete(&dir.join("cg.7.4")).expect("absent is fine"),
+            None
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn a_dump_gives_its_summary_and_the_instructions_of_each_object() {

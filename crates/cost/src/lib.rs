@@ -14,12 +14,14 @@
 //! Errors: [`Error`]; a variant that wraps another failure keeps it as its
 //! `source`.
 
+mod backends;
 pub mod calibrate;
 pub mod callgrind;
 mod database;
 mod measure;
 pub mod valgrind;
 
+pub use self::backends::DatabaseCounting;
 pub use self::measure::{CostConfig, Observer, measure};
 
 #[derive(Debug, thiserror::Error)]

@@ -18,6 +18,7 @@ use bookbench_suite::run::Sink;
 use bookbench_suite::targets::Target;
 
 use crate::Error;
+use crate::backends::{self, DatabaseCounting};
 use crate::callgrind::{self, Control, Dump};
 use crate::database::Statements;
 use crate::valgrind::Valgrind;
@@ -57,6 +58,10 @@ pub struct CostConfig {
     pub out: PathBuf,
     pub placeholders: Placeholders,
     pub ids: IdSpace,
+    /// The database's own instructions, counted in a pass after the
+    /// targets' where the database is bookbench's own; `Err`: not counted,
+    /// and why.
+    pub database: Result<DatabaseCounting, String>,
 }
 
 impl CostConfig {
@@ -108,6 +113,10 @@ pub async fn measure(
             Ok(_) => "pg_stat_statements, execution only (track_planning is off)".to_string(),
             Err(why) => format!("none: {why}"),
         },
+        database_instructions: match &config.database {
+            Ok(counting) => backends::description(&valgrind, counting.budget),
+            Err(why) => format!("not counted: {why}"),
+        },
     });
     let statements = statements.ok();
     if let Some(s) = &statements {
@@ -145,6 +154,21 @@ pub async fn measure(
         sink.save(results).map_err(Error::Sink)?;
     }
     compare_with_references(config, results);
+    sink.save(results).map_err(Error::Sink)?;
+    if let (Ok(counting), false) = (&config.database, process::interrupted()) {
+        drop(statements);
+        match backends::count(config, counting, &valgrind, results, observer, sink).await {
+            Ok(()) | Err(Error::Interrupted) => {}
+            Err(e) => {
+                // The targets' counts stand; the run says what is missing.
+                let why = bookbench_errors::chain(&e);
+                observer.target("database", &format!("not counted: {why}"));
+                if let Some(run) = results.cost_run.as_mut() {
+                    run.database_instructions = format!("not counted: {why}");
+                }
+            }
+        }
+    }
     sink.save(results).map_err(Error::Sink)?;
     if process::interrupted() {
         return Err(Error::Interrupted);
@@ -222,22 +246,12 @@ async fn count_target(
     let mut running = Running::start_target(&wrapped, &p, None, Output::Log(&log))?;
     let base = format!("http://{}:{}", p.address, p.port);
     let counted = async {
-        let ready = running
-            .wait_ready(
-                &format!("{base}{}", target.ready),
-                Duration::from_secs(wrapped.ready_timeout_s),
-            )
-            .await;
-        if let Err(e) = ready {
-            return Err(Error::Target(format!(
-                "{}{}",
-                bookbench_errors::chain(&e),
-                running
-                    .last_words()
-                    .map(|w| format!("; its log ends: {w}"))
-                    .unwrap_or_default()
-            )));
-        }
+        wait_ready(
+            &mut running,
+            &format!("{base}{}", target.ready),
+            Duration::from_secs(wrapped.ready_timeout_s),
+        )
+        .await?;
         let group = Group {
             pgid: running.pgid(),
             dumps: dumps.clone(),
@@ -290,6 +304,25 @@ async fn count_target(
         observer.target(&target.name, "counted");
     }
     counted
+}
+
+/// Waits until the target answers `url`; an error ends with the last line
+/// of its log.
+pub(crate) async fn wait_ready(
+    running: &mut Running,
+    url: &str,
+    timeout: Duration,
+) -> Result<(), Error> {
+    running.wait_ready(url, timeout).await.map_err(|e| {
+        Error::Target(format!(
+            "{}{}",
+            bookbench_errors::chain(&e),
+            running
+                .last_words()
+                .map(|w| format!("; its log ends: {w}"))
+                .unwrap_or_default()
+        ))
+    })
 }
 
 /// A target's process group, and where its dumps go.
@@ -374,6 +407,7 @@ impl Counter<'_> {
             spread: None,
             objects: Vec::new(),
             comparison: None,
+            database_instructions: None,
         };
         let mut objects: Vec<BTreeMap<String, u64>> = Vec::new();
         let counted = self.windows(&at, &mut point, &mut objects, observer).await;
@@ -395,19 +429,7 @@ impl Counter<'_> {
         observer: &mut dyn Observer,
     ) -> Result<(), Error> {
         let (config, group, statements) = (self.config, self.group, self.statements);
-        let workload = config.workloads.get(at.scenario)?;
-        let mut load = LoadConfig::workload(self.base, &workload);
-        load.connections = at.concurrency;
-        load.ids = Some(config.ids);
-        load.timeout = config.timeout;
-        load.rng_seed = Some(config.seed);
-        // Once, before the warm-up: every window sends the same requests.
-        let mut load =
-            tokio::task::spawn_blocking(move || bookbench_load::prepare(&mut load).map(|()| load))
-                .await
-                .map_err(|e| Error::Target(format!("the setup's thread failed: {e}")))??;
-        // The cap ends each run; the duration only bounds it.
-        load.duration = Duration::from_secs(24 * 3600);
+        let mut load = prepared_load(config, self.base, at.scenario, at.concurrency).await?;
         load.max_requests = Some(config.warmup_requests.max(1));
         run_load(load.clone()).await?;
         // The first run checked that the target answers: no request of a
@@ -487,8 +509,32 @@ impl Counter<'_> {
     }
 }
 
+/// The load of `scenario` at `concurrency` against `base`, its set-up
+/// requests sent once (every window then sends the same requests); each
+/// run ends at its `max_requests`, which the caller sets.
+pub(crate) async fn prepared_load(
+    config: &CostConfig,
+    base: &str,
+    scenario: &str,
+    concurrency: u32,
+) -> Result<LoadConfig, Error> {
+    let workload = config.workloads.get(scenario)?;
+    let mut load = LoadConfig::workload(base, &workload);
+    load.connections = concurrency;
+    load.ids = Some(config.ids);
+    load.timeout = config.timeout;
+    load.rng_seed = Some(config.seed);
+    let mut load =
+        tokio::task::spawn_blocking(move || bookbench_load::prepare(&mut load).map(|()| load))
+            .await
+            .map_err(|e| Error::Target(format!("the setup's thread failed: {e}")))??;
+    // The cap ends each run; the duration only bounds it.
+    load.duration = Duration::from_secs(24 * 3600);
+    Ok(load)
+}
+
 /// The load engine blocks: on a thread of its own.
-async fn run_load(load: LoadConfig) -> Result<Report, Error> {
+pub(crate) async fn run_load(load: LoadConfig) -> Result<Report, Error> {
     tokio::task::spawn_blocking(move || bookbench_load::run(&load))
         .await
         .map_err(|e| Error::Target(format!("the load generator's thread failed: {e}")))?

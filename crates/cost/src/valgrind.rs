@@ -92,6 +92,28 @@ impl Valgrind {
         }
     }
 
+    /// The program and arguments that run PostgreSQL's postmaster under
+    /// callgrind, its dumps in `out_dir`: every backend (forked, never
+    /// executed) dumps its counts since its last dump when it handles
+    /// `pg_log_backend_memory_contexts` (crate::backends), and never
+    /// through ptrace, which would end an idle one.
+    pub fn database_prefix(&self, out_dir: &Path) -> Vec<String> {
+        let env = ENV
+            .iter()
+            .filter(|(name, _)| *name == "GLIBC_TUNABLES")
+            .map(|(name, value)| format!("{name}={value}"));
+        ["env".to_string()]
+            .into_iter()
+            .chain(env)
+            .chain(["setarch", "-R", "valgrind", "--tool=callgrind"].map(String::from))
+            .chain([
+                "--dump-after=ProcessLogMemoryContextInterrupt".to_string(),
+                "--vgdb=no".to_string(),
+                format!("--callgrind-out-file={}/cg.%p", out_dir.display()),
+            ])
+            .collect()
+    }
+
     /// What was fixed, for the results.
     pub fn determinism(&self) -> Vec<String> {
         ["setarch -R (no address space randomisation)".to_string()]

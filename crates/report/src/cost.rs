@@ -7,15 +7,22 @@
 use std::fmt::Write as _;
 
 use bookbench_results::Results;
-use bookbench_results::cost::{CostComparison, CostPoint, CostStatus, CostVerdict};
+use bookbench_results::cost::{
+    CostComparison, CostPoint, CostStatus, CostVerdict, DatabaseCountStatus,
+};
 
 use crate::escape;
 
-/// The points of `scenario`, cheapest first; failed ones last.
+/// The points of `scenario`, cheapest first (the app's instructions and
+/// the database's where counted); failed ones last.
 fn sorted<'a>(r: &'a Results, scenario: &str) -> Vec<&'a CostPoint> {
     let mut points: Vec<&CostPoint> = r.cost.iter().filter(|p| p.scenario == scenario).collect();
     points.sort_by(|a, b| {
-        let key = |p: &CostPoint| p.per_request.map_or(f64::INFINITY, |x| x.instructions);
+        let key = |p: &CostPoint| {
+            p.per_request.map_or(f64::INFINITY, |x| {
+                x.instructions + database_per_request(p).unwrap_or(0.0)
+            })
+        };
         key(a)
             .total_cmp(&key(b))
             .then(a.concurrency.cmp(&b.concurrency))
@@ -94,6 +101,29 @@ fn phrase(c: &CostComparison) -> String {
     }
 }
 
+/// The database's instructions per request at `p`, where counted.
+fn database_per_request(p: &CostPoint) -> Option<f64> {
+    p.database_instructions.as_ref()?.per_request
+}
+
+/// The database's instructions per request with their spread, or why
+/// there is no figure: `1.23 M ±0.02%`, `over budget`, `-`.
+fn database_instructions(p: &CostPoint) -> String {
+    let Some(d) = &p.database_instructions else {
+        return "-".to_string();
+    };
+    match (d.per_request, d.status) {
+        (Some(x), DatabaseCountStatus::Settled) => format!(
+            "{}{}",
+            count(x),
+            d.spread
+                .map_or(String::new(), |s| format!(" ±{:.2}%", s * 50.0))
+        ),
+        (Some(x), s) => format!("{} ({})", count(x), s.name()),
+        (None, s) => s.name().to_string(),
+    }
+}
+
 fn objects(p: &CostPoint) -> String {
     p.objects
         .iter()
@@ -104,12 +134,20 @@ fn objects(p: &CostPoint) -> String {
 }
 
 fn status(p: &CostPoint) -> String {
-    match (&p.reason, p.status) {
+    let mine = match (&p.reason, p.status) {
         (Some(why), _) => format!("{}: {why}", p.status.name()),
         (None, CostStatus::Settled) => {
             format!("settled after {} warm-up window(s)", p.warmup_windows)
         }
         (None, s) => s.name().to_string(),
+    };
+    match p.database_instructions.as_ref().and_then(|d| {
+        d.reason
+            .as_ref()
+            .map(|why| format!("{}: {why}", d.status.name()))
+    }) {
+        Some(theirs) => format!("{mine}; database: {theirs}"),
+        None => mine,
     }
 }
 
@@ -135,7 +173,7 @@ fn database(p: &CostPoint) -> [String; 4] {
 fn preamble(r: &Results) -> Option<String> {
     let run = r.cost_run.as_ref()?;
     Some(format!(
-        "Counted under valgrind's callgrind ({}), {} requests a window, windows until {} in a row agree within ±{:.2}% (at most {}); the figures are medians of those windows, the spread their (largest − smallest) / median. Instructions of every process of the target (workers and master, all threads), with its idle cost (timers, heartbeats: {:.0} s measured per target) taken out; counts, not time. × baseline: the ratio of instructions per request with the range of any window's ratio to any other's, judged beyond ±{:.1}%. Database: {}.",
+        "Counted under valgrind's callgrind ({}), {} requests a window, windows until {} in a row agree within ±{:.2}% (at most {}); the figures are medians of those windows, the spread their (largest − smallest) / median. Instructions of every process of the target (workers and master, all threads), with its idle cost (timers, heartbeats: {:.0} s measured per target) taken out; counts, not time. × baseline: the ratio of the target's instructions per request with the range of any window's ratio to any other's, judged beyond ±{:.1}%. Database: {}. The database's own instructions: {}.",
         run.valgrind,
         run.requests_per_window,
         run.settled_windows,
@@ -143,7 +181,12 @@ fn preamble(r: &Results) -> Option<String> {
         run.max_windows,
         run.idle_window_s,
         run.threshold * 100.0,
-        run.database_statistics
+        run.database_statistics,
+        if run.database_instructions.is_empty() {
+            "not counted"
+        } else {
+            &run.database_instructions
+        }
     ))
 }
 
@@ -159,19 +202,20 @@ pub(crate) fn markdown(md: &mut String, r: &Results) {
     for s in scenarios(r) {
         let _ = writeln!(
             md,
-            "### {s}\n\n| target | c | instructions | spread | system calls | × baseline | statements | rows | buffers hit | buffers read | where the instructions ran | status |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|"
+            "### {s}\n\n| target | c | instructions | spread | database instructions | system calls | × baseline | statements | rows | buffers hit | buffers read | where the instructions ran | status |\n|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|"
         );
         for p in sorted(r, s) {
             let [st, rows, hit, read] = database(p);
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {st} | {rows} | {hit} | {read} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {st} | {rows} | {hit} | {read} | {} | {} |",
                 p.target,
                 p.concurrency,
                 p.per_request
                     .map_or("-".to_string(), |x| count(x.instructions)),
                 p.spread
                     .map_or("-".to_string(), |x| format!("±{:.2}%", x * 50.0)),
+                database_instructions(p),
                 p.per_request
                     .map_or("-".to_string(), |x| format!("{:.1}", x.system_calls)),
                 verdict(p, r.config.baseline.as_deref()),
@@ -183,8 +227,13 @@ pub(crate) fn markdown(md: &mut String, r: &Results) {
     }
 }
 
+/// Bar widths in pixels for the scenario's costliest point, the app's and
+/// the database's instructions together.
+const BAR_PX: f64 = 160.0;
+
 /// The report's section: the same table, each target's instructions as a
-/// bar against the scenario's costliest.
+/// bar against the scenario's costliest, split into the app's (blue) and
+/// the database's (orange) where the database's were counted.
 pub(crate) fn html(h: &mut String, r: &Results) {
     if r.cost.is_empty() {
         return;
@@ -197,28 +246,34 @@ pub(crate) fn html(h: &mut String, r: &Results) {
         let points = sorted(r, s);
         let most = points
             .iter()
-            .filter_map(|p| p.per_request.map(|x| x.instructions))
+            .filter_map(|p| {
+                p.per_request
+                    .map(|x| x.instructions + database_per_request(p).unwrap_or(0.0))
+            })
             .fold(0.0, f64::max);
+        let px = |x: f64| if most > 0.0 { x / most * BAR_PX } else { 0.0 };
         let _ = write!(
             h,
-            "<h3>{}</h3><table class=\"attribution\"><tr><th>target</th><th>c</th><th>instructions / request</th><th>system calls</th><th>× baseline</th><th>statements</th><th>rows</th><th>buffers hit / read</th><th>where the instructions ran</th><th>status</th></tr>",
+            "<h3>{}</h3><table class=\"attribution\"><tr><th>target</th><th>c</th><th>instructions / request <small>(app <span class=\"bar\" style=\"width:8px;background:#1f77b4\"></span> database <span class=\"bar\" style=\"width:8px;background:#ff7f0e\"></span>)</small></th><th>database instructions</th><th>system calls</th><th>× baseline</th><th>statements</th><th>rows</th><th>buffers hit / read</th><th>where the instructions ran</th><th>status</th></tr>",
             escape(s)
         );
         for p in points {
             let [st, rows, hit, read] = database(p);
             let bar = p.per_request.map_or(String::new(), |x| {
+                let database = database_per_request(p).map_or(String::new(), |d| {
+                    format!(
+                        "<span class=\"bar\" style=\"width:{:.0}px;background:#ff7f0e\"></span>",
+                        px(d)
+                    )
+                });
                 format!(
-                    "<br><span class=\"bar\" style=\"width:{:.0}px;background:#1f77b4\"></span>",
-                    if most > 0.0 {
-                        x.instructions / most * 160.0
-                    } else {
-                        0.0
-                    }
+                    "<br><span class=\"bar\" style=\"width:{:.0}px;background:#1f77b4\"></span>{database}",
+                    px(x.instructions)
                 )
             });
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{}{}{bar}</td><td>{}</td><td>{}</td><td>{st}</td><td>{rows}</td><td>{hit} / {read}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}{}{bar}</td><td>{}</td><td>{}</td><td>{}</td><td>{st}</td><td>{rows}</td><td>{hit} / {read}</td><td>{}</td><td>{}</td></tr>",
                 crate::html::breakable(&p.target),
                 p.concurrency,
                 p.per_request
@@ -227,6 +282,7 @@ pub(crate) fn html(h: &mut String, r: &Results) {
                     " <small>±{:.2}%</small>",
                     x * 50.0
                 )),
+                escape(&database_instructions(p)),
                 p.per_request
                     .map_or("-".to_string(), |x| format!("{:.1}", x.system_calls)),
                 escape(&verdict(p, r.config.baseline.as_deref())),
@@ -241,7 +297,8 @@ pub(crate) fn html(h: &mut String, r: &Results) {
 #[cfg(test)]
 mod tests {
     use bookbench_results::cost::{
-        CostComparison, CostRun, CostWindow, DatabaseWork, ObjectShare, PerRequest,
+        CostComparison, CostRun, CostWindow, DatabaseInstructions, DatabaseWork, ObjectShare,
+        PerRequest,
     };
 
     use super::*;
@@ -286,6 +343,7 @@ mod tests {
                 share: 0.61,
             }],
             comparison,
+            database_instructions: None,
         }
     }
 
@@ -302,6 +360,7 @@ mod tests {
             determinism: Vec::new(),
             threshold: 0.01,
             database_statistics: "pg_stat_statements, planning included".into(),
+            database_instructions: String::new(),
         });
         r.cost = vec![
             point(
@@ -340,6 +399,53 @@ mod tests {
         let page = crate::html(&r);
         assert!(page.contains("<h2>Counted cost per request</h2>"));
         assert!(page.contains("9.95 M <small>±0.04%</small>"), "{page}");
+    }
+
+    #[test]
+    fn the_database_instructions_have_their_column_and_their_part_of_the_bar() {
+        let mut r = crate::tests::fixture(&[]);
+        let mut flask = point("flask-gunicorn-sync", 9_950_000.0, None);
+        flask.database_instructions = Some(DatabaseInstructions {
+            status: DatabaseCountStatus::Settled,
+            reason: None,
+            warmup_windows: 1,
+            trigger_instructions: 1_445_253,
+            windows: Vec::new(),
+            per_request: Some(1_500_000.0),
+            spread: Some(0.001),
+        });
+        let mut rust = point("rust", 87_000.0, None);
+        rust.database_instructions = Some(DatabaseInstructions {
+            status: DatabaseCountStatus::OverBudget,
+            reason: Some("a window would take about 40 min".into()),
+            warmup_windows: 0,
+            trigger_instructions: 0,
+            windows: Vec::new(),
+            per_request: None,
+            spread: None,
+        });
+        r.cost = vec![flask, rust];
+        let md = crate::summary_markdown(&r);
+        assert!(
+            md.contains("| flask-gunicorn-sync | 10 | 9.95 M | ±0.04% | 1.50 M ±0.05% |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| rust | 10 | 87.0 k | ±0.04% | over budget |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("database: over budget: a window would take about 40 min"),
+            "{md}"
+        );
+        // Flask's bar is the longest: its two parts make 160 pixels.
+        let page = crate::html(&r);
+        let app = (9_950_000.0 / 11_450_000.0 * BAR_PX).round();
+        let database = (1_500_000.0 / 11_450_000.0 * BAR_PX).round();
+        assert!(
+            page.contains(&format!("width:{app}px;background:#1f77b4\"></span><span class=\"bar\" style=\"width:{database}px;background:#ff7f0e")),
+            "{page}"
+        );
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub struct CostRun {
     /// Where the database's work was read (`pg_stat_statements, planning
     /// included`), or why it was not.
     pub database_statistics: String,
+    /// How the database's own instructions were counted, or why they were
+    /// not (results before version 4: not counted).
+    #[serde(default)]
+    pub database_instructions: String,
 }
 
 /// The database's work over a window, from pg_stat_statements over the
@@ -202,6 +206,96 @@ pub struct CostPoint {
     pub objects: Vec<ObjectShare>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<CostComparison>,
+    /// The database's own instructions at this point, counted in a pass of
+    /// their own; `None` where the run did not count them (the run's
+    /// `database_instructions` says why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_instructions: Option<DatabaseInstructions>,
+}
+
+/// The database's own instructions at a point: those of the backends that
+/// serve the target, the cluster run under callgrind, counted in a pass of
+/// their own in which the target runs natively (the statements it sends do
+/// not depend on how fast it runs). Each window ends by making every such
+/// backend dump its counts from inside (`pg_log_backend_memory_contexts`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DatabaseInstructions {
+    pub status: DatabaseCountStatus,
+    /// Why it failed or was not counted, or what else a reader must know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Windows before the settled ones.
+    pub warmup_windows: u32,
+    /// What one dump costs one backend (handling the interrupt that asks
+    /// for it), measured with no request; taken out of every window once
+    /// per backend.
+    pub trigger_instructions: u64,
+    pub windows: Vec<DatabaseWindow>,
+    /// Median of the settled windows' instructions per request.
+    pub per_request: Option<f64>,
+    /// (largest − smallest) / median of the settled windows.
+    pub spread: Option<f64>,
+}
+
+impl DatabaseInstructions {
+    /// Instructions per request of the settled windows that counted.
+    pub fn instructions_per_request(&self) -> Vec<f64> {
+        let from = (self.warmup_windows as usize).min(self.windows.len());
+        self.windows
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(DatabaseWindow::instructions_per_request)
+            .collect()
+    }
+}
+
+/// How counting the database's instructions at a point ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseCountStatus {
+    /// Consecutive windows agreed within the run's tolerance.
+    Settled,
+    /// The windows ran out first: the figure is of the last windows.
+    NotSettled,
+    /// Counting failed; `reason` says why.
+    Failed,
+    /// Its windows would take longer under callgrind than the run allows
+    /// a point; `reason` gives the estimate.
+    OverBudget,
+}
+
+impl DatabaseCountStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Settled => "settled",
+            Self::NotSettled => "not settled",
+            Self::Failed => "failed",
+            Self::OverBudget => "over budget",
+        }
+    }
+}
+
+/// One window of the database's count.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DatabaseWindow {
+    pub requests: u64,
+    /// Answered as the scenario expects.
+    pub ok: u64,
+    pub duration_s: f64,
+    /// Backends of the target's database at the window's end.
+    pub backends: u32,
+    /// Their instructions, the triggers' cost taken out; `None` for a
+    /// window in which a connection opened or closed: a new backend's
+    /// first dump holds what it inherited from the postmaster.
+    pub instructions: Option<u64>,
+}
+
+impl DatabaseWindow {
+    pub fn instructions_per_request(&self) -> Option<f64> {
+        let n = self.instructions?;
+        (self.requests > 0).then(|| n as f64 / self.requests as f64)
+    }
 }
 
 impl CostPoint {
@@ -343,6 +437,7 @@ mod tests {
             spread: None,
             objects: Vec::new(),
             comparison: None,
+            database_instructions: None,
         };
         assert_eq!(p.instructions_per_request(), [1000.0, 1000.0]);
     }

@@ -25,8 +25,10 @@ pub struct ClientClock {
 }
 
 /// Bumped when a field changes meaning. 3: counted cost (`cost_run`,
-/// `cost`); a file of version 2 has neither and reads as it is.
-pub const RESULTS_VERSION: u32 = 3;
+/// `cost`); a file of version 2 has neither and reads as it is. 4: the
+/// database's own instructions (`cost[].database_instructions`), absent
+/// from a file of version 3.
+pub const RESULTS_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Results {
@@ -454,7 +456,8 @@ impl Results {
         let version = value.get("version").and_then(serde_json::Value::as_u64);
         match version {
             Some(1) => v1::upgrade(&mut value),
-            Some(2) => value["version"] = serde_json::json!(RESULTS_VERSION),
+            // Later versions only added fields that read as absent.
+            Some(2 | 3) => value["version"] = serde_json::json!(RESULTS_VERSION),
             Some(v) if v == u64::from(RESULTS_VERSION) => {}
             _ => {
                 let found = version.map_or("none".to_string(), |v| v.to_string());

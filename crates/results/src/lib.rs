@@ -58,7 +58,7 @@ pub fn json_schema() -> serde_json::Value {
         object.insert(
             "$comment".to_string(),
             serde_json::Value::String(format!(
-                "results.json of bookbench, version {RESULTS_VERSION} (a file of version 2 is one without counted cost, and reads as this); version 1 is read by bookbench and upgraded, not described here"
+                "results.json of bookbench, version {RESULTS_VERSION} (a file of version 2 is one without counted cost, and one of version 3 without the database's instructions; both read as this); version 1 is read by bookbench and upgraded, not described here"
             )),
         );
     }

@@ -90,6 +90,6 @@ mod tests {
     #[test]
     fn an_unknown_version_is_refused_naming_the_versions_read() {
         let err = Results::from_json(r#"{"version": 99}"#).expect_err("refused");
-        assert!(err.to_string().contains("versions 1 to 3"), "{err}");
+        assert!(err.to_string().contains("versions 1 to 4"), "{err}");
     }
 }

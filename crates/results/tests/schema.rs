@@ -42,7 +42,7 @@ fn results_files(dir: &Path, found: &mut Vec<(PathBuf, serde_json::Value)>) {
             let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
                 continue;
             };
-            // Version 2 is version 3 without counted cost.
+            // Versions 2 and 3 are this one without what came later.
             let version = value["version"].as_u64().unwrap_or(0);
             if (2..=u64::from(bookbench_results::RESULTS_VERSION)).contains(&version)
                 && value["runs"].is_array()

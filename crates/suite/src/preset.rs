@@ -65,6 +65,9 @@ pub struct CostDefaults {
     pub max_windows: u32,
     /// How long each target's idle cost is measured.
     pub idle: Duration,
+    /// How long counting the database's own instructions may take a
+    /// point; zero counts none.
+    pub database_budget: Duration,
 }
 
 /// The quick preset's targets: Rust, Flask under gunicorn (sync and
@@ -179,6 +182,7 @@ impl Preset {
                     // loop's batching is timing's): eight windows tell.
                     max_windows: 8,
                     idle: Duration::from_secs(2),
+                    database_budget: Duration::from_secs(60),
                 }),
             },
             Self::Full => Defaults {
@@ -200,6 +204,7 @@ impl Preset {
                     warmup_requests: 100,
                     max_windows: 12,
                     idle: Duration::from_secs(5),
+                    database_budget: Duration::from_secs(300),
                 }),
             },
             // The full study trimmed to what the blog post charted, so that
@@ -222,6 +227,7 @@ impl Preset {
                     warmup_requests: 50,
                     max_windows: 12,
                     idle: Duration::from_secs(5),
+                    database_budget: Duration::from_secs(120),
                 }),
             },
             // One concurrency, at which a sync worker serves one request at

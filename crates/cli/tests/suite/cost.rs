@@ -281,3 +281,109 @@ async fn run_with_cost_counts_after_the_throughput_into_the_same_results() {
         "{summary}"
     );
 }
+
+/// bookbench's own cluster in a home of the test's, stopped and removed
+/// when the test ends, passed or not.
+struct OwnCluster(std::path::PathBuf);
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = bookbench()
+            .args(["db", "stop"])
+            .env("BOOKBENCH_HOME", &self.0)
+            .output();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// On bookbench's own cluster, `cost` counts the database's instructions
+/// too: after the targets, the cluster runs under callgrind, the target
+/// natively, and each window ends with every backend dumping its counts;
+/// then the cluster runs plainly again.
+#[test]
+fn on_its_own_cluster_cost_counts_the_database_s_instructions_and_restarts_it_plainly() {
+    let home = OwnCluster(temp_dir("home-own"));
+    let out = temp_dir("cost-own");
+    let run = bookbench()
+        .args(["cost", "--targets", "rust", "--scale", "tiny"])
+        .args(["--scenarios", "author-detail,author-list,hello-get"])
+        .args(["--concurrency", "2", "--requests", "20"])
+        .args(["--warmup-requests", "20", "--idle", "1s", "--out"])
+        .arg(&out)
+        .env("BOOKBENCH_HOME", &home.0)
+        .output()
+        .expect("cost");
+    ok(&run);
+    let r = results(&out);
+    assert_valid_results(&r);
+    assert!(
+        r["cost_run"]["database_instructions"]
+            .as_str()
+            .is_some_and(|d| d.contains("pg_log_backend_memory_contexts")),
+        "{}",
+        r["cost_run"]
+    );
+    let point = |scenario: &str| {
+        r["cost"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["scenario"] == scenario))
+            .map(|p| p["database_instructions"].clone())
+            .unwrap_or_else(|| panic!("no point of {scenario}: {r}"))
+    };
+    let mut per_request = Vec::new();
+    for scenario in ["author-detail", "author-list"] {
+        let d = point(scenario);
+        assert_eq!(d["status"], "settled", "{scenario}: {d}");
+        // Settled: its windows agree to half a percent.
+        assert!(d["spread"].as_f64().is_some_and(|s| s <= 0.01), "{d}");
+        let warmup = d["warmup_windows"].as_u64().expect("warm-up") as usize;
+        for w in &d["windows"].as_array().expect("windows")[warmup..] {
+            // The server's pool holds a connection per load connection, and
+            // none opened or closed in a settled window.
+            assert!(w["backends"].as_u64() >= Some(1), "{w}");
+            assert!(w["instructions"].as_u64() > Some(0), "{w}");
+        }
+        // A dump's own cost is known, and is not the window's.
+        assert!(d["trigger_instructions"].as_u64() > Some(0), "{d}");
+        per_request.push(d["per_request"].as_f64().expect("per request"));
+    }
+    // An author's page joins their books; a list page reads twenty
+    // authors by the primary key: PostgreSQL does more for the first.
+    assert!(per_request[0] > per_request[1], "{per_request:?}");
+    let hello = point("hello-get");
+    assert_eq!(hello["per_request"], 0.0, "no statement: {hello}");
+    let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
+    assert!(summary.contains("database instructions"), "{summary}");
+    // The cluster runs again, and plainly: its postmaster is postgres, not
+    // valgrind's tool.
+    let status = bookbench()
+        .args(["db", "status"])
+        .env("BOOKBENCH_HOME", &home.0)
+        .output()
+        .expect("db status");
+    ok(&status);
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    let data = status
+        .lines()
+        .find_map(|l| l.strip_prefix("data:"))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no data directory in {status}"));
+    let pid = std::fs::read_to_string(Path::new(data).join("postmaster.pid"))
+        .expect("postmaster.pid: the cluster runs")
+        .lines()
+        .next()
+        .map(str::to_string)
+        .expect("a pid");
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("the postmaster's program");
+    assert_eq!(
+        exe.file_name().and_then(|n| n.to_str()),
+        Some("postgres"),
+        "{exe:?}"
+    );
+    // The backends' dumps were read and removed.
+    let dumps = Path::new(data)
+        .parent()
+        .expect("the cluster's directory")
+        .join("callgrind");
+    assert!(!dumps.exists(), "{dumps:?}");
+}

@@ -1,0 +1,551 @@
+//! The database's own instructions: a pass after the targets' in which
+//! bookbench's own cluster runs under callgrind and each target natively
+//! (the statements a target sends do not depend on how fast it runs).
+//!
+//! An idle backend cannot be zeroed or dumped from outside: ptrace wakes it
+//! out of its `recv`, and it exits (docs/method.md). Instead the postmaster
+//! runs with `--dump-after=ProcessLogMemoryContextInterrupt`, and
+//! `pg_log_backend_memory_contexts(pid)` makes a backend dump what it
+//! counted since its last dump, from inside, at once, waiting for its
+//! client or not. Every window ends with two rounds of that: the first
+//! holds the window's work and one trigger's, the second, with no request
+//! between, one trigger's alone, which is taken out. A window in which a
+//! connection opened or closed is set aside: a new backend's first dump
+//! holds what it inherited from the postmaster.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bookbench_cluster::embedded::Embedded;
+use bookbench_results::cost::{
+    self, CostStatus, DatabaseCountStatus, DatabaseInstructions, DatabaseWindow,
+};
+use bookbench_results::{Results, TargetStatus};
+use bookbench_suite::process::{self, Output, Running};
+use bookbench_suite::targets::Target;
+use tokio_postgres::Client;
+
+use crate::measure::{CostConfig, Observer, prepared_load, run_load, wait_ready};
+use crate::valgrind::Valgrind;
+use crate::{Error, callgrind};
+
+/// Counting the database's instructions: on bookbench's own cluster only,
+/// which the pass restarts under callgrind and then plainly again.
+#[derive(Debug, Clone)]
+pub struct DatabaseCounting {
+    /// `$BOOKBENCH_HOME` of the embedded cluster.
+    pub home: PathBuf,
+    /// How long a point's windows may take under callgrind; a point
+    /// estimated to take longer is reported as over budget.
+    pub budget: Duration,
+}
+
+/// The client backends but the caller's own, in every database: during the
+/// pass only the target connects.
+const BACKENDS: &str = "SELECT pid FROM pg_stat_activity \
+     WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() ORDER BY pid";
+
+/// Makes a backend dump its counts (PostgreSQL 14 and later).
+const TRIGGER: &str = "SELECT pg_log_backend_memory_contexts($1)";
+
+/// How long a backend may take to dump once asked: under callgrind, a
+/// backend in the middle of a slow statement handles the interrupt after it.
+const DUMP_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Requests timed before the warm-up, to tell whether the point fits the
+/// budget.
+const PROBE_REQUESTS: u64 = 5;
+
+/// At least this many requests warm the database up and make a window: a
+/// pooled connection plans each prepared statement anew on its first five
+/// runs (PostgreSQL's `plan_cache_mode = auto`), so a pool of ten warms
+/// over a hundred requests, not the twenty of the quick preset's windows.
+/// The database's windows cost little beside the targets'.
+const MIN_WARMUP_REQUESTS: u64 = 200;
+const MIN_WINDOW_REQUESTS: u64 = 100;
+const MIN_WINDOWS: u32 = 12;
+
+/// What `results.cost_run.database_instructions` says when they were
+/// counted.
+pub fn description(valgrind: &Valgrind, budget: Duration) -> String {
+    format!(
+        "the client backends serving each target, bookbench's cluster under callgrind ({}) and the target run natively in a pass of its own, at least {MIN_WARMUP_REQUESTS} requests of warm-up and {MIN_WINDOW_REQUESTS} a window; each window ended by `pg_log_backend_memory_contexts`, which makes every backend dump its counts, the dump's own cost (measured at once with no request) taken out; a point whose windows would take more than {} s is not counted",
+        valgrind.version,
+        budget.as_secs()
+    )
+}
+
+/// The pass: the cluster restarted under callgrind, every measured target
+/// started natively and each of its points counted, the cluster restarted
+/// plainly whatever happens. The figures go into `results.cost`'s points.
+pub async fn count(
+    config: &CostConfig,
+    counting: &DatabaseCounting,
+    valgrind: &Valgrind,
+    results: &mut Results,
+    observer: &mut dyn Observer,
+    sink: &mut dyn bookbench_suite::run::Sink,
+) -> Result<(), Error> {
+    let cluster = Counted::start(counting, valgrind)?;
+    let counted = async {
+        let client = cluster.connect(&config.placeholders.database_url).await?;
+        let mut backends = Backends {
+            client,
+            dumps: cluster.dumps.clone(),
+            known: BTreeSet::new(),
+        };
+        for target in &config.targets {
+            if process::interrupted() {
+                return Err(Error::Interrupted);
+            }
+            let measured = results
+                .targets
+                .iter()
+                .any(|t| t.name == target.name && t.status == TargetStatus::Measured);
+            if !measured {
+                continue;
+            }
+            let outcome =
+                count_target(config, counting, target, &mut backends, results, observer).await;
+            if let Err(e) = outcome {
+                if matches!(e, Error::Interrupted) {
+                    return Err(e);
+                }
+                let why = bookbench_errors::chain(&e);
+                observer.target(&target.name, &format!("database not counted: {why}"));
+                for p in results.cost.iter_mut().filter(|p| p.target == target.name) {
+                    p.database_instructions.get_or_insert_with(|| {
+                        without_windows(DatabaseCountStatus::Failed, why.clone())
+                    });
+                }
+            }
+            sink.save(results).map_err(Error::Sink)?;
+        }
+        Ok(())
+    }
+    .await;
+    let restarted = cluster.finish();
+    counted.and(restarted)
+}
+
+/// A point's count that has no window: failed, over budget, or nothing to
+/// count.
+fn without_windows(status: DatabaseCountStatus, reason: String) -> DatabaseInstructions {
+    DatabaseInstructions {
+        status,
+        reason: Some(reason),
+        warmup_windows: 0,
+        trigger_instructions: 0,
+        windows: Vec::new(),
+        per_request: None,
+        spread: None,
+    }
+}
+
+/// One target, started natively, each of its counted points.
+async fn count_target(
+    config: &CostConfig,
+    counting: &DatabaseCounting,
+    target: &Target,
+    backends: &mut Backends,
+    results: &mut Results,
+    observer: &mut dyn Observer,
+) -> Result<(), Error> {
+    let mut p = config.placeholders.clone();
+    p.port = bookbench_suite::run::free_port()?;
+    let log = config
+        .out
+        .join("logs")
+        .join(format!("{}.database-cost.log", target.name));
+    observer.target(&target.name, "counting the database's instructions");
+    let mut running = Running::start_target(target, &p, None, Output::Log(&log))?;
+    let base = format!("http://{}:{}", p.address, p.port);
+    let counted = async {
+        // The database answers fifty times slower: so may the target's
+        // start, when it queries the database then.
+        wait_ready(
+            &mut running,
+            &format!("{base}{}", target.ready),
+            Duration::from_secs(target.ready_timeout_s.saturating_mul(4)),
+        )
+        .await?;
+        for scenario in &config.scenarios {
+            for &concurrency in &config.concurrency {
+                if process::interrupted() {
+                    return Err(Error::Interrupted);
+                }
+                let Some(i) = results.cost.iter().position(|c| {
+                    c.target == target.name
+                        && c.scenario == *scenario
+                        && c.concurrency == concurrency
+                        && c.status != CostStatus::Failed
+                }) else {
+                    continue;
+                };
+                let statements = results
+                    .cost
+                    .get(i)
+                    .and_then(|c| c.per_request)
+                    .and_then(|x| x.db_statements);
+                let at = At {
+                    label: format!("{scenario} c={concurrency} database"),
+                    scenario,
+                    concurrency,
+                };
+                let d = if statements == Some(0.0) {
+                    // Nothing reached the database: nothing to count.
+                    DatabaseInstructions {
+                        per_request: Some(0.0),
+                        spread: Some(0.0),
+                        ..without_windows(
+                            DatabaseCountStatus::Settled,
+                            "no statement reached the database".to_string(),
+                        )
+                    }
+                } else {
+                    let point = DbPoint {
+                        config,
+                        counting,
+                        base: &base,
+                        target: &target.name,
+                    };
+                    point.count(&at, backends, observer).await?
+                };
+                if let Some(c) = results.cost.get_mut(i) {
+                    c.database_instructions = Some(d);
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    running.stop();
+    counted
+}
+
+struct At<'a> {
+    label: String,
+    scenario: &'a str,
+    concurrency: u32,
+}
+
+struct DbPoint<'a> {
+    config: &'a CostConfig,
+    counting: &'a DatabaseCounting,
+    base: &'a str,
+    target: &'a str,
+}
+
+impl DbPoint<'_> {
+    /// A point: timed probe requests to tell whether it fits the budget,
+    /// the warm-up, then windows until they settle or run out.
+    async fn count(
+        &self,
+        at: &At<'_>,
+        backends: &mut Backends,
+        observer: &mut dyn Observer,
+    ) -> Result<DatabaseInstructions, Error> {
+        let config = self.config;
+        let mut load = prepared_load(config, self.base, at.scenario, at.concurrency).await?;
+        // Twice: the first probe also opens the target's connections.
+        load.max_requests = Some(PROBE_REQUESTS);
+        run_load(load.clone()).await?;
+        load.preflight = false;
+        let start = Instant::now();
+        run_load(load.clone()).await?;
+        let per_request = start.elapsed().as_secs_f64() / PROBE_REQUESTS as f64;
+        let warmup = config.warmup_requests.max(MIN_WARMUP_REQUESTS);
+        let per_window = config.requests_per_window.max(MIN_WINDOW_REQUESTS);
+        let requests = warmup + per_window * (u64::from(config.settled_windows) + 1);
+        let estimate = per_request * requests as f64;
+        if estimate > self.counting.budget.as_secs_f64() {
+            return Ok(without_windows(
+                DatabaseCountStatus::OverBudget,
+                format!(
+                    "its {requests} requests would take about {estimate:.0} s with the database under callgrind, beyond the budget of {} s a point (--database-budget)",
+                    self.counting.budget.as_secs()
+                ),
+            ));
+        }
+        load.max_requests = Some(warmup);
+        run_load(load.clone()).await?;
+        load.max_requests = Some(per_window);
+        // Every backend there now dumps what it inherited and did so far.
+        backends.round().await?;
+        let mut d = DatabaseInstructions {
+            status: DatabaseCountStatus::NotSettled,
+            reason: None,
+            warmup_windows: 0,
+            trigger_instructions: 0,
+            windows: Vec::new(),
+            per_request: None,
+            spread: None,
+        };
+        let mut before = backends.round().await?;
+        let max_windows = config.max_windows.max(MIN_WINDOWS);
+        for w in 0..max_windows {
+            if process::interrupted() {
+                return Err(Error::Interrupted);
+            }
+            let start = Instant::now();
+            let report = run_load(load.clone()).await?;
+            let elapsed = start.elapsed().as_secs_f64();
+            let window = backends.round().await?;
+            let triggers = backends.round().await?;
+            let same = window.keys().eq(before.keys()) && window.keys().eq(triggers.keys());
+            let instructions = same.then(|| {
+                window
+                    .iter()
+                    .map(|(pid, n)| n.saturating_sub(triggers.get(pid).copied().unwrap_or(0)))
+                    .sum::<u64>()
+            });
+            d.trigger_instructions = median_u64(triggers.values().copied());
+            let window = DatabaseWindow {
+                requests: report.requests,
+                ok: report.ok,
+                duration_s: elapsed,
+                backends: u32::try_from(window.len()).unwrap_or(u32::MAX),
+                instructions,
+            };
+            observer.window(self.target, &at.label, w, window.instructions_per_request());
+            d.windows.push(window);
+            before = triggers;
+            if let Some(from) = settled(
+                &d.windows,
+                config.settled_windows as usize,
+                config.tolerance,
+            ) {
+                d.warmup_windows = u32::try_from(from).unwrap_or(0);
+                d.status = DatabaseCountStatus::Settled;
+                break;
+            }
+        }
+        if d.status == DatabaseCountStatus::NotSettled {
+            let n = d.windows.len();
+            d.warmup_windows =
+                u32::try_from(n.saturating_sub(config.settled_windows.max(2) as usize))
+                    .unwrap_or(0);
+            d.reason = Some(format!(
+                "no {} consecutive windows of {} agreed within ±{:.2}%",
+                config.settled_windows.max(2),
+                max_windows,
+                config.tolerance * 100.0
+            ));
+        }
+        let values = d.instructions_per_request();
+        d.per_request = (!values.is_empty()).then(|| bookbench_results::stats::median(&values));
+        d.spread = cost::median_and_spread(&values)
+            .map(|(_, s)| s)
+            .or_else(|| d.per_request.filter(|x| *x == 0.0).map(|_| 0.0));
+        Ok(d)
+    }
+}
+
+/// Where the settled windows start: the run of the tolerance's agreeing
+/// windows among those after the last window set aside.
+fn settled(windows: &[DatabaseWindow], settled: usize, tolerance: f64) -> Option<usize> {
+    let from = windows
+        .iter()
+        .rposition(|w| w.instructions.is_none())
+        .map_or(0, |i| i + 1);
+    let per: Vec<f64> = windows
+        .get(from..)?
+        .iter()
+        .filter_map(DatabaseWindow::instructions_per_request)
+        .collect();
+    cost::settled_from(&[&per], settled, tolerance).map(|i| from + i)
+}
+
+fn median_u64(values: impl Iterator<Item = u64>) -> u64 {
+    let mut v: Vec<u64> = values.collect();
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+/// The backends serving the target, made to dump on demand.
+struct Backends {
+    client: Client,
+    dumps: PathBuf,
+    /// Backends dumped at least once: their next dump holds only what
+    /// they did since.
+    known: BTreeSet<i32>,
+}
+
+impl Backends {
+    /// Makes every client backend dump and waits for the dumps: each
+    /// backend's instructions since its last dump, by pid. A backend's
+    /// first dump is left out (it holds the postmaster's work before the
+    /// fork), and so is the backend: the caller sees it missing and sets
+    /// the window aside.
+    async fn round(&mut self) -> Result<BTreeMap<i32, u64>, Error> {
+        let pids: Vec<i32> = self
+            .client
+            .query(BACKENDS, &[])
+            .await
+            .map_err(|e| Error::database("cannot list the database's backends", e))?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let mut asked = Vec::with_capacity(pids.len());
+        for &pid in &pids {
+            let last = callgrind::latest_part(&self.dumps, pid);
+            let row = self
+                .client
+                .query_one(TRIGGER, &[&pid])
+                .await
+                .map_err(|e| Error::database("cannot ask a backend to dump", e))?;
+            // false: the backend ended before it was asked.
+            if row.get::<_, bool>(0) {
+                asked.push((pid, last));
+            }
+        }
+        let mut counts = BTreeMap::new();
+        for (pid, last) in asked {
+            let Some(n) = wait_for_dump(&self.dumps, pid, last).await? else {
+                continue;
+            };
+            if self.known.insert(pid) {
+                continue;
+            }
+            counts.insert(pid, n);
+        }
+        Ok(counts)
+    }
+}
+
+/// Waits until `pid` has written a dump after part `last`, and reads its
+/// instructions; `None` when the backend is gone without one.
+async fn wait_for_dump(dir: &Path, pid: i32, last: u64) -> Result<Option<u64>, Error> {
+    let deadline = Instant::now() + DUMP_TIMEOUT;
+    loop {
+        if let Some((part, path)) = callgrind::latest_dump_part(dir, pid)
+            && part > last
+            && let Some(dump) = callgrind::read_complete(&path)?
+        {
+            return Ok(Some(dump.instructions));
+        }
+        if !u32::try_from(pid).is_ok_and(bookbench_cluster::is_running) {
+            return Ok(None);
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Callgrind {
+                pid,
+                message: format!(
+                    "the database's backend wrote no dump in {} s of being asked",
+                    DUMP_TIMEOUT.as_secs()
+                ),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// bookbench's cluster, restarted under callgrind for the pass.
+struct Counted {
+    embedded: Embedded,
+    dumps: PathBuf,
+    finished: bool,
+}
+
+impl Counted {
+    fn start(counting: &DatabaseCounting, valgrind: &Valgrind) -> Result<Self, Error> {
+        let cluster_error = |e: bookbench_cluster::Error| {
+            Error::Usage(format!(
+                "cannot restart bookbench's database under callgrind: {}",
+                bookbench_errors::chain(&e)
+            ))
+        };
+        let mut embedded = Embedded::open(&counting.home).map_err(cluster_error)?;
+        let dumps = embedded
+            .cluster()
+            .server_dir("callgrind")
+            .map_err(cluster_error)?;
+        embedded
+            .restart_through(&valgrind.database_prefix(&dumps))
+            .map_err(cluster_error)?;
+        Ok(Self {
+            embedded,
+            dumps,
+            finished: false,
+        })
+    }
+
+    async fn connect(&self, url: &str) -> Result<Client, Error> {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| Error::database("cannot connect to the database under callgrind", e))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(client)
+    }
+
+    /// Restarts the cluster plainly and removes the dumps.
+    fn finish(mut self) -> Result<(), Error> {
+        self.finished = true;
+        let restarted = self.embedded.restart_through(&[]).map_err(|e| {
+            Error::Usage(format!(
+                "cannot restart bookbench's database plainly after counting: {}; `bookbench db stop` and the next run start it again",
+                bookbench_errors::chain(&e)
+            ))
+        });
+        let _ = std::fs::remove_dir_all(&self.dumps);
+        restarted
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.embedded.restart_through(&[]);
+            let _ = std::fs::remove_dir_all(&self.dumps);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(instructions: Option<u64>) -> DatabaseWindow {
+        DatabaseWindow {
+            requests: 100,
+            ok: 100,
+            duration_s: 1.0,
+            backends: 2,
+            instructions,
+        }
+    }
+
+    #[test]
+    fn windows_settle_only_after_the_last_one_set_aside() {
+        let w = |n: u64| window(Some(n * 100));
+        // Three agreeing windows, the middle one set aside: not settled.
+        assert_eq!(
+            settled(&[w(1000), window(None), w(1000), w(1001)], 3, 0.005),
+            None
+        );
+        assert_eq!(
+            settled(
+                &[w(1000), window(None), w(1000), w(1001), w(1000)],
+                3,
+                0.005
+            ),
+            Some(2)
+        );
+        // Warming windows first.
+        assert_eq!(
+            settled(&[w(1300), w(1100), w(1000), w(1002), w(999)], 3, 0.005),
+            Some(2)
+        );
+        // No statement, no instructions: zeros settle.
+        assert_eq!(settled(&[w(0), w(0), w(0)], 3, 0.005), Some(0));
+    }
+
+    #[test]
+    fn the_median_of_the_triggers_costs_is_the_middle_one() {
+        assert_eq!(median_u64([5, 1, 3].into_iter()), 3);
+        assert_eq!(median_u64(std::iter::empty()), 0);
+    }
+}
