@@ -53,24 +53,33 @@ const TRIGGER: &str = "SELECT pg_log_backend_memory_contexts($1)";
 /// backend in the middle of a slow statement handles the interrupt after it.
 const DUMP_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Requests timed before the warm-up, to tell whether the point fits the
-/// budget.
+/// Requests timed before the warm-up, one per connection of the load and
+/// at least five, to tell whether the point fits the budget: fewer than
+/// the connections would time one request's latency, not the rate. Where
+/// they also open the target's connections, the estimate errs high.
 const PROBE_REQUESTS: u64 = 5;
 
-/// At least this many requests warm the database up and make a window: a
-/// pooled connection plans each prepared statement anew on its first five
-/// runs (PostgreSQL's `plan_cache_mode = auto`), so a pool of ten warms
-/// over a hundred requests, not the twenty of the quick preset's windows.
+/// At least this many requests per connection of the target's warm the
+/// database up: a pooled connection plans each prepared statement anew on
+/// its first five runs (PostgreSQL's `plan_cache_mode = auto`), so a pool
+/// of ten warms over a couple of hundred requests, not the twenty of the
+/// quick preset's warm-up, where one connection warms in twenty. A window
+/// has as many requests as the target's windows had, the same ones: the
+/// app's instructions and the database's are of the same requests.
+const WARMUP_REQUESTS_PER_CONNECTION: u64 = 20;
+
+/// At least this many windows may be counted, within the budget: an ORM
+/// that writes a statement per length of an `IN` list (SQLAlchemy's
+/// selectinload) has a hundred statements, each planned anew on each
+/// connection until its sixth run, some run once a window (docs/method.md).
 /// The database's windows cost little beside the targets'.
-const MIN_WARMUP_REQUESTS: u64 = 200;
-const MIN_WINDOW_REQUESTS: u64 = 100;
-const MIN_WINDOWS: u32 = 12;
+const MIN_WINDOWS: u32 = 60;
 
 /// What `results.cost_run.database_instructions` says when they were
 /// counted.
 pub fn description(valgrind: &Valgrind, budget: Duration) -> String {
     format!(
-        "the client backends serving each target, bookbench's cluster under callgrind ({}) and the target run natively in a pass of its own, at least {MIN_WARMUP_REQUESTS} requests of warm-up and {MIN_WINDOW_REQUESTS} a window; each window ended by `pg_log_backend_memory_contexts`, which makes every backend dump its counts, the dump's own cost (measured at once with no request) taken out; a point whose windows would take more than {} s is not counted",
+        "the client backends serving each target, bookbench's cluster under callgrind ({}) and the target run natively in a pass of its own, at least {WARMUP_REQUESTS_PER_CONNECTION} requests of warm-up per connection the target holds, windows of the same requests as the target's; each window ended by `pg_log_backend_memory_contexts`, which makes every backend dump its counts, the dump's own cost (measured at once with no request) taken out; a point whose windows would take more than {} s is not counted",
         valgrind.version,
         budget.as_secs()
     )
@@ -248,15 +257,17 @@ impl DbPoint<'_> {
     ) -> Result<DatabaseInstructions, Error> {
         let config = self.config;
         let mut load = prepared_load(config, self.base, at.scenario, at.concurrency).await?;
-        // Twice: the first probe also opens the target's connections.
-        load.max_requests = Some(PROBE_REQUESTS);
+        let probe = PROBE_REQUESTS.max(u64::from(at.concurrency));
+        load.max_requests = Some(probe);
+        let began = Instant::now();
         run_load(load.clone()).await?;
         load.preflight = false;
-        let start = Instant::now();
-        run_load(load.clone()).await?;
-        let per_request = start.elapsed().as_secs_f64() / PROBE_REQUESTS as f64;
-        let warmup = config.warmup_requests.max(MIN_WARMUP_REQUESTS);
-        let per_window = config.requests_per_window.max(MIN_WINDOW_REQUESTS);
+        let per_request = began.elapsed().as_secs_f64() / probe as f64;
+        let connections = backends.count().await?.max(1);
+        let warmup = config
+            .warmup_requests
+            .max(WARMUP_REQUESTS_PER_CONNECTION * connections);
+        let per_window = config.requests_per_window;
         let requests = warmup + per_window * (u64::from(config.settled_windows) + 1);
         let estimate = per_request * requests as f64;
         if estimate > self.counting.budget.as_secs_f64() {
@@ -284,9 +295,14 @@ impl DbPoint<'_> {
         };
         let mut before = backends.round().await?;
         let max_windows = config.max_windows.max(MIN_WINDOWS);
+        // The budget bounds the point as a whole, not only its estimate.
+        let deadline = began + self.counting.budget;
         for w in 0..max_windows {
             if process::interrupted() {
                 return Err(Error::Interrupted);
+            }
+            if Instant::now() > deadline {
+                break;
             }
             let start = Instant::now();
             let report = run_load(load.clone()).await?;
@@ -327,9 +343,17 @@ impl DbPoint<'_> {
                 u32::try_from(n.saturating_sub(config.settled_windows.max(2) as usize))
                     .unwrap_or(0);
             d.reason = Some(format!(
-                "no {} consecutive windows of {} agreed within ±{:.2}%",
+                "no {} consecutive windows of {}{} agreed within ±{:.2}%",
                 config.settled_windows.max(2),
-                max_windows,
+                n,
+                if n < max_windows as usize {
+                    format!(
+                        " (the budget of {} s a point ran out)",
+                        self.counting.budget.as_secs()
+                    )
+                } else {
+                    String::new()
+                },
                 config.tolerance * 100.0
             ));
         }
@@ -373,20 +397,29 @@ struct Backends {
 }
 
 impl Backends {
-    /// Makes every client backend dump and waits for the dumps: each
-    /// backend's instructions since its last dump, by pid. A backend's
-    /// first dump is left out (it holds the postmaster's work before the
-    /// fork), and so is the backend: the caller sees it missing and sets
-    /// the window aside.
-    async fn round(&mut self) -> Result<BTreeMap<i32, u64>, Error> {
-        let pids: Vec<i32> = self
+    async fn pids(&self) -> Result<Vec<i32>, Error> {
+        Ok(self
             .client
             .query(BACKENDS, &[])
             .await
             .map_err(|e| Error::database("cannot list the database's backends", e))?
             .iter()
             .map(|row| row.get(0))
-            .collect();
+            .collect())
+    }
+
+    /// How many connections the target holds now.
+    async fn count(&self) -> Result<u64, Error> {
+        Ok(self.pids().await?.len() as u64)
+    }
+
+    /// Makes every client backend dump and waits for the dumps: each
+    /// backend's instructions since its last dump, by pid. A backend's
+    /// first dump is left out (it holds the postmaster's work before the
+    /// fork), and so is the backend: the caller sees it missing and sets
+    /// the window aside.
+    async fn round(&mut self) -> Result<BTreeMap<i32, u64>, Error> {
+        let pids = self.pids().await?;
         let mut asked = Vec::with_capacity(pids.len());
         for &pid in &pids {
             let last = callgrind::latest_part(&self.dumps, pid);

@@ -5,7 +5,10 @@
 //! zeroed and dumped (`callgrind_control`) and the database's statistics
 //! reset and read (pg_stat_statements). Windows repeat until consecutive
 //! ones agree within a tolerance; the figures are the medians of the
-//! settled windows, with their spread (`bookbench_results::cost`).
+//! settled windows, with their spread (`bookbench_results::cost`). Then,
+//! on bookbench's own cluster, a second pass counts the database's own
+//! instructions: the cluster under callgrind, each target natively
+//! (`backends`).
 //!
 //! Counts do not vary with what else the machine does, where timing here
 //! varies by 10 to 25% from one second to the next (docs/method.md); they

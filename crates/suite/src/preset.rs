@@ -182,7 +182,10 @@ impl Preset {
                     // loop's batching is timing's): eight windows tell.
                     max_windows: 8,
                     idle: Duration::from_secs(2),
-                    database_budget: Duration::from_secs(60),
+                    // The offset page's database work, fifty times slower,
+                    // would take minutes a target: said, not counted; an
+                    // ORM's slow warm-up is cut short, and said.
+                    database_budget: Duration::from_secs(20),
                 }),
             },
             Self::Full => Defaults {
