@@ -115,6 +115,48 @@ fn db_start_is_idempotent_and_stop_leaves_no_process_behind() {
     assert!(status.contains("stopped"), "{status}");
 }
 
+/// The program a process runs, by its file name.
+fn program_of(pid: u32) -> String {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default()
+}
+
+/// A cost run that was killed while it counted the database leaves the
+/// cluster under valgrind, fifty times slower; the next start sees it and
+/// starts it plainly.
+#[test]
+fn db_start_restarts_plainly_a_cluster_left_under_valgrind() {
+    let home = Home::new();
+    let out = run(bookbench(&home.0).args(["db", "start"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut cluster =
+        bookbench_cluster::embedded::Embedded::open(&home.0).expect("the home's cluster");
+    // As the database's count restarts it, with valgrind's lightest tool.
+    cluster
+        .restart_through(&[
+            "valgrind".to_string(),
+            "--tool=none".to_string(),
+            "-q".to_string(),
+        ])
+        .expect("restarted under valgrind");
+    let status = stdout(&run(bookbench(&home.0).args(["db", "status"])));
+    let wrapped = pid_in(&status);
+    assert!(
+        program_of(wrapped).starts_with("none-"),
+        "{}",
+        program_of(wrapped)
+    );
+
+    let again = run(bookbench(&home.0).args(["db", "start"]));
+    assert!(again.status.success(), "{}", stderr(&again));
+    let plain = pid_in(&stdout(&again));
+    assert_ne!(plain, wrapped, "the wrapped postmaster still runs");
+    assert_eq!(program_of(plain), "postgres");
+    assert!(!bookbench_cluster::is_running(wrapped));
+}
+
 #[test]
 fn db_start_recovers_from_a_crash_that_left_a_stale_pid_file() {
     let home = Home::new();

@@ -46,7 +46,7 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
     let r = results(&out);
     // Readable without bookbench: the file is what its schema says.
     assert_valid_results(&r);
-    assert_eq!(r["version"], 3);
+    assert_eq!(r["version"], 4);
     assert_eq!(r["config"]["baseline"], "rust");
     assert_eq!(r["config"]["seed"], 7);
     assert_eq!(r["partial"], false);
