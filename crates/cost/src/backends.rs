@@ -55,8 +55,9 @@ const DUMP_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Requests timed before the warm-up, one per connection of the load and
 /// at least five, to tell whether the point fits the budget: fewer than
-/// the connections would time one request's latency, not the rate. Where
-/// they also open the target's connections, the estimate errs high.
+/// the connections would time one request's latency, not the rate. A
+/// target's first point sends them twice, and times the second: the first
+/// opens its connections.
 const PROBE_REQUESTS: u64 = 5;
 
 /// At least this many requests per connection of the target's warm the
@@ -179,6 +180,8 @@ async fn count_target(
             Duration::from_secs(target.ready_timeout_s.saturating_mul(4)),
         )
         .await?;
+        // The target's first point opens its connections.
+        let mut fresh = true;
         for scenario in &config.scenarios {
             for &concurrency in &config.concurrency {
                 if process::interrupted() {
@@ -218,7 +221,9 @@ async fn count_target(
                         counting,
                         base: &base,
                         target: &target.name,
+                        fresh,
                     };
+                    fresh = false;
                     point.count(&at, backends, observer).await?
                 };
                 if let Some(c) = results.cost.get_mut(i) {
@@ -244,6 +249,10 @@ struct DbPoint<'a> {
     counting: &'a DatabaseCounting,
     base: &'a str,
     target: &'a str,
+    /// Whether the target has served no request yet: its connections
+    /// open and its code warms on its first requests, which a probe then
+    /// must not time.
+    fresh: bool,
 }
 
 impl DbPoint<'_> {
@@ -259,6 +268,10 @@ impl DbPoint<'_> {
         let mut load = prepared_load(config, self.base, at.scenario, at.concurrency).await?;
         let probe = PROBE_REQUESTS.max(u64::from(at.concurrency));
         load.max_requests = Some(probe);
+        if self.fresh {
+            run_load(load.clone()).await?;
+            load.preflight = false;
+        }
         let began = Instant::now();
         run_load(load.clone()).await?;
         load.preflight = false;
