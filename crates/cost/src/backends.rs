@@ -26,7 +26,7 @@ use bookbench_suite::process::{self, Output, Running};
 use bookbench_suite::targets::Target;
 use tokio_postgres::Client;
 
-use crate::measure::{CostConfig, Observer, prepared_load, run_load, wait_ready};
+use crate::measure::{CostConfig, Observer, not_settled, prepared_load, run_load, wait_ready};
 use crate::valgrind::Valgrind;
 use crate::{Error, callgrind};
 
@@ -99,7 +99,9 @@ pub async fn count(
 ) -> Result<(), Error> {
     let cluster = Counted::start(counting, valgrind)?;
     let counted = async {
-        let client = cluster.connect(&config.placeholders.database_url).await?;
+        let client = crate::database::connect(&config.placeholders.database_url)
+            .await
+            .map_err(|e| Error::database("cannot connect to the database under callgrind", e))?;
         let mut backends = Backends {
             client,
             dumps: cluster.dumps.clone(),
@@ -329,7 +331,8 @@ impl DbPoint<'_> {
                     .map(|(pid, n)| n.saturating_sub(triggers.get(pid).copied().unwrap_or(0)))
                     .sum::<u64>()
             });
-            d.trigger_instructions = median_u64(triggers.values().copied());
+            let costs: Vec<f64> = triggers.values().map(|&n| n as f64).collect();
+            d.trigger_instructions = bookbench_results::stats::median(&costs).round() as u64;
             let window = DatabaseWindow {
                 requests: report.requests,
                 ok: report.ok,
@@ -352,23 +355,18 @@ impl DbPoint<'_> {
         }
         if d.status == DatabaseCountStatus::NotSettled {
             let n = d.windows.len();
-            d.warmup_windows =
-                u32::try_from(n.saturating_sub(config.settled_windows.max(2) as usize))
-                    .unwrap_or(0);
-            d.reason = Some(format!(
-                "no {} consecutive windows of {}{} agreed within ±{:.2}%",
-                config.settled_windows.max(2),
-                n,
-                if n < max_windows as usize {
-                    format!(
-                        " (the budget of {} s a point ran out)",
-                        self.counting.budget.as_secs()
-                    )
-                } else {
-                    String::new()
-                },
-                config.tolerance * 100.0
-            ));
+            let why_fewer = if n < max_windows as usize {
+                format!(
+                    " (the budget of {} s a point ran out)",
+                    self.counting.budget.as_secs()
+                )
+            } else {
+                String::new()
+            };
+            (d.warmup_windows, d.reason) = {
+                let (warmup, reason) = not_settled(config, n, max_windows, &why_fewer);
+                (warmup, Some(reason))
+            };
         }
         let values = d.instructions_per_request();
         d.per_request = (!values.is_empty()).then(|| bookbench_results::stats::median(&values));
@@ -392,12 +390,6 @@ fn settled(windows: &[DatabaseWindow], settled: usize, tolerance: f64) -> Option
         .filter_map(DatabaseWindow::instructions_per_request)
         .collect();
     cost::settled_from(&[&per], settled, tolerance).map(|i| from + i)
-}
-
-fn median_u64(values: impl Iterator<Item = u64>) -> u64 {
-    let mut v: Vec<u64> = values.collect();
-    v.sort_unstable();
-    v.get(v.len() / 2).copied().unwrap_or(0)
 }
 
 /// The backends serving the target, made to dump on demand.
@@ -517,25 +509,19 @@ impl Counted {
         })
     }
 
-    async fn connect(&self, url: &str) -> Result<Client, Error> {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .map_err(|e| Error::database("cannot connect to the database under callgrind", e))?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(client)
-    }
-
     /// Restarts the cluster plainly and removes the dumps.
     fn finish(mut self) -> Result<(), Error> {
         self.finished = true;
-        let restarted = self.embedded.restart_through(&[]).map_err(|e| {
+        self.restore().map_err(|e| {
             Error::Usage(format!(
                 "cannot restart bookbench's database plainly after counting: {}; `bookbench db stop` and the next run start it again",
                 bookbench_errors::chain(&e)
             ))
-        });
+        })
+    }
+
+    fn restore(&mut self) -> Result<(), bookbench_cluster::Error> {
+        let restarted = self.embedded.restart_through(&[]);
         let _ = std::fs::remove_dir_all(&self.dumps);
         restarted
     }
@@ -544,8 +530,7 @@ impl Counted {
 impl Drop for Counted {
     fn drop(&mut self) {
         if !self.finished {
-            let _ = self.embedded.restart_through(&[]);
-            let _ = std::fs::remove_dir_all(&self.dumps);
+            let _ = self.restore();
         }
     }
 }
@@ -587,11 +572,5 @@ mod tests {
         );
         // No statement, no instructions: zeros settle.
         assert_eq!(settled(&[w(0), w(0), w(0)], 3, 0.005), Some(0));
-    }
-
-    #[test]
-    fn the_median_of_the_triggers_costs_is_the_middle_one() {
-        assert_eq!(median_u64([5, 1, 3].into_iter()), 3);
-        assert_eq!(median_u64(std::iter::empty()), 0);
     }
 }

@@ -38,16 +38,22 @@ pub struct Statements {
     pub track_planning: bool,
 }
 
+/// A connection to `url`, driven on a task of its own.
+pub(crate) async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
 impl Statements {
     /// `None`, with the reason, where the server has no pg_stat_statements
     /// loaded (`shared_preload_libraries`).
     pub async fn connect(url: &str) -> Result<Self, String> {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        let client = connect(url)
             .await
             .map_err(|e| format!("cannot connect: {}", bookbench_errors::chain(&e)))?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
         let unavailable = |e: tokio_postgres::Error| {
             format!(
                 "pg_stat_statements is not available ({}): add it to shared_preload_libraries \

@@ -496,15 +496,9 @@ impl Counter<'_> {
             }
         }
         // Not settled: the figures are of the last windows.
-        let n = point.windows.len();
-        point.warmup_windows =
-            u32::try_from(n.saturating_sub(config.settled_windows.max(2) as usize)).unwrap_or(0);
-        point.reason = Some(format!(
-            "no {} consecutive windows of {} agreed within ±{:.2}%",
-            config.settled_windows.max(2),
-            config.max_windows,
-            config.tolerance * 100.0
-        ));
+        let (warmup, reason) = not_settled(config, point.windows.len(), config.max_windows, "");
+        point.warmup_windows = warmup;
+        point.reason = Some(reason);
         Ok(())
     }
 }
@@ -531,6 +525,30 @@ pub(crate) async fn prepared_load(
     // The cap ends each run; the duration only bounds it.
     load.duration = Duration::from_secs(24 * 3600);
     Ok(load)
+}
+
+/// A point whose `counted` windows of at most `max_windows` never
+/// settled: its warm-up windows (all but the last few, which the figures
+/// are of) and the reason, with `why_fewer` after the count when it ended
+/// early.
+pub(crate) fn not_settled(
+    config: &CostConfig,
+    counted: usize,
+    max_windows: u32,
+    why_fewer: &str,
+) -> (u32, String) {
+    let settled = config.settled_windows.max(2);
+    let warmup = u32::try_from(counted.saturating_sub(settled as usize)).unwrap_or(0);
+    let reason = format!(
+        "no {settled} consecutive windows of {}{why_fewer} agreed within ±{:.2}%",
+        if why_fewer.is_empty() {
+            max_windows as usize
+        } else {
+            counted
+        },
+        config.tolerance * 100.0
+    );
+    (warmup, reason)
 }
 
 /// The load engine blocks: on a thread of its own.
