@@ -26,7 +26,10 @@ use bookbench_suite::process::{self, Output, Running};
 use bookbench_suite::targets::Target;
 use tokio_postgres::Client;
 
-use crate::measure::{CostConfig, Observer, not_settled, prepared_load, run_load, wait_ready};
+use crate::measure::{
+    CostConfig, Observer, UNBOUNDED, compare_database_with_references, not_settled, prepared_load,
+    run_load, wait_ready,
+};
 use crate::valgrind::Valgrind;
 use crate::{Error, callgrind};
 
@@ -46,6 +49,11 @@ pub struct DatabaseCounting {
 const BACKENDS: &str = "SELECT pid FROM pg_stat_activity \
      WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() ORDER BY pid";
 
+/// Cancels what the client backends are running: a probe cut short
+/// leaves its statements running, fifty times slower, into the next point.
+const CANCEL_ACTIVE: &str = "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity \
+     WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND state = 'active'";
+
 /// Makes a backend dump its counts (PostgreSQL 14 and later).
 const TRIGGER: &str = "SELECT pg_log_backend_memory_contexts($1)";
 
@@ -63,11 +71,12 @@ const PROBE_REQUESTS: u64 = 5;
 /// At least this many requests per connection of the target's warm the
 /// database up: a pooled connection plans each prepared statement anew on
 /// its first five runs (PostgreSQL's `plan_cache_mode = auto`), so a pool
-/// of ten warms over a couple of hundred requests, not the twenty of the
-/// quick preset's warm-up, where one connection warms in twenty. A window
-/// has as many requests as the target's windows had, the same ones: the
-/// app's instructions and the database's are of the same requests.
-const WARMUP_REQUESTS_PER_CONNECTION: u64 = 20;
+/// of ten warms over a hundred requests or so, not the ten of the quick
+/// preset's warm-up; the windows that follow settle on what is left. A
+/// window has as many requests as the target's windows had, the same
+/// ones: the app's instructions and the database's are of the same
+/// requests.
+const WARMUP_REQUESTS_PER_CONNECTION: u64 = 10;
 
 /// At least this many windows may be counted, within the budget: an ORM
 /// that writes a statement per length of an `IN` list (SQLAlchemy's
@@ -80,10 +89,19 @@ const MIN_WINDOWS: u32 = 60;
 /// counted.
 pub fn description(valgrind: &Valgrind, budget: Duration) -> String {
     format!(
-        "the client backends serving each target, bookbench's cluster under callgrind ({}) and the target run natively in a pass of its own, at least {WARMUP_REQUESTS_PER_CONNECTION} requests of warm-up per connection the target holds, windows of the same requests as the target's; each window ended by `pg_log_backend_memory_contexts`, which makes every backend dump its counts, the dump's own cost (measured at once with no request) taken out; a point whose windows would take more than {} s is not counted",
+        "the client backends serving each target, bookbench's cluster under callgrind ({}) and the target run natively in a pass of its own, at least {WARMUP_REQUESTS_PER_CONNECTION} requests of warm-up per connection the target holds, windows of the same requests as the target's; each window ended by `pg_log_backend_memory_contexts`, which makes every backend dump its counts, the dump's own cost (measured at once with no request) taken out; a point whose windows would take more than {} is not counted",
         valgrind.version,
-        budget.as_secs()
+        seconds(budget)
     )
+}
+
+/// `20 s`, `0.1 s`: a budget as the results say it.
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
 }
 
 /// The pass: the cluster restarted under callgrind, every measured target
@@ -134,6 +152,7 @@ pub async fn count(
             }
             sink.save(results).map_err(Error::Sink)?;
         }
+        compare_database_with_references(config, results);
         Ok(())
     }
     .await;
@@ -152,6 +171,7 @@ fn without_windows(status: DatabaseCountStatus, reason: String) -> DatabaseInstr
         windows: Vec::new(),
         per_request: None,
         spread: None,
+        comparison: None,
     }
 }
 
@@ -270,13 +290,42 @@ impl DbPoint<'_> {
         let mut load = prepared_load(config, self.base, at.scenario, at.concurrency).await?;
         let probe = PROBE_REQUESTS.max(u64::from(at.concurrency));
         load.max_requests = Some(probe);
+        let budget = self.counting.budget;
+        // The fewest requests a point takes: a probe slower than its share
+        // of the budget at that rate is over budget, and is cut short
+        // there (an offset page of 500,000 takes a minute a request under
+        // callgrind, and ten of them would take minutes only to tell).
+        let least = config.warmup_requests
+            + config.requests_per_window * (u64::from(config.settled_windows) + 1);
+        let share = budget.mul_f64(probe as f64 / least as f64);
+        let over = |took: f64| {
+            Ok(without_windows(
+                DatabaseCountStatus::OverBudget,
+                format!(
+                    "its probe's {probe} requests were not all answered in {took:.1} s with the database under callgrind: its {least} requests at least would take longer than the budget of {} a point (--database-budget)",
+                    seconds(budget)
+                ),
+            ))
+        };
         if self.fresh {
-            run_load(load.clone()).await?;
+            load.duration = budget;
+            let began = Instant::now();
+            let report = run_load(load.clone()).await?;
             load.preflight = false;
+            if report.requests < probe {
+                backends.cancel_active().await?;
+                return over(began.elapsed().as_secs_f64());
+            }
         }
+        load.duration = share;
         let began = Instant::now();
-        run_load(load.clone()).await?;
+        let report = run_load(load.clone()).await?;
         load.preflight = false;
+        load.duration = UNBOUNDED;
+        if report.requests < probe {
+            backends.cancel_active().await?;
+            return over(began.elapsed().as_secs_f64());
+        }
         let per_request = began.elapsed().as_secs_f64() / probe as f64;
         let connections = backends.count().await?.max(1);
         let warmup = config
@@ -289,8 +338,8 @@ impl DbPoint<'_> {
             return Ok(without_windows(
                 DatabaseCountStatus::OverBudget,
                 format!(
-                    "its {requests} requests would take about {estimate:.0} s with the database under callgrind, beyond the budget of {} s a point (--database-budget)",
-                    self.counting.budget.as_secs()
+                    "its {requests} requests would take about {estimate:.0} s with the database under callgrind, beyond the budget of {} a point (--database-budget)",
+                    seconds(self.counting.budget)
                 ),
             ));
         }
@@ -307,6 +356,7 @@ impl DbPoint<'_> {
             windows: Vec::new(),
             per_request: None,
             spread: None,
+            comparison: None,
         };
         let mut before = backends.round().await?;
         let max_windows = config.max_windows.max(MIN_WINDOWS);
@@ -357,8 +407,8 @@ impl DbPoint<'_> {
             let n = d.windows.len();
             let why_fewer = if n < max_windows as usize {
                 format!(
-                    " (the budget of {} s a point ran out)",
-                    self.counting.budget.as_secs()
+                    " (the budget of {} a point ran out)",
+                    seconds(self.counting.budget)
                 )
             } else {
                 String::new()
@@ -411,6 +461,29 @@ impl Backends {
             .iter()
             .map(|row| row.get(0))
             .collect())
+    }
+
+    /// Cancels every client backend's statement and waits until none
+    /// runs one.
+    async fn cancel_active(&self) -> Result<(), Error> {
+        let deadline = Instant::now() + DUMP_TIMEOUT;
+        loop {
+            let row = self
+                .client
+                .query_one(CANCEL_ACTIVE, &[])
+                .await
+                .map_err(|e| Error::database("cannot cancel the database's statements", e))?;
+            if row.get::<_, i64>(0) == 0 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Target(format!(
+                    "the database's backends still ran statements {} s after they were cancelled",
+                    DUMP_TIMEOUT.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// How many connections the target holds now.

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use bookbench_load::{IdSpace, LoadConfig, Report};
 use bookbench_results::cost::{
-    self, CostPoint, CostRun, CostStatus, CostWindow, ObjectShare, PerRequest,
+    self, CostComparison, CostPoint, CostRun, CostStatus, CostWindow, DatabaseCountStatus,
+    DatabaseInstructions, ObjectShare, PerRequest,
 };
 use bookbench_results::{Results, TargetOutcome, TargetStatus};
 use bookbench_suite::placeholders::Placeholders;
@@ -506,6 +507,10 @@ impl Counter<'_> {
 /// The load of `scenario` at `concurrency` against `base`, its set-up
 /// requests sent once (every window then sends the same requests); each
 /// run ends at its `max_requests`, which the caller sets.
+/// A load run's duration when its count of requests ends it: the cap ends
+/// each run, and the duration only bounds it.
+pub(crate) const UNBOUNDED: Duration = Duration::from_secs(24 * 3600);
+
 pub(crate) async fn prepared_load(
     config: &CostConfig,
     base: &str,
@@ -522,8 +527,7 @@ pub(crate) async fn prepared_load(
         tokio::task::spawn_blocking(move || bookbench_load::prepare(&mut load).map(|()| load))
             .await
             .map_err(|e| Error::Target(format!("the setup's thread failed: {e}")))??;
-    // The cap ends each run; the duration only bounds it.
-    load.duration = Duration::from_secs(24 * 3600);
+    load.duration = UNBOUNDED;
     Ok(load)
 }
 
@@ -618,25 +622,52 @@ fn summarise(point: &mut CostPoint, objects: &[BTreeMap<String, u64>]) {
 /// `references` names another) at the same scenario and concurrency, when
 /// that settled too: windows still warming up say nothing of a difference.
 fn compare_with_references(config: &CostConfig, results: &mut Results) {
+    compare_points(
+        config,
+        results,
+        |p| (p.status == CostStatus::Settled).then(|| p.instructions_per_request()),
+        |p, c| p.comparison = Some(c),
+    );
+}
+
+/// The database's instructions at each point against the reference's, as
+/// the targets' own are.
+pub(crate) fn compare_database_with_references(config: &CostConfig, results: &mut Results) {
+    compare_points(
+        config,
+        results,
+        |p| {
+            p.database_instructions
+                .as_ref()
+                .filter(|d| d.status == DatabaseCountStatus::Settled)
+                .map(DatabaseInstructions::instructions_per_request)
+        },
+        |p, c| {
+            if let Some(d) = p.database_instructions.as_mut() {
+                d.comparison = Some(c);
+            }
+        },
+    );
+}
+
+/// Every point whose `values` (settled windows' figures per request) and
+/// its reference's are known, compared, and the comparison `set`.
+fn compare_points(
+    config: &CostConfig,
+    results: &mut Results,
+    values: impl Fn(&CostPoint) -> Option<Vec<f64>>,
+    set: impl Fn(&mut CostPoint, CostComparison),
+) {
     let baseline = config.baseline_name();
-    let settled: Vec<(String, String, u32, Vec<f64>)> = results
+    let known: Vec<(String, String, u32, Vec<f64>)> = results
         .cost
         .iter()
-        .filter(|p| p.status == CostStatus::Settled)
-        .map(|p| {
-            (
-                p.target.clone(),
-                p.scenario.clone(),
-                p.concurrency,
-                p.instructions_per_request(),
-            )
-        })
+        .filter_map(|p| values(p).map(|v| (p.target.clone(), p.scenario.clone(), p.concurrency, v)))
         .collect();
-    for p in results
-        .cost
-        .iter_mut()
-        .filter(|p| p.status == CostStatus::Settled)
-    {
+    for p in &mut results.cost {
+        let Some(mine) = values(p) else {
+            continue;
+        };
         let Some(reference) = config
             .references
             .get(&p.target)
@@ -646,16 +677,13 @@ fn compare_with_references(config: &CostConfig, results: &mut Results) {
         else {
             continue;
         };
-        let theirs = settled
+        let theirs = known
             .iter()
             .find(|(t, s, c, _)| t == reference && *s == p.scenario && *c == p.concurrency);
-        if let Some((_, _, _, theirs)) = theirs {
-            p.comparison = cost::compare(
-                &p.instructions_per_request(),
-                theirs,
-                reference,
-                config.threshold,
-            );
+        if let Some(c) = theirs
+            .and_then(|(_, _, _, theirs)| cost::compare(&mine, theirs, reference, config.threshold))
+        {
+            set(p, c);
         }
     }
 }

@@ -106,18 +106,24 @@ fn database_per_request(p: &CostPoint) -> Option<f64> {
     p.database_instructions.as_ref()?.per_request
 }
 
-/// The database's instructions per request with their spread, or why
-/// there is no figure: `1.23 M ±0.02%`, `over budget`, `-`.
+/// The database's instructions per request with their spread and their
+/// ratio to the baseline's, or why there is no figure: `1.23 M ±0.02%`,
+/// `1.23 M ±0.02%, ×0.168 6.0× cheaper`, `over budget`, `-`.
 fn database_instructions(p: &CostPoint) -> String {
     let Some(d) = &p.database_instructions else {
         return "-".to_string();
     };
     match (d.per_request, d.status) {
         (Some(x), DatabaseCountStatus::Settled) => format!(
-            "{}{}",
+            "{}{}{}",
             count(x),
             d.spread
-                .map_or(String::new(), |s| format!(" ±{:.2}%", s * 50.0))
+                .map_or(String::new(), |s| format!(" ±{:.2}%", s * 50.0)),
+            d.comparison.as_ref().map_or(String::new(), |c| format!(
+                ", ×{:.3} {}",
+                c.ratio,
+                phrase(c)
+            ))
         ),
         (Some(x), s) => format!("{} ({})", count(x), s.name()),
         (None, s) => s.name().to_string(),
@@ -173,7 +179,7 @@ fn database(p: &CostPoint) -> [String; 4] {
 fn preamble(r: &Results) -> Option<String> {
     let run = r.cost_run.as_ref()?;
     Some(format!(
-        "Counted under valgrind's callgrind ({}), {} requests a window, windows until {} in a row agree within ±{:.2}% (at most {}); the figures are medians of those windows, the spread their (largest − smallest) / median. Instructions of every process of the target (workers and master, all threads), with its idle cost (timers, heartbeats: {:.0} s measured per target) taken out; counts, not time. × baseline: the ratio of the target's instructions per request with the range of any window's ratio to any other's, judged beyond ±{:.1}%. Database: {}. The database's own instructions: {}.",
+        "Counted under valgrind's callgrind ({}), {} requests a window, windows until {} in a row agree within ±{:.2}% (at most {}); the figures are medians of those windows, the spread their (largest − smallest) / median. Instructions of every process of the target (workers and master, all threads), with its idle cost (timers, heartbeats: {:.0} s measured per target) taken out; counts, not time. × baseline: the ratio of the target's instructions per request with the range of any window's ratio to any other's, judged beyond ±{:.1}%; the database's instructions beside it, with their ratio to the baseline's where both settled, judged alike. Database: {}. The database's own instructions: {}.",
         run.valgrind,
         run.requests_per_window,
         run.settled_windows,
@@ -413,6 +419,13 @@ mod tests {
             windows: Vec::new(),
             per_request: Some(1_500_000.0),
             spread: Some(0.001),
+            comparison: Some(CostComparison {
+                reference: "rust".into(),
+                ratio: 6.02,
+                low: 6.0,
+                high: 6.04,
+                verdict: CostVerdict::Costlier,
+            }),
         });
         let mut rust = point("rust", 87_000.0, None);
         rust.database_instructions = Some(DatabaseInstructions {
@@ -423,11 +436,14 @@ mod tests {
             windows: Vec::new(),
             per_request: None,
             spread: None,
+            comparison: None,
         });
         r.cost = vec![flask, rust];
         let md = crate::summary_markdown(&r);
         assert!(
-            md.contains("| flask-gunicorn-sync | 10 | 9.95 M | ±0.04% | 1.50 M ±0.05% |"),
+            md.contains(
+                "| flask-gunicorn-sync | 10 | 9.95 M | ±0.04% | 1.50 M ±0.05%, ×6.020 6.0× costlier |"
+            ),
             "{md}"
         );
         assert!(

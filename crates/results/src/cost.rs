@@ -235,6 +235,10 @@ pub struct DatabaseInstructions {
     pub per_request: Option<f64>,
     /// (largest − smallest) / median of the settled windows.
     pub spread: Option<f64>,
+    /// Against the reference's database instructions at the same point,
+    /// when both settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<CostComparison>,
 }
 
 impl DatabaseInstructions {

@@ -162,7 +162,10 @@ impl Preset {
                 // Short windows, many rounds: precision comes from pairing
                 // rounds, not from long windows (docs/method.md).
                 duration: Duration::from_secs(1),
-                warmup: Duration::from_millis(500),
+                // Long enough for a keep-alive target's connections to
+                // open (slow points warm up for as long as a response
+                // takes): the main job has 180 windows.
+                warmup: Duration::from_millis(200),
                 rounds: Rounds { min: 3, max: 10 },
                 precision: 0.05,
                 // Three rounds of five targets: the counted cost after it
@@ -176,7 +179,9 @@ impl Preset {
                 cost: Some(CostDefaults {
                     scenarios: owned(QUICK_COST_SCENARIOS),
                     requests_per_window: 20,
-                    warmup_requests: 20,
+                    // One request a connection: a point whose first
+                    // window still warms takes a window more to settle.
+                    warmup_requests: 10,
                     // An async server at 10 connections varies by a few
                     // percent from one window of 20 to the next (its event
                     // loop's batching is timing's): eight windows tell.
@@ -185,7 +190,7 @@ impl Preset {
                     // The offset page's database work, fifty times slower,
                     // would take minutes a target: said, not counted; an
                     // ORM's slow warm-up is cut short, and said.
-                    database_budget: Duration::from_secs(20),
+                    database_budget: Duration::from_secs(15),
                 }),
             },
             Self::Full => Defaults {

@@ -303,18 +303,26 @@ impl Drop for OwnCluster {
 #[test]
 fn on_its_own_cluster_cost_counts_the_database_s_instructions_and_restarts_it_plainly() {
     let home = OwnCluster(temp_dir("home-own"));
+    // The Rust server counted on the cluster of `home`, into `out`.
+    let count_rust = |out: &Path, extra: &[&str]| {
+        let run = bookbench()
+            .args(["cost", "--targets", "rust", "--scale", "tiny"])
+            .args(["--concurrency", "2", "--requests", "20"])
+            .args(["--warmup-requests", "20", "--idle", "1s"])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .env("BOOKBENCH_HOME", &home.0)
+            .output()
+            .expect("cost");
+        ok(&run);
+        results(out)
+    };
     let out = temp_dir("cost-own");
-    let run = bookbench()
-        .args(["cost", "--targets", "rust", "--scale", "tiny"])
-        .args(["--scenarios", "author-detail,author-list,hello-get"])
-        .args(["--concurrency", "2", "--requests", "20"])
-        .args(["--warmup-requests", "20", "--idle", "1s", "--out"])
-        .arg(&out)
-        .env("BOOKBENCH_HOME", &home.0)
-        .output()
-        .expect("cost");
-    ok(&run);
-    let r = results(&out);
+    let r = count_rust(
+        &out,
+        &["--scenarios", "author-detail,author-list,hello-get"],
+    );
     assert_valid_results(&r);
     assert!(
         r["cost_run"]["database_instructions"]
@@ -385,5 +393,23 @@ fn on_its_own_cluster_cost_counts_the_database_s_instructions_and_restarts_it_pl
         .parent()
         .expect("the cluster's directory")
         .join("callgrind");
+    assert!(!dumps.exists(), "{dumps:?}");
+
+    // A budget its probe cannot meet (its share of 0.1 s is 5 ms, less
+    // than two requests take under callgrind): the probe is cut short
+    // there, its statements cancelled, and the point said to be over
+    // budget.
+    let r = count_rust(
+        &temp_dir("cost-own-budget"),
+        &["--scenarios", "author-detail", "--database-budget", "100ms"],
+    );
+    let d = &r["cost"][0]["database_instructions"];
+    assert_eq!(d["status"], "over_budget", "{d}");
+    assert!(
+        d["reason"]
+            .as_str()
+            .is_some_and(|why| why.contains("probe") && why.contains("--database-budget")),
+        "{d}"
+    );
     assert!(!dumps.exists(), "{dumps:?}");
 }

@@ -299,10 +299,20 @@ impl<'a> TargetRun<'a> {
             super::load::run_load(load.clone(), self.clients()).await?;
             self.jit_warmup = Duration::ZERO;
         }
-        load.duration = config.duration;
+        // A window shorter than a response counts waves, not a rate: fifty
+        // connections sharing the database's two cores end their responses
+        // together, every ten seconds at offset 500,000, and a window of
+        // two seconds between two waves counted none (docs/method.md).
+        load.duration = config.duration.max(fill);
         load.warmup = config.warmup.max(fill);
-        settled &= settle(&mut self.running, &self.ready_url, db, settle_limit).await;
-        settled &= neighbours_idle(self.remote(), (groups, me), settle_limit).await;
+        // Both at once: each waits on its own, and a run has hundreds of
+        // windows.
+        let remote = self.remote();
+        let (quiet, neighbours) = tokio::join!(
+            settle(&mut self.running, &self.ready_url, db, settle_limit),
+            neighbours_idle(remote, (groups, me), settle_limit)
+        );
+        settled &= quiet && neighbours;
         let time_wait = cpu::time_wait();
         // Counted from the end of the warm-up, while the load runs on.
         let warmup = load.warmup;
