@@ -79,7 +79,7 @@ pub struct Args {
     /// (its cluster under callgrind, in a pass after the targets'); a
     /// point that would take longer is reported as over budget, and 0
     /// counts none.
-    #[arg(long, default_value = "3m", value_parser = parse_duration)]
+    #[arg(long, default_value = "3m", value_parser = parse_budget)]
     database_budget: Duration,
     /// Where results go (default: results/<timestamp>/).
     #[arg(long)]
@@ -88,6 +88,14 @@ pub struct Args {
     targets_file: crate::targets::TargetsFile,
     #[command(flatten)]
     database: DatabaseArgs,
+}
+
+/// A duration, or 0: none.
+fn parse_budget(s: &str) -> Result<Duration, String> {
+    match s.trim() {
+        "0" | "0s" => Ok(Duration::ZERO),
+        other => parse_duration(other),
+    }
 }
 
 /// Settled windows a figure needs.
@@ -346,5 +354,18 @@ impl bookbench_cost::Observer for Lines {
             "{target} {at} window {}: {per} instructions a request",
             window + 1
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_budget_of_zero_counts_none_and_others_are_durations() {
+        assert_eq!(parse_budget("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_budget("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_budget("90s"), Ok(Duration::from_secs(90)));
+        assert!(parse_budget("soon").is_err());
     }
 }
