@@ -293,7 +293,7 @@ impl DbPoint<'_> {
         let budget = self.counting.budget;
         // The fewest requests a point takes: a probe slower than its share
         // of the budget at that rate is over budget, and is cut short
-        // there (an offset page of 500,000 takes a minute a request under
+        // there (an offset page of 500,000 takes 20 s a request under
         // callgrind, and ten of them would take minutes only to tell).
         let least = config.warmup_requests
             + config.requests_per_window * (u64::from(config.settled_windows) + 1);
