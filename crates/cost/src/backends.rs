@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bookbench_cluster::embedded::Embedded;
+use bookbench_load::LoadConfig;
 use bookbench_results::cost::{
     self, CostStatus, DatabaseCountStatus, DatabaseInstructions, DatabaseWindow,
 };
@@ -307,26 +308,17 @@ impl DbPoint<'_> {
                 ),
             ))
         };
-        if self.fresh {
-            load.duration = budget;
-            let began = Instant::now();
-            let report = run_load(load.clone()).await?;
-            load.preflight = false;
-            if report.requests < probe {
-                backends.cancel_active().await?;
-                return over(began.elapsed().as_secs_f64());
-            }
+        if self.fresh
+            && let Err(took) = probe_within(&mut load, budget, backends).await?
+        {
+            return over(took);
         }
-        load.duration = share;
+        // The budget bounds the point from its timed probe on.
         let began = Instant::now();
-        let report = run_load(load.clone()).await?;
-        load.preflight = false;
-        load.duration = UNBOUNDED;
-        if report.requests < probe {
-            backends.cancel_active().await?;
-            return over(began.elapsed().as_secs_f64());
-        }
-        let per_request = began.elapsed().as_secs_f64() / probe as f64;
+        let per_request = match probe_within(&mut load, share, backends).await? {
+            Ok(took) => took / probe as f64,
+            Err(took) => return over(took),
+        };
         let connections = backends.count().await?.max(1);
         let warmup = config
             .warmup_requests
@@ -425,6 +417,27 @@ impl DbPoint<'_> {
             .or_else(|| d.per_request.filter(|x| *x == 0.0).map(|_| 0.0));
         Ok(d)
     }
+}
+
+/// Sends `load`'s requests within `limit`: the seconds they took, or, as
+/// the error, those after which not all were answered (what they left
+/// running in the database cancelled).
+async fn probe_within(
+    load: &mut LoadConfig,
+    limit: Duration,
+    backends: &Backends,
+) -> Result<Result<f64, f64>, Error> {
+    load.duration = limit;
+    let began = Instant::now();
+    let report = run_load(load.clone()).await;
+    let took = began.elapsed().as_secs_f64();
+    load.preflight = false;
+    load.duration = UNBOUNDED;
+    if report?.requests < load.max_requests.unwrap_or(0) {
+        backends.cancel_active().await?;
+        return Ok(Err(took));
+    }
+    Ok(Ok(took))
 }
 
 /// Where the settled windows start: the run of the tolerance's agreeing

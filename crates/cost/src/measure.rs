@@ -504,13 +504,13 @@ impl Counter<'_> {
     }
 }
 
-/// The load of `scenario` at `concurrency` against `base`, its set-up
-/// requests sent once (every window then sends the same requests); each
-/// run ends at its `max_requests`, which the caller sets.
 /// A load run's duration when its count of requests ends it: the cap ends
 /// each run, and the duration only bounds it.
 pub(crate) const UNBOUNDED: Duration = Duration::from_secs(24 * 3600);
 
+/// The load of `scenario` at `concurrency` against `base`, its set-up
+/// requests sent once (every window then sends the same requests); each
+/// run ends at its `max_requests`, which the caller sets.
 pub(crate) async fn prepared_load(
     config: &CostConfig,
     base: &str,
