@@ -8,7 +8,7 @@ use bookbench_cost::CostConfig;
 use bookbench_datagen::Scale;
 use bookbench_results::{Config, Results, Rounds};
 use bookbench_suite::placeholders::Placeholders;
-use bookbench_suite::preset::{CostDefaults, Preset};
+use bookbench_suite::preset::{CostDefaults, Preset, WindowRequests};
 use bookbench_suite::run::RunConfig;
 use bookbench_suite::targets;
 
@@ -34,9 +34,10 @@ pub struct Args {
     /// Connection counts [default: 10].
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=1000))]
     concurrency: Option<Vec<u32>>,
-    /// Requests in each window.
-    #[arg(long, default_value = "100", value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
-    requests: u64,
+    /// Requests in each window: one count, then SCENARIO=N for scenarios
+    /// counted in windows of their own (100,author-offset-500k=10).
+    #[arg(long, default_value = "100", value_parser = parse_requests)]
+    requests: WindowRequests,
     /// Requests before a point's first window, not counted.
     #[arg(long, default_value = "100", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     warmup_requests: u64,
@@ -88,6 +89,13 @@ pub struct Args {
     targets_file: crate::targets::TargetsFile,
     #[command(flatten)]
     database: DatabaseArgs,
+}
+
+/// The least requests of a window: fewer hardly hold a cost that recurs.
+const LEAST_WINDOW: u64 = 10;
+
+fn parse_requests(s: &str) -> Result<WindowRequests, String> {
+    WindowRequests::parse(s, LEAST_WINDOW)
 }
 
 /// A duration, or 0: none.
@@ -226,7 +234,7 @@ fn counting(
         scenarios,
         workloads,
         concurrency,
-        requests_per_window: a.requests,
+        requests_per_window: a.requests.clone(),
         warmup_requests: a.warmup_requests,
         tolerance: a.tolerance,
         settled_windows: SETTLED_WINDOWS,
@@ -241,6 +249,7 @@ fn counting(
         database: database_counting(&placeholders.database_url, a.database_budget),
         placeholders,
         ids,
+        cold_jit: true,
     }
 }
 
@@ -296,7 +305,7 @@ pub fn defaults() -> CostDefaults {
 /// run's first concurrency, into its results, written again as they grow.
 pub fn after_run(run: &RunConfig, plan: &CostDefaults, results: &mut Results) -> Result<()> {
     let mut defaults = default_args();
-    defaults.requests = plan.requests_per_window;
+    defaults.requests = plan.requests_per_window.clone();
     defaults.warmup_requests = plan.warmup_requests;
     defaults.max_windows = plan.max_windows;
     defaults.idle = plan.idle;
@@ -330,6 +339,7 @@ pub fn after_run(run: &RunConfig, plan: &CostDefaults, results: &mut Results) ->
         run.ids,
     );
     config.references = references;
+    config.cold_jit = false;
     let mut sink = crate::results::OutDir(config.out.clone());
     let counted = db::block_on(bookbench_cost::measure(
         &config, results, &mut Lines, &mut sink,

@@ -296,8 +296,8 @@ impl DbPoint<'_> {
         // of the budget at that rate is over budget, and is cut short
         // there (an offset page of 500,000 takes 20 s a request under
         // callgrind, and ten of them would take minutes only to tell).
-        let least = config.warmup_requests
-            + config.requests_per_window * (u64::from(config.settled_windows) + 1);
+        let (warmup_requests, per_window) = config.requests_at(at.scenario);
+        let least = warmup_requests + per_window * (u64::from(config.settled_windows) + 1);
         let share = budget.mul_f64(probe as f64 / least as f64);
         let over = |took: f64| {
             Ok(without_windows(
@@ -320,10 +320,7 @@ impl DbPoint<'_> {
             Err(took) => return over(took),
         };
         let connections = backends.count().await?.max(1);
-        let warmup = config
-            .warmup_requests
-            .max(WARMUP_REQUESTS_PER_CONNECTION * connections);
-        let per_window = config.requests_per_window;
+        let warmup = warmup_requests.max(WARMUP_REQUESTS_PER_CONNECTION * connections);
         let requests = warmup + per_window * (u64::from(config.settled_windows) + 1);
         let estimate = per_request * requests as f64;
         if estimate > self.counting.budget.as_secs_f64() {

@@ -14,6 +14,7 @@ use bookbench_results::cost::{
 };
 use bookbench_results::{Results, TargetOutcome, TargetStatus};
 use bookbench_suite::placeholders::Placeholders;
+use bookbench_suite::preset::WindowRequests;
 use bookbench_suite::process::{self, Output, Running};
 use bookbench_suite::run::Sink;
 use bookbench_suite::targets::Target;
@@ -32,9 +33,10 @@ pub struct CostConfig {
     /// What the scenarios name: built in, or read from files.
     pub workloads: bookbench_load::Workloads,
     pub concurrency: Vec<u32>,
-    /// Requests of one window.
-    pub requests_per_window: u64,
-    /// Requests before a point's first window, not counted.
+    /// Requests of one window, by scenario.
+    pub requests_per_window: WindowRequests,
+    /// Requests before a point's first window, not counted (at most a
+    /// window where the scenario has windows of its own).
     pub warmup_requests: u64,
     /// Consecutive windows agreeing within this fraction have settled.
     pub tolerance: f64,
@@ -63,9 +65,24 @@ pub struct CostConfig {
     /// targets' where the database is bookbench's own; `Err`: not counted,
     /// and why.
     pub database: Result<DatabaseCounting, String>,
+    /// Count a target whose JIT warms for long (`min_warmup_s`) cold, as
+    /// `bookbench cost` does when asked to; after a run's throughput it
+    /// is listed as skipped, with the reason.
+    pub cold_jit: bool,
 }
 
 impl CostConfig {
+    /// The requests of the warm-up and of one window at `scenario`.
+    pub(crate) fn requests_at(&self, scenario: &str) -> (u64, u64) {
+        let window = self.requests_per_window.of(scenario);
+        let warmup = if self.requests_per_window.by_scenario.contains_key(scenario) {
+            self.warmup_requests.min(window)
+        } else {
+            self.warmup_requests
+        };
+        (warmup.max(1), window)
+    }
+
     pub(crate) fn baseline_name(&self) -> Option<&str> {
         self.baseline
             .as_deref()
@@ -82,6 +99,10 @@ pub trait Observer {
 
 /// The shares of the instructions a point lists, largest first.
 const OBJECTS_LISTED: usize = 6;
+
+/// Windows judged in groups of at most this many when single ones do not
+/// agree: a cost recurring every two or three windows (docs/method.md).
+const MAX_MERGED: usize = 3;
 
 /// Counts the cost of every target of `config` into `results` (its
 /// `cost_run` and `cost`), handing them to `sink` after every point. A
@@ -102,7 +123,8 @@ pub async fn measure(
     let statements = Statements::connect(&config.placeholders.database_url).await;
     results.cost_run = Some(CostRun {
         valgrind: valgrind.version.clone(),
-        requests_per_window: config.requests_per_window,
+        requests_per_window: config.requests_per_window.default,
+        requests_per_window_by_scenario: config.requests_per_window.by_scenario.clone(),
         tolerance: config.tolerance,
         max_windows: config.max_windows,
         settled_windows: config.settled_windows,
@@ -126,6 +148,13 @@ pub async fn measure(
     for target in &config.targets {
         if process::interrupted() {
             break;
+        }
+        if let (false, Some(seconds)) = (config.cold_jit, target.min_warmup_s) {
+            let why = jit_not_counted(&target.name, seconds);
+            observer.target(&target.name, &format!("skipped: {why}"));
+            record_outcome(results, target, TargetStatus::Skipped, Some(why));
+            sink.save(results).map_err(Error::Sink)?;
+            continue;
         }
         let outcome = count_target(
             config,
@@ -175,6 +204,15 @@ pub async fn measure(
         return Err(Error::Interrupted);
     }
     Ok(())
+}
+
+/// Why a JIT target is not counted after a run: its figures settle only
+/// after as many requests as its timed warm-up sends, which callgrind
+/// would take hours to serve.
+fn jit_not_counted(target: &str, warmup_s: f64) -> String {
+    format!(
+        "its JIT warms for {warmup_s:.0} s at full load before its figures settle (min_warmup_s); counted, it would have to serve as many requests under callgrind, hours a point (PyPy's hello world: about 360,000, some four hours; docs/method.md): `bookbench cost --targets {target}` counts it cold"
+    )
 }
 
 /// Notes a target's outcome: beside the throughput run's one when there is
@@ -402,6 +440,7 @@ impl Counter<'_> {
             status: CostStatus::NotSettled,
             reason: None,
             warmup_windows: 0,
+            merged: 1,
             idle_instructions_per_s: at.idle,
             windows: Vec::new(),
             per_request: None,
@@ -431,12 +470,13 @@ impl Counter<'_> {
     ) -> Result<(), Error> {
         let (config, group, statements) = (self.config, self.group, self.statements);
         let mut load = prepared_load(config, self.base, at.scenario, at.concurrency).await?;
-        load.max_requests = Some(config.warmup_requests.max(1));
+        let (warmup, window) = config.requests_at(at.scenario);
+        load.max_requests = Some(warmup);
         run_load(load.clone()).await?;
         // The first run checked that the target answers: no request of a
         // window is the load generator's own.
         load.preflight = false;
-        load.max_requests = Some(config.requests_per_window);
+        load.max_requests = Some(window);
         let label = format!("{} c={}", at.scenario, at.concurrency);
         for w in 0..config.max_windows {
             if process::interrupted() {
@@ -470,28 +510,18 @@ impl Counter<'_> {
             observer.window(at.target, &label, w, window.instructions_per_request());
             point.windows.push(window);
             objects.push(dump.objects);
-            let per: Vec<f64> = point
-                .windows
-                .iter()
-                .map(|w| w.instructions_per_request().unwrap_or(0.0))
-                .collect();
             // The database's caches warm too: a pooled connection's prepared
             // statement is planned anew on its first runs, and planning's
-            // buffers count.
-            let buffers: Vec<f64> = point
-                .windows
-                .iter()
-                .map(|w| {
-                    w.database.map_or(0.0, |d| {
-                        d.shared_blocks_hit.saturating_add(d.shared_blocks_read) as f64
-                            / w.requests.max(1) as f64
-                    })
-                })
-                .collect();
-            let settled = config.settled_windows as usize;
-            // Judged after every window: the first run that agrees ends with it.
-            if let Some(from) = cost::settled_from(&[&per, &buffers], settled, config.tolerance) {
-                point.warmup_windows = u32::try_from(from).unwrap_or(0);
+            // buffers count; both series must agree. Judged after every
+            // window: the first run that agrees ends with it.
+            if let Some(settling) = cost::settle(
+                &point.windows,
+                config.settled_windows as usize,
+                config.tolerance,
+                MAX_MERGED,
+            ) {
+                point.warmup_windows = u32::try_from(settling.from).unwrap_or(0);
+                point.merged = settling.merged;
                 point.status = CostStatus::Settled;
                 return Ok(());
             }
@@ -565,13 +595,12 @@ pub(crate) async fn run_load(load: LoadConfig) -> Result<Report, Error> {
 
 /// A point's figures from its settled windows.
 fn summarise(point: &mut CostPoint, objects: &[BTreeMap<String, u64>]) {
-    let from = (point.warmup_windows as usize).min(point.windows.len());
-    let settled = point.windows.get(from..).unwrap_or_default();
-    if settled.is_empty() {
+    let groups = point.groups();
+    if groups.is_empty() {
         return;
     }
     let per = |f: &dyn Fn(&CostWindow) -> Option<f64>| -> Option<f64> {
-        let values: Vec<f64> = settled
+        let values: Vec<f64> = groups
             .iter()
             .filter(|w| w.requests > 0)
             .filter_map(|w| f(w).map(|x| x / w.requests as f64))
@@ -595,7 +624,9 @@ fn summarise(point: &mut CostPoint, objects: &[BTreeMap<String, u64>]) {
         db_shared_blocks_read: per(&|w| w.database.map(|d| d.shared_blocks_read as f64)),
     });
     let mut by_object: BTreeMap<&str, u64> = BTreeMap::new();
-    for window in objects.get(from..).unwrap_or_default() {
+    let from = (point.warmup_windows as usize).min(objects.len());
+    let settled = objects.get(from..).unwrap_or_default();
+    for window in settled.iter().take(point.settled().len()) {
         for (name, n) in window {
             *by_object.entry(name.as_str()).or_default() += n;
         }

@@ -142,6 +142,10 @@ fn objects(p: &CostPoint) -> String {
 fn status(p: &CostPoint) -> String {
     let mine = match (&p.reason, p.status) {
         (Some(why), _) => format!("{}: {why}", p.status.name()),
+        (None, CostStatus::Settled) if p.merged > 1 => format!(
+            "settled after {} warm-up window(s), in groups of {} windows",
+            p.warmup_windows, p.merged
+        ),
         (None, CostStatus::Settled) => {
             format!("settled after {} warm-up window(s)", p.warmup_windows)
         }
@@ -179,9 +183,9 @@ fn database(p: &CostPoint) -> [String; 4] {
 fn preamble(r: &Results) -> Option<String> {
     let run = r.cost_run.as_ref()?;
     Some(format!(
-        "Counted under valgrind's callgrind ({}), {} requests a window, windows until {} in a row agree within ±{:.2}% (at most {}); the figures are medians of those windows, the spread their (largest − smallest) / median. Instructions of every process of the target (workers and master, all threads), with its idle cost (timers, heartbeats: {:.0} s measured per target) taken out; counts, not time. × baseline: the ratio of the target's instructions per request with the range of any window's ratio to any other's, judged beyond ±{:.1}%; the database's instructions beside it, with their ratio to the baseline's where both settled, judged alike. Database: {}. The database's own instructions: {}.",
+        "Counted under valgrind's callgrind ({}), {}, windows until {} in a row agree within ±{:.2}% (windows, or groups of two or three where single ones alternate; at most {} windows); the figures are medians of those windows, the spread their (largest − smallest) / median. Instructions of every process of the target (workers and master, all threads), with its idle cost (timers, heartbeats: {:.0} s measured per target) taken out; counts, not time. × baseline: the ratio of the target's instructions per request with the range of any window's ratio to any other's, judged beyond ±{:.1}%; the database's instructions beside it, with their ratio to the baseline's where both settled, judged alike. Database: {}. The database's own instructions: {}.",
         run.valgrind,
-        run.requests_per_window,
+        run.windows(),
         run.settled_windows,
         run.tolerance * 100.0,
         run.max_windows,
@@ -317,6 +321,7 @@ mod tests {
             status: CostStatus::Settled,
             reason: None,
             warmup_windows: 1,
+            merged: 1,
             idle_instructions_per_s: 0.0,
             windows: vec![CostWindow {
                 requests: 100,
@@ -359,6 +364,7 @@ mod tests {
         r.cost_run = Some(CostRun {
             valgrind: "valgrind-3.19.0".into(),
             requests_per_window: 100,
+            requests_per_window_by_scenario: Default::default(),
             tolerance: 0.005,
             max_windows: 12,
             settled_windows: 3,

@@ -10,6 +10,8 @@
 //! warm-up; its figures are the medians of the settled windows, with their
 //! spread.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +22,10 @@ pub struct CostRun {
     pub valgrind: String,
     /// Requests of one window, at the point's concurrency.
     pub requests_per_window: u64,
+    /// Scenarios counted in windows of their own size (a deep offset
+    /// page's, every request the same and slow in the database).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests_per_window_by_scenario: BTreeMap<String, u64>,
     /// Consecutive windows whose instructions per request differ by less
     /// than this fraction have settled (0.005: 0.5%).
     pub tolerance: f64,
@@ -45,6 +51,26 @@ pub struct CostRun {
     /// not (results before version 4: not counted).
     #[serde(default)]
     pub database_instructions: String,
+}
+
+impl CostRun {
+    /// `50 requests a window (author-offset-500k: 10)`.
+    pub fn windows(&self) -> String {
+        let own: Vec<String> = self
+            .requests_per_window_by_scenario
+            .iter()
+            .map(|(s, n)| format!("{s}: {n}"))
+            .collect();
+        if own.is_empty() {
+            format!("{} requests a window", self.requests_per_window)
+        } else {
+            format!(
+                "{} requests a window ({})",
+                self.requests_per_window,
+                own.join(", ")
+            )
+        }
+    }
 }
 
 /// The database's work over a window, from pg_stat_statements over the
@@ -87,6 +113,38 @@ impl CostWindow {
         (self.requests > 0).then(|| {
             self.instructions.saturating_sub(self.idle_instructions) as f64 / self.requests as f64
         })
+    }
+
+    /// The database's shared buffers (hit and read) per request; 0 where
+    /// they were not read.
+    pub fn buffers_per_request(&self) -> f64 {
+        self.database.map_or(0.0, |d| {
+            d.shared_blocks_hit.saturating_add(d.shared_blocks_read) as f64
+                / self.requests.max(1) as f64
+        })
+    }
+
+    /// Consecutive windows as one: their counts summed (the database's
+    /// only where every window has them).
+    pub fn merged(windows: &[CostWindow]) -> Option<CostWindow> {
+        let (first, rest) = windows.split_first()?;
+        Some(rest.iter().fold(first.clone(), |mut all, w| {
+            all.requests += w.requests;
+            all.ok += w.ok;
+            all.duration_s += w.duration_s;
+            all.instructions = all.instructions.saturating_add(w.instructions);
+            all.idle_instructions = all.idle_instructions.saturating_add(w.idle_instructions);
+            all.system_calls = all.system_calls.saturating_add(w.system_calls);
+            all.processes = all.processes.max(w.processes);
+            all.bytes_received = all.bytes_received.saturating_add(w.bytes_received);
+            all.database = all.database.zip(w.database).map(|(a, b)| DatabaseWork {
+                statements: a.statements.saturating_add(b.statements),
+                rows: a.rows.saturating_add(b.rows),
+                shared_blocks_hit: a.shared_blocks_hit.saturating_add(b.shared_blocks_hit),
+                shared_blocks_read: a.shared_blocks_read.saturating_add(b.shared_blocks_read),
+            });
+            all
+        }))
     }
 }
 
@@ -192,6 +250,13 @@ pub struct CostPoint {
     pub reason: Option<String>,
     /// Windows before the settled ones.
     pub warmup_windows: u32,
+    /// The settled windows were judged, and are summed, in consecutive
+    /// groups of this many (1: each alone). A cost that recurs less often
+    /// than once a window (a collector's older generation) makes single
+    /// windows alternate around a steady mean; groups that each hold it
+    /// about once agree, as longer windows would.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub merged: u32,
     /// The target's instructions per second with no request, measured once
     /// per target before its first point.
     pub idle_instructions_per_s: f64,
@@ -302,21 +367,85 @@ impl DatabaseWindow {
     }
 }
 
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
 impl CostPoint {
     /// The windows the figures come from: the settled ones (the last
-    /// windows of a point that did not settle).
+    /// windows of a point that did not settle), in whole groups of
+    /// `merged`.
     pub fn settled(&self) -> &[CostWindow] {
         let from = (self.warmup_windows as usize).min(self.windows.len());
-        self.windows.get(from..).unwrap_or_default()
+        let rest = self.windows.get(from..).unwrap_or_default();
+        let group = (self.merged as usize).max(1);
+        rest.get(..rest.len() - rest.len() % group)
+            .unwrap_or_default()
     }
 
-    /// Instructions per request of the settled windows.
-    pub fn instructions_per_request(&self) -> Vec<f64> {
+    /// The settled windows as the figures take them: merged in groups of
+    /// `merged`.
+    pub fn groups(&self) -> Vec<CostWindow> {
         self.settled()
+            .chunks((self.merged as usize).max(1))
+            .filter_map(CostWindow::merged)
+            .collect()
+    }
+
+    /// Instructions per request of the settled windows (of their groups).
+    pub fn instructions_per_request(&self) -> Vec<f64> {
+        self.groups()
             .iter()
             .filter_map(CostWindow::instructions_per_request)
             .collect()
     }
+}
+
+/// Where a point's windows settled: the first settled window, and the
+/// size of the groups that agreed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settling {
+    pub from: usize,
+    pub merged: u32,
+}
+
+/// Where `windows` settle: single windows when `settled` consecutive ones
+/// agree within `tolerance` in instructions and in the database's buffers
+/// per request, else consecutive groups of two, up to `max_merged`,
+/// starting at any window. `None` while none agree.
+pub fn settle(
+    windows: &[CostWindow],
+    settled: usize,
+    tolerance: f64,
+    max_merged: usize,
+) -> Option<Settling> {
+    (1..=max_merged.max(1)).find_map(|group| {
+        (0..group)
+            .filter_map(|offset| {
+                let merged: Vec<CostWindow> = windows
+                    .get(offset..)
+                    .unwrap_or_default()
+                    .chunks_exact(group)
+                    .filter_map(CostWindow::merged)
+                    .collect();
+                let per: Vec<f64> = merged
+                    .iter()
+                    .map(|w| w.instructions_per_request().unwrap_or(0.0))
+                    .collect();
+                let buffers: Vec<f64> =
+                    merged.iter().map(CostWindow::buffers_per_request).collect();
+                settled_from(&[&per, &buffers], settled, tolerance).map(|g| offset + g * group)
+            })
+            .min()
+            .map(|from| Settling {
+                from,
+                merged: u32::try_from(group).unwrap_or(1),
+            })
+    })
 }
 
 /// The first window of the run of `settled` consecutive windows in which
@@ -435,6 +564,7 @@ mod tests {
             status: CostStatus::Settled,
             reason: None,
             warmup_windows: 1,
+            merged: 1,
             idle_instructions_per_s: 1000.0,
             windows: vec![window(900_000), window(101_000), window(101_000)],
             per_request: None,
@@ -444,5 +574,69 @@ mod tests {
             database_instructions: None,
         };
         assert_eq!(p.instructions_per_request(), [1000.0, 1000.0]);
+        let pairs = CostPoint {
+            merged: 2,
+            windows: vec![
+                window(900_000),
+                window(101_000),
+                window(103_000),
+                window(101_000),
+                window(103_000),
+                window(101_000),
+            ],
+            ..p
+        };
+        // The last window makes no whole pair: left out.
+        assert_eq!(pairs.settled().len(), 4);
+        assert_eq!(pairs.instructions_per_request(), [1010.0, 1010.0]);
+    }
+
+    fn window(instructions: u64) -> CostWindow {
+        CostWindow {
+            requests: 50,
+            ok: 50,
+            duration_s: 1.0,
+            instructions,
+            idle_instructions: 0,
+            system_calls: 0,
+            processes: 1,
+            bytes_received: 0,
+            database: Some(DatabaseWork {
+                statements: 50,
+                rows: 50,
+                shared_blocks_hit: 150,
+                shared_blocks_read: 0,
+            }),
+        }
+    }
+
+    #[test]
+    fn windows_that_alternate_settle_in_pairs_and_steady_ones_alone() {
+        // Flask's hello world in windows of 50: 845 and 852 thousand
+        // instructions a request in turn, after a warm-up.
+        let alternating: Vec<CostWindow> = [900, 845, 852, 845, 852, 845, 852]
+            .iter()
+            .map(|k| window(k * 50_000))
+            .collect();
+        assert_eq!(settle(&alternating, 3, 0.005, 1), None);
+        assert_eq!(settle(&alternating[..6], 3, 0.005, 3), None);
+        assert_eq!(
+            settle(&alternating, 3, 0.005, 3),
+            Some(Settling { from: 1, merged: 2 })
+        );
+        let steady: Vec<CostWindow> = [900, 845, 846, 845]
+            .iter()
+            .map(|k| window(k * 50_000))
+            .collect();
+        assert_eq!(
+            settle(&steady, 3, 0.005, 3),
+            Some(Settling { from: 1, merged: 1 })
+        );
+        // Still falling, as a JIT warms: no grouping hides a trend.
+        let falling: Vec<CostWindow> = [900, 880, 860, 840, 820, 800, 780, 760, 740]
+            .iter()
+            .map(|k| window(k * 50_000))
+            .collect();
+        assert_eq!(settle(&falling, 3, 0.005, 3), None);
     }
 }

@@ -124,12 +124,8 @@ fn merge_cost(
         (_, None) => {}
         (None, Some(run)) => merged.cost_run = Some(run),
         (Some(ours), Some(theirs)) => {
-            let how = |r: &CostRun| {
-                format!(
-                    "{}, {} requests a window, tolerance {}",
-                    r.valgrind, r.requests_per_window, r.tolerance
-                )
-            };
+            let how =
+                |r: &CostRun| format!("{}, {}, tolerance {}", r.valgrind, r.windows(), r.tolerance);
             if how(ours) != how(&theirs) {
                 return Err(Error::Mismatch(format!(
                     "{part} cannot be merged with {first}: its cost was counted otherwise ({} against {})",

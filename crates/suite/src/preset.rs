@@ -1,6 +1,7 @@
 //! Presets: the sets of defaults that `bookbench run --preset` starts from.
 //! Flags given on the command line override them one by one.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bookbench_datagen::Scale;
@@ -57,8 +58,8 @@ pub struct CostDefaults {
     /// The run's scenarios that are counted too (all when the scenarios
     /// were given on the command line).
     pub scenarios: Vec<String>,
-    /// Requests of one window.
-    pub requests_per_window: u64,
+    /// Requests of one window, by scenario.
+    pub requests_per_window: WindowRequests,
     /// Requests before a point's first window.
     pub warmup_requests: u64,
     /// Windows a point may take before it is reported as not settled.
@@ -68,6 +69,72 @@ pub struct CostDefaults {
     /// How long counting the database's own instructions may take a
     /// point; zero counts none.
     pub database_budget: Duration,
+}
+
+/// Requests of a counted window: one count for every scenario but those
+/// given their own (`50,author-offset-500k=10`). A scenario that sends the
+/// same request every time, slow in the database, needs fewer: its
+/// windows repeat as well at one request a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowRequests {
+    pub default: u64,
+    pub by_scenario: BTreeMap<String, u64>,
+}
+
+impl WindowRequests {
+    /// The same count for every scenario.
+    pub fn every(default: u64) -> Self {
+        Self {
+            default,
+            by_scenario: BTreeMap::new(),
+        }
+    }
+
+    /// A window's requests at `scenario`.
+    pub fn of(&self, scenario: &str) -> u64 {
+        self.by_scenario
+            .get(scenario)
+            .copied()
+            .unwrap_or(self.default)
+    }
+
+    /// `N`, then `SCENARIO=N` for those that differ, comma-separated;
+    /// every count at least `least`.
+    pub fn parse(text: &str, least: u64) -> Result<Self, String> {
+        let count = |s: &str| -> Result<u64, String> {
+            match s.trim().parse::<u64>() {
+                Ok(n) if n >= least => Ok(n),
+                _ => Err(format!(
+                    "`{s}` is not a count of requests of at least {least}"
+                )),
+            }
+        };
+        let mut parts = text.split(',');
+        let default = count(parts.next().unwrap_or_default())?;
+        let mut by_scenario = BTreeMap::new();
+        for part in parts {
+            let Some((scenario, n)) = part.split_once('=') else {
+                return Err(format!(
+                    "`{part}`: after the first count, give SCENARIO=N (50,author-offset-500k=10)"
+                ));
+            };
+            by_scenario.insert(scenario.trim().to_string(), count(n)?);
+        }
+        Ok(Self {
+            default,
+            by_scenario,
+        })
+    }
+}
+
+/// The offset page's requests are all the same page, and under callgrind
+/// each takes seconds of the database's time: windows of one request a
+/// connection at the presets' ten.
+fn deep_offset_windows(default: u64) -> WindowRequests {
+    WindowRequests {
+        default,
+        by_scenario: BTreeMap::from([("author-offset-500k".to_string(), 10)]),
+    }
 }
 
 /// The quick preset's targets: Rust, Flask under gunicorn (sync and
@@ -178,7 +245,7 @@ impl Preset {
                 // as one of 100 does: what varies is not the mix.
                 cost: Some(CostDefaults {
                     scenarios: owned(QUICK_COST_SCENARIOS),
-                    requests_per_window: 20,
+                    requests_per_window: WindowRequests::every(20),
                     // One request a connection: a point whose first
                     // window still warms takes a window more to settle.
                     warmup_requests: 10,
@@ -208,7 +275,7 @@ impl Preset {
                 db_latency: Vec::new(),
                 cost: Some(CostDefaults {
                     scenarios: owned(bookbench_load::SCENARIOS),
-                    requests_per_window: 100,
+                    requests_per_window: deep_offset_windows(100),
                     warmup_requests: 100,
                     max_windows: 12,
                     idle: Duration::from_secs(5),
@@ -231,11 +298,14 @@ impl Preset {
                 db_latency: Vec::new(),
                 cost: Some(CostDefaults {
                     scenarios: owned(BLOG_SCENARIOS),
-                    requests_per_window: 50,
+                    requests_per_window: deep_offset_windows(50),
                     warmup_requests: 50,
                     max_windows: 12,
                     idle: Duration::from_secs(5),
-                    database_budget: Duration::from_secs(120),
+                    // Most offset-50k pages are over it (their probe finds
+                    // so in seconds): twice as long would count four more
+                    // targets' in eight more minutes.
+                    database_budget: Duration::from_secs(60),
                 }),
             },
             // One concurrency, at which a sync worker serves one request at
@@ -266,6 +336,26 @@ impl Preset {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn window_requests_read_one_count_then_a_count_per_scenario() {
+        let w = WindowRequests::parse("50, author-offset-500k=10", 10).expect("valid");
+        assert_eq!(w.of("hello-get"), 50);
+        assert_eq!(w.of("author-offset-500k"), 10);
+        assert_eq!(
+            WindowRequests::parse("20", 10),
+            Ok(WindowRequests::every(20))
+        );
+        for bad in [
+            "",
+            "5",
+            "50,author-list",
+            "50,author-list=x",
+            "50,author-list=2",
+        ] {
+            assert!(WindowRequests::parse(bad, 10).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn every_preset_names_only_declared_targets_and_known_scenarios() {
