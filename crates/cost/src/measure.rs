@@ -211,7 +211,7 @@ pub async fn measure(
 /// would take hours to serve.
 fn jit_not_counted(target: &str, warmup_s: f64) -> String {
     format!(
-        "its JIT warms for {warmup_s:.0} s at full load before its figures settle (min_warmup_s); counted, it would have to serve as many requests under callgrind, hours a point (PyPy's hello world: about 360,000, some four hours; docs/method.md): `bookbench cost --targets {target}` counts it cold"
+        "its JIT warms for {warmup_s} s at full load before its figures settle (min_warmup_s); counted, it would have to serve as many requests under callgrind, hours a point (PyPy's hello world: about 360,000, some four hours; docs/method.md): `bookbench cost --targets {target}` counts it cold"
     )
 }
 

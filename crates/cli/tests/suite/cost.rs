@@ -254,13 +254,38 @@ ready = "/"
 }
 
 /// `run --cost`: throughput first, then counted cost of the same targets,
-/// in one results file, one summary and one report.
+/// in one results file, one summary and one report; a target with a long
+/// JIT warm-up is timed, and listed as not counted, with the reason.
 #[tokio::test(flavor = "multi_thread")]
 async fn run_with_cost_counts_after_the_throughput_into_the_same_results() {
     let db = TestDb::new().await;
     let out = temp_dir("run-cost");
+    let targets = out.join("targets.toml");
+    std::fs::write(
+        &targets,
+        r#"
+[[target]]
+name = "jit"
+description = "bookbench serve, declared to warm as a JIT does"
+command = ["{bookbench}", "serve", "--listen", "{address}:{port}", "--workers", "{workers}"]
+workers = 1
+cpus = [0]
+ready = "/healthz"
+min_warmup_s = 0.2
+"#,
+    )
+    .expect("targets file");
+    let targets = targets.to_string_lossy();
     let run = crate::tiny_run(
-        &["--targets", "rust", "--scenarios", "hello-get", "--cost"],
+        &[
+            "--targets-file",
+            &targets,
+            "--targets",
+            "rust,jit",
+            "--scenarios",
+            "hello-get",
+            "--cost",
+        ],
         "1",
         &db,
         &out,
@@ -268,7 +293,25 @@ async fn run_with_cost_counts_after_the_throughput_into_the_same_results() {
     );
     ok(&run);
     let r = results(&out);
-    assert_eq!(r["runs"].as_array().map(Vec::len), Some(1), "{r}");
+    let jit = r["targets"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["name"] == "jit"))
+        .unwrap_or_else(|| panic!("no outcome of jit: {r}"));
+    assert!(
+        jit["notes"]
+            .as_array()
+            .is_some_and(|notes| notes.iter().any(|n| n
+                .as_str()
+                .is_some_and(|n| n.starts_with("counted cost: skipped: its JIT warms")))),
+        "{jit}"
+    );
+    assert!(
+        r["cost"]
+            .as_array()
+            .is_some_and(|points| points.iter().all(|p| p["target"] != "jit")),
+        "{r}"
+    );
+    assert_eq!(r["runs"].as_array().map(Vec::len), Some(2), "both timed: {r}");
     let p = per_request(&r, "rust");
     assert_eq!(p["status"], "settled", "{p}");
     assert_eq!(p["concurrency"], 4, "the run's first concurrency: {p}");
