@@ -311,7 +311,11 @@ min_warmup_s = 0.2
             .is_some_and(|points| points.iter().all(|p| p["target"] != "jit")),
         "{r}"
     );
-    assert_eq!(r["runs"].as_array().map(Vec::len), Some(2), "both timed: {r}");
+    assert_eq!(
+        r["runs"].as_array().map(Vec::len),
+        Some(2),
+        "both timed: {r}"
+    );
     let p = per_request(&r, "rust");
     assert_eq!(p["status"], "settled", "{p}");
     assert_eq!(p["concurrency"], 4, "the run's first concurrency: {p}");
