@@ -624,9 +624,7 @@ fn summarise(point: &mut CostPoint, objects: &[BTreeMap<String, u64>]) {
         db_shared_blocks_read: per(&|w| w.database.map(|d| d.shared_blocks_read as f64)),
     });
     let mut by_object: BTreeMap<&str, u64> = BTreeMap::new();
-    let from = (point.warmup_windows as usize).min(objects.len());
-    let settled = objects.get(from..).unwrap_or_default();
-    for window in settled.iter().take(point.settled().len()) {
+    for window in objects.get(point.settled_range()).unwrap_or_default() {
         for (name, n) in window {
             *by_object.entry(name.as_str()).or_default() += n;
         }

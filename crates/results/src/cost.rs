@@ -380,11 +380,15 @@ impl CostPoint {
     /// windows of a point that did not settle), in whole groups of
     /// `merged`.
     pub fn settled(&self) -> &[CostWindow] {
+        self.windows.get(self.settled_range()).unwrap_or_default()
+    }
+
+    /// Where the settled windows lie in `windows` (and in anything kept
+    /// per window beside them).
+    pub fn settled_range(&self) -> std::ops::Range<usize> {
         let from = (self.warmup_windows as usize).min(self.windows.len());
-        let rest = self.windows.get(from..).unwrap_or_default();
-        let group = (self.merged as usize).max(1);
-        rest.get(..rest.len() - rest.len() % group)
-            .unwrap_or_default()
+        let rest = self.windows.len() - from;
+        from..from + rest - rest % (self.merged as usize).max(1)
     }
 
     /// The settled windows as the figures take them: merged in groups of
