@@ -43,6 +43,9 @@ pub enum Control {
     Zero,
     /// Write its counts since the last zero to a new part file.
     Dump,
+    /// Switch its instrumentation on: it starts without (a target's start
+    /// is not counted, and runs several times faster so).
+    InstrumentOn,
 }
 
 impl Control {
@@ -50,6 +53,7 @@ impl Control {
         match self {
             Self::Zero => "-z",
             Self::Dump => "-d",
+            Self::InstrumentOn => "--instr=on",
         }
     }
 
@@ -57,6 +61,7 @@ impl Control {
         match self {
             Self::Zero => "zero",
             Self::Dump => "dump",
+            Self::InstrumentOn => "switch on",
         }
     }
 }

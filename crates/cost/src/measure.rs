@@ -3,8 +3,9 @@
 //! a warm-up and windows of a fixed number of requests until they settle;
 //! stop it; then compare each target's cost with the baseline's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bookbench_load::{IdSpace, LoadConfig, Report};
@@ -294,6 +295,7 @@ async fn count_target(
         let group = Group {
             pgid: running.pgid(),
             dumps: dumps.clone(),
+            switched_on: Mutex::new(BTreeSet::new()),
         };
         if group.pids().is_empty() {
             return Err(Error::Target(format!(
@@ -364,16 +366,38 @@ pub(crate) async fn wait_ready(
     })
 }
 
-/// A target's process group, and where its dumps go.
+/// A target's process group, where its dumps go, and which of its
+/// processes were switched on.
 struct Group {
     pgid: i32,
     dumps: PathBuf,
+    /// Processes whose instrumentation is on: each starts with it off
+    /// (crate::valgrind), a worker forked or executed later too.
+    switched_on: Mutex<BTreeSet<i32>>,
 }
 
 impl Group {
     /// Its processes under callgrind now (a worker may have been replaced).
     fn pids(&self) -> Vec<i32> {
         callgrind::counted_processes(self.pgid)
+    }
+
+    /// Its processes under callgrind now, each with its instrumentation
+    /// switched on: one that appeared since is switched on before it is
+    /// zeroed, so that it counts from the window's start.
+    fn instrumented(&self) -> Result<Vec<i32>, Error> {
+        let pids = self.pids();
+        let mut on = self
+            .switched_on
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for &pid in &pids {
+            if !on.contains(&pid) {
+                callgrind::control(pid, Control::InstrumentOn)?;
+                on.insert(pid);
+            }
+        }
+        Ok(pids)
     }
 
     fn zero(&self, pids: &[i32]) -> Result<(), Error> {
@@ -402,7 +426,7 @@ impl Group {
 
     /// Instructions per second with no request: timers, heartbeats.
     async fn idle_rate(&self, window: Duration) -> Result<f64, Error> {
-        let pids = self.pids();
+        let pids = self.instrumented()?;
         self.zero(&pids)?;
         let start = Instant::now();
         tokio::time::sleep(window).await;
@@ -482,7 +506,7 @@ impl Counter<'_> {
             if process::interrupted() {
                 return Err(Error::Interrupted);
             }
-            let pids = group.pids();
+            let pids = group.instrumented()?;
             group.zero(&pids)?;
             let before = match statements {
                 Some(s) => Some(s.totals().await?),
