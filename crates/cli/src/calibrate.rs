@@ -53,7 +53,7 @@ pub fn run(args: Args) -> Result<()> {
     let json = serde_json::to_string_pretty(&c).context("the calibration as JSON")?;
     let path = config.out.join("calibration.json");
     std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
-    println!("{md}");
-    println!("results: {}", config.out.display());
+    outln!("{md}");
+    outln!("results: {}", config.out.display());
     Ok(())
 }

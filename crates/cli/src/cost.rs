@@ -208,12 +208,12 @@ pub fn run(args: Args) -> Result<()> {
             std::fs::write(&path, text)
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
-        println!("{md}");
-        println!("results: {}", config.out.display());
+        outln!("{md}");
+        outln!("results: {}", config.out.display());
         return Ok(());
     }
-    println!("{}", bookbench_report::summary_markdown(&results));
-    println!("results: {}", config.out.display());
+    outln!("{}", bookbench_report::summary_markdown(&results));
+    outln!("results: {}", config.out.display());
     Ok(())
 }
 
@@ -355,12 +355,12 @@ struct Lines;
 
 impl bookbench_cost::Observer for Lines {
     fn target(&mut self, name: &str, status: &str) {
-        eprintln!("{name}: {status}");
+        erroutln!("{name}: {status}");
     }
 
     fn window(&mut self, target: &str, at: &str, window: u32, per_request: Option<f64>) {
         let per = per_request.map_or("-".to_string(), |x| format!("{x:.0}"));
-        eprintln!(
+        erroutln!(
             "{target} {at} window {}: {per} instructions a request",
             window + 1
         );

@@ -97,22 +97,22 @@ pub fn run(args: Args) -> Result<()> {
             db.ensure_started()?;
             let url = db.url();
             block_on(async { migrate(&url).await })?;
-            println!("{}", describe(&db)?);
+            outln!("{}", describe(&db)?);
         }
         DbCommand::Stop => {
             let db = Embedded::open(&home)?;
             db.stop()?;
-            println!("stopped");
+            outln!("stopped");
         }
         DbCommand::Status => {
             let db = Embedded::open(&home)?;
-            println!("{}", describe(&db)?);
+            outln!("{}", describe(&db)?);
         }
-        DbCommand::Url => println!("{}", args.database.resolve()?),
+        DbCommand::Url => outln!("{}", args.database.resolve()?),
         DbCommand::Migrate => {
             let url = args.database.resolve()?;
             block_on(async { migrate(&url).await })?;
-            println!("migrated");
+            outln!("migrated");
         }
     }
     Ok(())

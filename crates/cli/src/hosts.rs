@@ -51,9 +51,9 @@ pub fn run(args: Args) -> Result<()> {
     let mut failed = Vec::new();
     for c in &checked {
         match &c.outcome {
-            Ok(found) => println!("ok    {:<10} {:<8} {found}", c.host, c.role.name()),
+            Ok(found) => outln!("ok    {:<10} {:<8} {found}", c.host, c.role.name()),
             Err(why) => {
-                println!("FAIL  {:<10} {:<8} {why}", c.host, c.role.name());
+                outln!("FAIL  {:<10} {:<8} {why}", c.host, c.role.name());
                 failed.push(c.host.as_str());
             }
         }

@@ -38,19 +38,19 @@ pub fn run(args: Args) -> Result<()> {
                 proxy: a.proxy,
             })?;
             for h in hosts {
-                println!("{:<7} {:<18} {}", h.role.name(), h.namespace, h.addr);
+                outln!("{:<7} {:<18} {}", h.role.name(), h.namespace, h.addr);
             }
         }
         Command::Down => {
             stop_cluster_in_lab();
             let removed = bookbench_lab::down()?;
             if removed.is_empty() {
-                println!("no lab");
+                outln!("no lab");
             } else {
-                print!("removed:\n{removed}");
+                out!("removed:\n{removed}");
             }
         }
-        Command::Status => print!("{}", with_newline(bookbench_lab::status()?.to_string())),
+        Command::Status => out!("{}", with_newline(bookbench_lab::status()?.to_string())),
     }
     Ok(())
 }
@@ -68,7 +68,7 @@ pub(crate) fn stop_cluster_in_lab() {
         && !db.address().is_loopback()
         && let Err(e) = db.stop()
     {
-        eprintln!("warning: the database on the lab's database host did not stop cleanly: {e}");
+        erroutln!("warning: the database on the lab's database host did not stop cleanly: {e}");
     }
 }
 

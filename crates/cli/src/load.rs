@@ -130,9 +130,9 @@ pub fn run(args: Args) -> Result<()> {
     let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let say = |text: &str| {
         if json_to_stdout {
-            eprint!("{text}");
+            errout!("{text}");
         } else {
-            print!("{text}");
+            out!("{text}");
         }
     };
     let live = !args.quiet && std::io::stderr().is_terminal();
@@ -156,7 +156,7 @@ pub fn run(args: Args) -> Result<()> {
                 ));
             }
         } else if live {
-            eprintln!("{}", tick.line());
+            erroutln!("{}", tick.line());
         }
     })?;
     report.start_late_us = late.map(|l| u64::try_from(l.as_micros()).unwrap_or(u64::MAX));
@@ -164,7 +164,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(path) = &args.json {
         let json = report.to_json();
         if json_to_stdout {
-            println!("{json}");
+            outln!("{json}");
         } else {
             std::fs::write(path, json + "\n")
                 .with_context(|| format!("cannot write {}", path.display()))?;

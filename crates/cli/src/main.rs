@@ -6,6 +6,8 @@
 // a terminal shows verbatim: `<timestamp>` and `[PORT]` are meant literally.
 #![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
+#[macro_use]
+mod say;
 mod calibrate;
 mod cost;
 mod db;
@@ -112,7 +114,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: what went wrong, with its causes.
-            eprintln!("error: {e:#}");
+            erroutln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -140,7 +142,7 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         .map(|l| l.trim_start_matches("error: "))
         .collect::<Vec<_>>()
         .join("; ");
-    eprintln!("error: {line} (see 'bookbench --help')");
+    erroutln!("error: {line} (see 'bookbench --help')");
     ExitCode::from(2)
 }
 

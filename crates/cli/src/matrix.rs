@@ -140,7 +140,7 @@ pub fn run(mut args: Args) -> Result<()> {
         &app,
         &options,
         &app_url,
-        &mut |line| eprintln!("{line}"),
+        &mut |line| erroutln!("{line}"),
     )?;
     let environments = config.out.join("environments");
     std::fs::create_dir_all(&environments)
@@ -162,7 +162,7 @@ pub fn run(mut args: Args) -> Result<()> {
             .filter_map(|o| o.env.as_ref().ok())
             .min_by_key(|e| (e.interpreter, e.flavour))
             .context("--setup needs an environment, and none set up")?;
-        eprintln!("{}: --setup {command}", app.name);
+        erroutln!("{}: --setup {command}", app.name);
         matrix::run_setup(
             env,
             &app,
@@ -189,8 +189,8 @@ pub fn run(mut args: Args) -> Result<()> {
     config.placeholders.database_url = app_url;
     for t in &plan.targets {
         match &t.cannot_run {
-            None => eprintln!("  {}", t.name),
-            Some(why) => eprintln!("  {}: cannot run here: {why}", t.name),
+            None => erroutln!("  {}", t.name),
+            Some(why) => erroutln!("  {}: cannot run here: {why}", t.name),
         }
     }
     let names = |ts: &[targets::Target]| ts.iter().map(|t| t.name.clone()).collect::<Vec<_>>();

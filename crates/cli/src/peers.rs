@@ -48,17 +48,17 @@ fn setup(args: &SetupArgs) -> Result<()> {
     for name in &names {
         let dir = peers::dir(&home, name);
         match peers::setup(&home, &repo, name, args.retry) {
-            Ok(Setup::UpToDate) => println!("{name}: up to date ({})", dir.display()),
+            Ok(Setup::UpToDate) => outln!("{name}: up to date ({})", dir.display()),
             Ok(Setup::Installed(took)) => {
-                println!(
+                outln!(
                     "{name}: installed in {:.0} s ({})",
                     took.as_secs_f64(),
                     dir.display()
                 );
             }
-            Err(Error::Unavailable(why)) => println!("{name}: skipped: {why}"),
+            Err(Error::Unavailable(why)) => outln!("{name}: skipped: {why}"),
             Err(e) => {
-                println!("{name}: failed: {e}");
+                outln!("{name}: failed: {e}");
                 failed.push(name.clone());
             }
         }

@@ -23,7 +23,7 @@ pub fn compare(args: CompareArgs) -> Result<()> {
     let (a, b) = (read(&args.a)?, read(&args.b)?);
     let rows = bookbench_results::compare::compare(&a, &b)?;
     let threshold = bookbench_results::compare::threshold(&a, &b);
-    print!("{}", bookbench_report::compare::table(&rows, threshold));
+    out!("{}", bookbench_report::compare::table(&rows, threshold));
     let slower = bookbench_results::compare::regressions(&rows);
     if args.fail_on_regression && !slower.is_empty() {
         let named: Vec<String> = slower
@@ -63,10 +63,10 @@ fn write_outputs(dir: &Path, results: &Results, with_json: bool) -> Result<()> {
     if with_json {
         let path = dir.join("results.json");
         results.write(&path)?;
-        println!("{}", path.display());
+        outln!("{}", path.display());
     }
     for path in bookbench_report::write(dir, results)? {
-        println!("{}", path.display());
+        outln!("{}", path.display());
     }
     Ok(())
 }
@@ -107,7 +107,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
                 let path = charts.join(name);
                 std::fs::write(&path, svg)
                     .with_context(|| format!("cannot write {}", path.display()))?;
-                println!("{}", path.display());
+                outln!("{}", path.display());
             }
         }
     }

@@ -171,8 +171,8 @@ pub fn run(args: Args) -> Result<()> {
     if built {
         crate::lab::stop_cluster_in_lab();
         match bookbench_lab::down() {
-            Ok(_) => eprintln!("lab: removed"),
-            Err(e) => eprintln!("warning: the lab built for this run was not removed: {e}"),
+            Ok(_) => erroutln!("lab: removed"),
+            Err(e) => erroutln!("warning: the lab built for this run was not removed: {e}"),
         }
     }
     outcome
@@ -184,7 +184,7 @@ fn build_lab_unless_up() -> Result<bool> {
         return Ok(false);
     }
     bookbench_lab::up(bookbench_lab::Layout::default())?;
-    eprintln!(
+    erroutln!(
         "lab: built for this run, with one client host, and removed after it (`bookbench lab up` first keeps one)"
     );
     Ok(true)
@@ -264,8 +264,8 @@ pub fn measure_and_count(config: &RunConfig, cost: Option<CostDefaults>) -> Resu
     if let Some(plan) = cost {
         crate::cost::after_run(config, &plan, &mut results)?;
     }
-    println!("{}", bookbench_report::summary_markdown(&results));
-    println!("results: {}", config.out.display());
+    outln!("{}", bookbench_report::summary_markdown(&results));
+    outln!("results: {}", config.out.display());
     Ok(())
 }
 
@@ -534,7 +534,7 @@ pub fn prepare(
         let dataset = match scale {
             Some(scale) => Some(
                 bookbench_suite::dataset::ensure(&mut client, scale, &mut |s| {
-                    eprintln!("seeding the {} data set…", s.name());
+                    erroutln!("seeding the {} data set…", s.name());
                 })
                 .await?,
             ),
@@ -600,7 +600,7 @@ impl Progress {
 impl Observer for Progress {
     fn target(&mut self, name: &str, status: &str) {
         if self.lines {
-            eprintln!("{name}: {status}");
+            erroutln!("{name}: {status}");
         } else {
             self.bar.println(format!("{name}: {status}"));
         }
@@ -611,7 +611,7 @@ impl Observer for Progress {
         self.bar.set_position(done as u64);
         let what = at.to_string();
         if self.lines && done < total {
-            eprintln!("[{}/{total}] {what}", done + 1);
+            erroutln!("[{}/{total}] {what}", done + 1);
         }
         self.bar.set_message(what);
     }

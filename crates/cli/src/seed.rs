@@ -80,15 +80,20 @@ pub fn run(args: Args) -> Result<()> {
         anyhow::Ok(Some((result?, progress.timings())))
     })?;
     let Some((dataset, timings)) = dataset else {
-        println!(
+        outln!(
             "the database holds this data set already ({} authors, seed {})",
-            plan.authors, plan.seed
+            plan.authors,
+            plan.seed
         );
         return Ok(());
     };
-    println!(
+    outln!(
         "seeded {} authors, {} books and {} book genres (seed {}) in {:.1} s ({timings})",
-        dataset.authors, dataset.books, dataset.book_genres, dataset.seed, dataset.load_seconds
+        dataset.authors,
+        dataset.books,
+        dataset.book_genres,
+        dataset.seed,
+        dataset.load_seconds
     );
     Ok(())
 }

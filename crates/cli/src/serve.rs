@@ -38,8 +38,8 @@ pub fn run(args: Args) -> Result<()> {
     // Each connection is a file: a shell's default soft limit (often 1,024)
     // would refuse connections long before the hard limit does.
     match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => eprintln!("open files: up to {limit}"),
-        Err(e) => eprintln!("open files: the limit could not be raised ({e})"),
+        Ok(limit) => erroutln!("open files: up to {limit}"),
+        Err(e) => erroutln!("open files: the limit could not be raised ({e})"),
     }
     let embedded = args.database.database_url.is_none();
     let url = args.database.resolve()?;
@@ -69,7 +69,7 @@ pub fn run(args: Args) -> Result<()> {
         let addr = app
             .local_addr()
             .context("cannot read the listening address")?;
-        eprintln!("listening on http://{addr} (API docs at http://{addr}/docs)");
+        erroutln!("listening on http://{addr} (API docs at http://{addr}/docs)");
         app.run_until_stopped().await.context("server failed")
     })
 }

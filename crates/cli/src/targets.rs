@@ -79,9 +79,11 @@ pub fn list(args: ListArgs) -> Result<()> {
             }
             (None, _) => "ready".to_string(),
         };
-        println!(
+        outln!(
             "{:<width$}  {} (CPU {:?}) — {state}",
-            t.name, t.description, t.cpus
+            t.name,
+            t.description,
+            t.cpus
         );
     }
     Ok(())
@@ -127,7 +129,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         Some(status) => bail!("target '{}' exited with {status}", t.name),
         None => {
             running.stop();
-            eprintln!("target '{}' stopped", t.name);
+            erroutln!("target '{}' stopped", t.name);
             Ok(())
         }
     }

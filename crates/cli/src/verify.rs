@@ -16,12 +16,12 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let results = db::block_on(bookbench_suite::verify::verify(&args.url))?;
     if args.json {
-        println!("{}", serde_json::to_string(&results)?);
+        outln!("{}", serde_json::to_string(&results)?);
     } else {
         for r in &results {
             match &r.failure {
-                None => println!("ok    {}", r.name),
-                Some(why) => println!("FAIL  {}: {why}", r.name),
+                None => outln!("ok    {}", r.name),
+                Some(why) => outln!("FAIL  {}: {why}", r.name),
             }
         }
     }
@@ -32,7 +32,7 @@ pub fn run(args: Args) -> Result<()> {
         .collect();
     if failed.is_empty() {
         if !args.json {
-            println!("{} passed, 0 failed", results.len());
+            outln!("{} passed, 0 failed", results.len());
         }
         Ok(())
     } else {

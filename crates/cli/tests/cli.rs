@@ -176,6 +176,23 @@ fn db_start_recovers_from_a_crash_that_left_a_stale_pid_file() {
     assert_ne!(pid_in(&stdout(&out)), pid);
 }
 
+/// A reader gone from the pipe (`bookbench targets | head -0`): what is
+/// written to it is dropped, and the verb ends as it would have, without a
+/// panic.
+#[test]
+fn a_closed_pipe_on_standard_output_is_no_panic() {
+    let home = Home::new();
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = bookbench(&home.0)
+        .arg("targets")
+        .stdout(writer)
+        .output()
+        .expect("bookbench runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
+
 #[test]
 fn seed_rejects_bad_arguments_with_one_line() {
     let home = Home::new();
