@@ -121,7 +121,7 @@ pub fn run(args: Args) -> Result<()> {
     let concurrency = args.concurrency.clone().unwrap_or_else(|| vec![10]);
     let scale: Scale = args.scale.map(Into::into).unwrap_or(d.scale);
     let prepared = prepare(args.out.clone(), &args.database, Some(scale))?;
-    let mut config = counting(
+    let config = counting(
         &args,
         selected,
         (scenarios.clone(), workloads),
@@ -131,9 +131,6 @@ pub fn run(args: Args) -> Result<()> {
         Placeholders::discover(&prepared.url, bookbench_cluster::embedded::home_from_env())?,
         bookbench_suite::dataset::id_space(prepared.dataset.as_ref()),
     );
-    if args.calibrate {
-        config.database = Err("a calibration counts the targets only".to_string());
-    }
     let mut results = Results {
         version: bookbench_results::RESULTS_VERSION,
         partial: true,

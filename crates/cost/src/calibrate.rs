@@ -97,7 +97,31 @@ pub async fn calibrate(
         ..config.clone()
     };
     measure(&aa, results, observer, sink).await?;
+    // The A/A run's settings stand for the calibration: the parts after
+    // it count the Rust server's own work only.
+    let aa_run = results.cost_run.clone();
+    let config = &CostConfig {
+        database: Err(
+            "counted for the A/A copies only: the known work is the server's own".to_string(),
+        ),
+        ..config.clone()
+    };
+    let calibrated = known_work(config, extra, references, baseline, results, observer, sink).await;
+    results.cost_run = aa_run;
+    calibrated
+}
 
+/// The Rust server against a copy doing `extra` more work a request at
+/// each point where it settled, the work sized by two probes.
+async fn known_work(
+    config: &CostConfig,
+    extra: f64,
+    mut references: BTreeMap<String, String>,
+    baseline: Option<String>,
+    results: &mut Results,
+    observer: &mut dyn Observer,
+    sink: &mut dyn Sink,
+) -> Result<Calibrated, Error> {
     let Some(original) = config.targets.iter().find(|t| adds_work(t)) else {
         return Ok(Calibrated {
             known_work: None,

@@ -63,6 +63,29 @@ pub fn cost_markdown(c: &CostCalibration) -> String {
         c.threshold * 100.0,
         c.largest_aa_deviation * 100.0
     );
+    let _ = writeln!(
+        md,
+        "The database's statistics: statements or rows a request differing from the original's at {} of {} A/A points; shared buffers hit a request at most {:.2}% apart.\n",
+        c.aa_statements_or_rows_differing,
+        c.aa.len(),
+        c.largest_aa_buffers_deviation * 100.0
+    );
+    if c.database_aa.is_empty() {
+        let _ = writeln!(
+            md,
+            "The database's instructions: not counted (the results' `cost_run.database_instructions` says why).\n"
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "The database's instructions: {} comparisons of the backends serving a copy with those serving its original, {} without one (a side that did not settle or was over budget); {} judged different with the threshold of {:.1}%. The largest deviation was {:.2}%.\n",
+            c.database_aa.len(),
+            c.database_aa_not_compared,
+            c.database_aa_judged_different,
+            c.threshold * 100.0,
+            c.largest_database_aa_deviation * 100.0
+        );
+    }
     match (&c.known_work, &c.known_missing) {
         (Some(k), _) => {
             let _ = writeln!(
@@ -88,10 +111,15 @@ pub fn cost_markdown(c: &CostCalibration) -> String {
         "| comparison | scenario | c | ratio | range of windows | added | verdict |\n|---|---|---:|---:|---|---:|---|"
     );
     let figure = |x: Option<f64>| x.map_or("–".to_string(), |x| format!("{x:.4}"));
-    for r in c.aa.iter().chain(&c.known) {
+    let rows =
+        c.aa.iter()
+            .map(|r| (r, ""))
+            .chain(c.database_aa.iter().map(|r| (r, ", the database's")))
+            .chain(c.known.iter().map(|r| (r, "")));
+    for (r, whose) in rows {
         let _ = writeln!(
             md,
-            "| {} against {} | {} | {} | {} | {}–{} | {} | {} |",
+            "| {} against {}{whose} | {} | {} | {} | {}–{} | {} | {} |",
             r.target,
             r.reference,
             r.scenario,

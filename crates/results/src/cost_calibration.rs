@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Results;
 use crate::calibration::COPY;
-use crate::cost::{CostPoint, CostStatus, CostVerdict};
+use crate::cost::{CostComparison, CostPoint, CostStatus, CostVerdict, DatabaseCountStatus};
 
 /// The suffix of a copy doing `extra` more work: `~x105` for 5%.
 pub fn extra_suffix(extra: f64) -> String {
@@ -107,13 +107,70 @@ pub struct CostCalibration {
     pub known_found: usize,
     /// Known-work rows judged costlier by the amount added.
     pub known_in_proportion: usize,
+    /// The database's instructions a request, each copy's against its
+    /// original's, at the points where they were counted (on bookbench's
+    /// own cluster): the copies send the same statements, so any
+    /// difference is the count's noise.
+    #[serde(default)]
+    pub database_aa: Vec<Row>,
+    #[serde(default)]
+    pub database_aa_judged_different: usize,
+    #[serde(default)]
+    pub database_aa_not_compared: usize,
+    #[serde(default)]
+    pub largest_database_aa_deviation: f64,
+    /// A/A rows at which the copy's statements or rows a request are not
+    /// exactly its original's: the same requests make the same statements.
+    #[serde(default)]
+    pub aa_statements_or_rows_differing: usize,
+    /// The largest |copy's shared buffers hit a request over its
+    /// original's − 1|: a pooled connection plans a prepared statement
+    /// anew on its first runs, and which connection serves a request is
+    /// timing's choice.
+    #[serde(default)]
+    pub largest_aa_buffers_deviation: f64,
 }
 
-fn row(p: &CostPoint, reference: &str, expected: Option<f64>) -> Row {
-    let c = p
-        .comparison
+/// What a set of rows was judged: different, not compared, and the
+/// largest deviation from 1.
+fn judged(rows: &[Row]) -> (usize, usize, f64) {
+    (
+        rows.iter()
+            .filter(|r| {
+                r.verdict
+                    .is_some_and(|v| v != CostVerdict::NoSignificantDifference)
+            })
+            .count(),
+        rows.iter().filter(|r| r.ratio.is_none()).count(),
+        rows.iter()
+            .filter_map(|r| r.ratio)
+            .map(|r| (r - 1.0).abs())
+            .fold(0.0, f64::max),
+    )
+}
+
+/// The target's instructions compared, where its point settled.
+fn app_comparison(p: &CostPoint) -> Option<&CostComparison> {
+    p.comparison
         .as_ref()
-        .filter(|c| c.reference == reference && p.status == CostStatus::Settled);
+        .filter(|_| p.status == CostStatus::Settled)
+}
+
+/// The database's instructions compared, where they settled.
+fn database_comparison(p: &CostPoint) -> Option<&CostComparison> {
+    p.database_instructions
+        .as_ref()
+        .filter(|d| d.status == DatabaseCountStatus::Settled)
+        .and_then(|d| d.comparison.as_ref())
+}
+
+fn row(
+    p: &CostPoint,
+    reference: &str,
+    comparison: Option<&CostComparison>,
+    expected: Option<f64>,
+) -> Row {
+    let c = comparison.filter(|c| c.reference == reference);
     Row {
         target: p.target.clone(),
         reference: reference.to_string(),
@@ -137,18 +194,27 @@ pub fn summarise(
         .cost_run
         .as_ref()
         .map_or((0.0, 0.0), |r| (r.threshold, r.tolerance));
-    let aa: Vec<Row> = results
+    // Each copy (`NAME~aa`, or a further one `NAME~aa2`) with its original.
+    let copies: Vec<(&CostPoint, &str)> = results
         .cost
         .iter()
         .filter_map(|p| {
-            // `NAME~aa`, or a further copy `NAME~aa2`.
             let (original, n) = p.target.rsplit_once(COPY)?;
-            if !n.chars().all(|c| c.is_ascii_digit()) {
-                return None;
-            }
-            Some(row(p, original, None))
+            n.chars()
+                .all(|c| c.is_ascii_digit())
+                .then_some((p, original))
         })
         .collect();
+    let aa: Vec<Row> = copies
+        .iter()
+        .map(|&(p, original)| row(p, original, app_comparison(p), None))
+        .collect();
+    let database_aa: Vec<Row> = copies
+        .iter()
+        .filter(|(p, _)| p.database_instructions.is_some())
+        .map(|&(p, original)| row(p, original, database_comparison(p), None))
+        .collect();
+    let statistics = statistics_against_originals(results, &copies);
     let known: Vec<Row> = known_work
         .as_ref()
         .map(|k| {
@@ -156,26 +222,28 @@ pub fn summarise(
                 .cost
                 .iter()
                 .filter(|p| p.target == k.target)
-                .map(|p| row(p, &k.original, k.expected_ratio(&p.scenario, p.concurrency)))
+                .map(|p| {
+                    let expected = k.expected_ratio(&p.scenario, p.concurrency);
+                    row(p, &k.original, app_comparison(p), expected)
+                })
                 .collect()
         })
         .unwrap_or_default();
+    let (aa_judged_different, aa_not_compared, largest_aa_deviation) = judged(&aa);
+    let (database_aa_judged_different, database_aa_not_compared, largest_database_aa_deviation) =
+        judged(&database_aa);
     CostCalibration {
         threshold,
         tolerance,
-        aa_judged_different: aa
-            .iter()
-            .filter(|r| {
-                r.verdict
-                    .is_some_and(|v| v != CostVerdict::NoSignificantDifference)
-            })
-            .count(),
-        aa_not_compared: aa.iter().filter(|r| r.ratio.is_none()).count(),
-        largest_aa_deviation: aa
-            .iter()
-            .filter_map(|r| r.ratio)
-            .map(|r| (r - 1.0).abs())
-            .fold(0.0, f64::max),
+        aa_judged_different,
+        aa_not_compared,
+        largest_aa_deviation,
+        database_aa_judged_different,
+        database_aa_not_compared,
+        largest_database_aa_deviation,
+        aa_statements_or_rows_differing: statistics.0,
+        largest_aa_buffers_deviation: statistics.1,
+        database_aa,
         known_found: known
             .iter()
             .filter(|r| r.verdict == Some(CostVerdict::Costlier))
@@ -189,6 +257,33 @@ pub fn summarise(
         known_work,
         known_missing,
     }
+}
+
+/// The A/A copies' database statistics against their originals' at the
+/// same point: how many differ in statements or rows a request, and the
+/// largest relative difference in shared buffers hit.
+fn statistics_against_originals(results: &Results, copies: &[(&CostPoint, &str)]) -> (usize, f64) {
+    let mut differing = 0;
+    let mut buffers: f64 = 0.0;
+    for &(copy, original) in copies {
+        let Some(o) = results.cost.iter().find(|o| {
+            o.target == original && o.scenario == copy.scenario && o.concurrency == copy.concurrency
+        }) else {
+            continue;
+        };
+        let (Some(c), Some(o)) = (copy.per_request.as_ref(), o.per_request.as_ref()) else {
+            continue;
+        };
+        if c.db_statements != o.db_statements || c.db_rows != o.db_rows {
+            differing += 1;
+        }
+        if let (Some(c), Some(o)) = (c.db_shared_blocks_hit, o.db_shared_blocks_hit)
+            && o > 0.0
+        {
+            buffers = buffers.max((c / o - 1.0).abs());
+        }
+    }
+    (differing, buffers)
 }
 
 #[cfg(test)]

@@ -459,4 +459,45 @@ fn on_its_own_cluster_cost_counts_the_database_s_instructions_and_restarts_it_pl
         "{d}"
     );
     assert!(!dumps.exists(), "{dumps:?}");
+
+    // The calibration on the same cluster counts the database's
+    // instructions of each A/A copy too: the copies send the same
+    // statements, so the backends serving them count alike, and the
+    // statements and rows a request are the same.
+    let out = temp_dir("cost-own-calibrate");
+    let r = count_rust(&out, &["--calibrate", "--scenarios", "author-list"]);
+    assert!(
+        r["cost_run"]["database_instructions"]
+            .as_str()
+            .is_some_and(|d| d.contains("pg_log_backend_memory_contexts")),
+        "the A/A run's settings: {}",
+        r["cost_run"]
+    );
+    let c: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("calibration.json")).expect("calibration.json"),
+    )
+    .expect("calibration.json is JSON");
+    let rows = c["database_aa"]
+        .as_array()
+        .expect("the database's A/A rows");
+    assert_eq!(rows.len(), 3, "one a copy: {c}");
+    assert_eq!(c["database_aa_not_compared"], 0, "{c}");
+    assert_eq!(c["database_aa_judged_different"], 0, "{c}");
+    for row in rows {
+        let ratio = row["ratio"].as_f64().expect("a ratio");
+        assert!((ratio - 1.0).abs() < 0.01, "{row}");
+    }
+    assert_eq!(c["aa_statements_or_rows_differing"], 0, "{c}");
+    // The known work is the server's own: its copy is not counted in the
+    // database's pass.
+    let known = r["cost"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["target"] == "rust~x105"))
+        .unwrap_or_else(|| panic!("the known work's point: {r}"));
+    assert!(known["database_instructions"].is_null(), "{known}");
+    let md = std::fs::read_to_string(out.join("calibration.md")).expect("calibration.md");
+    assert!(
+        md.contains("The database's instructions: 3 comparisons"),
+        "{md}"
+    );
 }
