@@ -13,7 +13,8 @@ pub struct CompareArgs {
     a: PathBuf,
     /// The results.json to compare with it.
     b: PathBuf,
-    /// Exit non-zero when a point got significantly slower from A to B.
+    /// Exit non-zero when a point got significantly slower from A to B, or
+    /// its counted instructions a request costlier.
     #[arg(long)]
     fail_on_regression: bool,
 }
@@ -21,18 +22,44 @@ pub struct CompareArgs {
 /// `bookbench compare A B`.
 pub fn compare(args: CompareArgs) -> Result<()> {
     let (a, b) = (read(&args.a)?, read(&args.b)?);
-    let rows = bookbench_results::compare::compare(&a, &b)?;
-    let threshold = bookbench_results::compare::threshold(&a, &b);
-    out!("{}", bookbench_report::compare::table(&rows, threshold));
-    let slower = bookbench_results::compare::regressions(&rows);
-    if args.fail_on_regression && !slower.is_empty() {
+    let timed = bookbench_results::compare::compare(&a, &b);
+    let counted = bookbench_results::cost_compare::compare(&a, &b);
+    // Two counting runs share no timed point, and two timed runs no
+    // counted one: only sharing neither is an error.
+    let timed = match timed {
+        Err(e) if counted.is_empty() => return Err(e.into()),
+        Err(_) => Vec::new(),
+        Ok(rows) => rows,
+    };
+    if !timed.is_empty() {
+        let threshold = bookbench_results::compare::threshold(&a, &b);
+        out!("{}", bookbench_report::compare::table(&timed, threshold));
+    }
+    if !counted.is_empty() {
+        let threshold = bookbench_results::cost_compare::threshold(&a, &b);
+        if !timed.is_empty() {
+            outln!();
+        }
+        out!(
+            "{}",
+            bookbench_report::compare::cost_table(&counted, threshold)
+        );
+    }
+    let slower = bookbench_results::compare::regressions(&timed);
+    let costlier = bookbench_results::cost_compare::regressions(&counted);
+    if args.fail_on_regression && !(slower.is_empty() && costlier.is_empty()) {
         let named: Vec<String> = slower
             .iter()
-            .map(|r| format!("{} {}", r.target, r.at()))
+            .map(|r| format!("{} {} slower", r.target, r.at()))
+            .chain(
+                costlier
+                    .iter()
+                    .map(|r| format!("{} {} c={} costlier", r.target, r.scenario, r.concurrency)),
+            )
             .collect();
         anyhow::bail!(
-            "{} point(s) significantly slower in {}: {}",
-            slower.len(),
+            "{} point(s) significantly slower or costlier in {}: {}",
+            named.len(),
             args.b.display(),
             named.join(", ")
         );

@@ -141,6 +141,7 @@ pub async fn measure(
             Ok(counting) => backends::description(&valgrind, counting.budget),
             Err(why) => format!("not counted: {why}"),
         },
+        seed: Some(config.seed),
     });
     let statements = statements.ok();
     if let Some(s) = &statements {

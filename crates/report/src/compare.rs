@@ -1,9 +1,12 @@
-//! `bookbench compare`'s table: each point of two runs, B against A, with
-//! its interval and verdict (judged in `bookbench_results::compare`).
+//! `bookbench compare`'s tables: each point of two runs, B against A, with
+//! its interval and verdict (judged in `bookbench_results::compare`), and
+//! each point counted in both, B's count against A's
+//! (`bookbench_results::cost_compare`).
 
 use std::fmt::Write as _;
 
 use bookbench_results::compare::Row;
+use bookbench_results::cost_compare::Row as CostRow;
 
 /// The comparison as a table for people.
 pub fn table(rows: &[Row], threshold: f64) -> String {
@@ -42,6 +45,54 @@ pub fn table(rows: &[Row], threshold: f64) -> String {
     let _ = writeln!(
         out,
         "B/A: B's requests/s over A's. faster/slower: the 95% interval (Welch, on the windows' log requests/s) lies wholly beyond ±{:.1}%",
+        threshold * 100.0
+    );
+    out
+}
+
+/// The counted cost of two runs as a table for people: each point's
+/// instructions a request in A and in B, B's over A's with the range of
+/// any of B's settled windows over any of A's, the verdict, and the
+/// database's instructions likewise where both runs counted them.
+pub fn cost_table(rows: &[CostRow], threshold: f64) -> String {
+    let mut out = format!(
+        "{:<30} {:<18} {:>4} {:>10} {:>10} {:>7}  {:<15}  {:<28} database B/A\n",
+        "target", "scenario", "c", "instr. A", "instr. B", "B/A", "range", "verdict"
+    );
+    let figure = |x: Option<f64>| x.map_or("-".to_string(), crate::cost::count);
+    for r in rows {
+        let (ratio, range, verdict) = match (&r.instructions, &r.not_compared) {
+            (Some(c), _) => (
+                format!("{:.4}", c.ratio),
+                format!("{:.4}–{:.4}", c.low, c.high),
+                crate::cost::phrase(c),
+            ),
+            (None, why) => (
+                "-".to_string(),
+                "-".to_string(),
+                format!("not compared: {}", why.as_deref().unwrap_or("-")),
+            ),
+        };
+        let database = r.database.as_ref().map_or("-".to_string(), |c| {
+            format!("{:.4} {}", c.ratio, crate::cost::phrase(c))
+        });
+        let _ = writeln!(
+            out,
+            "{:<30} {:<18} {:>4} {:>10} {:>10} {:>7}  {:<15}  {:<28} {}",
+            r.target,
+            r.scenario,
+            r.concurrency,
+            figure(r.a),
+            figure(r.b),
+            ratio,
+            range,
+            verdict,
+            database
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Counted, not timed: instructions a request. B/A: B's over A's; costlier/cheaper: the range of any of B's settled windows over any of A's lies wholly beyond ±{:.1}% (the larger of the two runs' thresholds). Counts are of a window's requests: points whose windows sent other requests are not compared.",
         threshold * 100.0
     );
     out

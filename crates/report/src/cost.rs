@@ -91,7 +91,7 @@ pub(crate) fn beside(r: &Results, target: &str, scenario: &str, concurrency: u32
 }
 
 /// `5.0% costlier`, `2.3× cheaper` or `no significant difference`.
-fn phrase(c: &CostComparison) -> String {
+pub(crate) fn phrase(c: &CostComparison) -> String {
     match c.verdict {
         CostVerdict::NoSignificantDifference => "no significant difference".to_string(),
         CostVerdict::Costlier if c.ratio >= 2.0 => format!("{:.1}× costlier", c.ratio),
@@ -373,6 +373,7 @@ mod tests {
             threshold: 0.01,
             database_statistics: "pg_stat_statements, planning included".into(),
             database_instructions: String::new(),
+            seed: None,
         });
         r.cost = vec![
             point(

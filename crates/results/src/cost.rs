@@ -51,9 +51,21 @@ pub struct CostRun {
     /// not (results before version 4: not counted).
     #[serde(default)]
     pub database_instructions: String,
+    /// The load generator's seed: with the requests a window, which
+    /// requests every window sent (not recorded before 2026-12-06).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 impl CostRun {
+    /// Requests a window at `scenario`.
+    pub fn requests_at(&self, scenario: &str) -> u64 {
+        self.requests_per_window_by_scenario
+            .get(scenario)
+            .copied()
+            .unwrap_or(self.requests_per_window)
+    }
+
     /// `50 requests a window (author-offset-500k: 10)`.
     pub fn windows(&self) -> String {
         let own: Vec<String> = self

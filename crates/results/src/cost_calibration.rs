@@ -209,9 +209,15 @@ pub fn summarise(
         .iter()
         .map(|&(p, original)| row(p, original, app_comparison(p), None))
         .collect();
+    // A point where no statement reached the database (hello world) says
+    // nothing of the database's count.
     let database_aa: Vec<Row> = copies
         .iter()
-        .filter(|(p, _)| p.database_instructions.is_some())
+        .filter(|(p, _)| {
+            p.database_instructions
+                .as_ref()
+                .is_some_and(|d| d.per_request != Some(0.0))
+        })
         .map(|&(p, original)| row(p, original, database_comparison(p), None))
         .collect();
     let statistics = statistics_against_originals(results, &copies);

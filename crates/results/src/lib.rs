@@ -17,6 +17,7 @@ pub mod calibration;
 pub mod compare;
 pub mod cost;
 pub mod cost_calibration;
+pub mod cost_compare;
 mod format;
 pub mod judge;
 pub mod merge;

@@ -163,6 +163,54 @@ async fn the_cost_calibration_counts_copies_alike_and_finds_added_work_in_propor
     );
     let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
     assert!(summary.contains("## Counted cost per request"), "{summary}");
+
+    compare_judges_counts_between_runs(&out.join("results.json"));
+}
+
+/// `bookbench compare` on two counting runs: a run against itself differs
+/// nowhere; against a copy whose Rust server counted 5% more in every
+/// window, that point is costlier, and `--fail-on-regression` says so in
+/// one line.
+fn compare_judges_counts_between_runs(results_json: &Path) {
+    let compare = |b: &Path, gate: bool| {
+        let mut run = bookbench();
+        run.arg("compare").arg(results_json).arg(b);
+        if gate {
+            run.arg("--fail-on-regression");
+        }
+        run.output().expect("compare")
+    };
+    let same = compare(results_json, true);
+    ok(&same);
+    let table = String::from_utf8_lossy(&same.stdout).into_owned();
+    assert!(table.contains("Counted, not timed"), "{table}");
+    assert_eq!(
+        table.matches("no significant difference").count(),
+        5,
+        "a run against itself, the Rust server and its four copies: {table}"
+    );
+
+    let mut r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(results_json).expect("results"))
+            .expect("results.json");
+    for p in r["cost"].as_array_mut().expect("cost points") {
+        if p["target"] != "rust" {
+            continue;
+        }
+        for w in p["windows"].as_array_mut().expect("windows") {
+            let i = w["instructions"].as_f64().expect("instructions");
+            w["instructions"] = serde_json::json!((i * 1.05).round() as u64);
+        }
+    }
+    let costlier = temp_dir("compare-costlier").join("results.json");
+    std::fs::write(&costlier, r.to_string()).expect("write the edited copy");
+    let gated = compare(&costlier, true);
+    assert!(!gated.status.success(), "{gated:?}");
+    let err = String::from_utf8_lossy(&gated.stderr).into_owned();
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("rust author-detail c=4 costlier"), "{err}");
+    let table = String::from_utf8_lossy(&gated.stdout).into_owned();
+    assert!(table.contains("% costlier"), "{table}");
 }
 
 #[test]
