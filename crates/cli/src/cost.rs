@@ -48,10 +48,10 @@ pub struct Args {
     /// as not settled.
     #[arg(long, default_value = "12", value_parser = clap::value_parser!(u32).range(3..=1000))]
     max_windows: u32,
-    /// A cost ratio is costlier or cheaper only beyond this (2.5%): identical
-    /// copies agree within 1%, but the same Python target moves by up to 2%
-    /// with where its process lays out memory (another path, one more
-    /// variable in its environment: docs/method.md).
+    /// A cost ratio is costlier or cheaper only beyond this (2.5%): the
+    /// Rust server's copies agree within 0.6%, but the same Python target
+    /// moves by up to 2.5% with where its process lays out memory (another
+    /// path, one more variable in its environment: docs/method.md).
     #[arg(long, default_value = "2.5%", value_parser = parse_precision)]
     threshold: f64,
     /// How long each target's idle cost (timers, heartbeats) is measured.
