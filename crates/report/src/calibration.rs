@@ -56,12 +56,18 @@ pub fn cost_markdown(c: &CostCalibration) -> String {
     let _ = writeln!(md, "# Counted cost: calibration\n");
     let _ = writeln!(
         md,
-        "A/A: {} comparisons of a target with an identical copy, {} without one (a side that did not settle); {} judged different with the threshold of {:.1}%. The largest A/A deviation was {:.2}%.\n",
+        "A/A: {} comparisons of a target with an identical copy, {} without one (a side that did not settle); {} judged different with the threshold of {:.1}%. The largest A/A deviation was {:.2}%, and the A/A ranges reach {:.2}% from 1: {}\n",
         c.aa.len(),
         c.aa_not_compared,
         c.aa_judged_different,
         c.threshold * 100.0,
-        c.largest_aa_deviation * 100.0
+        c.largest_aa_deviation * 100.0,
+        c.largest_aa_reach * 100.0,
+        if c.largest_aa_reach <= c.threshold {
+            "the threshold lies beyond every one."
+        } else {
+            "the threshold lies within them, so identical targets could be judged different where their ranges fall further out; a threshold beyond that reach leaves a margin."
+        }
     );
     let _ = writeln!(
         md,

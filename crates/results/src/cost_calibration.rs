@@ -103,6 +103,12 @@ pub struct CostCalibration {
     pub aa_not_compared: usize,
     /// The largest |ratio − 1| of the A/A rows.
     pub largest_aa_deviation: f64,
+    /// How far the A/A rows' ranges reach from 1: the largest of
+    /// high − 1 and 1 − low. A threshold below it can call a pair of
+    /// identical targets different, should their ranges fall a little
+    /// further out at another layout.
+    #[serde(default)]
+    pub largest_aa_reach: f64,
     /// Known-work rows judged costlier.
     pub known_found: usize,
     /// Known-work rows judged costlier by the amount added.
@@ -244,6 +250,10 @@ pub fn summarise(
         aa_judged_different,
         aa_not_compared,
         largest_aa_deviation,
+        largest_aa_reach: aa
+            .iter()
+            .filter_map(|r| Some((r.high? - 1.0).max(1.0 - r.low?)))
+            .fold(0.0, f64::max),
         database_aa_judged_different,
         database_aa_not_compared,
         largest_database_aa_deviation,

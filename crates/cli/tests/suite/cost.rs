@@ -142,6 +142,15 @@ async fn the_cost_calibration_counts_copies_alike_and_finds_added_work_in_propor
     )
     .expect("calibration.json is JSON");
     assert_eq!(c["aa_judged_different"], 0, "{c}");
+    // The ranges of the Rust server's copies reach less far from 1 than
+    // the threshold: it holds them all, with a margin.
+    let reach = c["largest_aa_reach"]
+        .as_f64()
+        .expect("the A/A ranges' reach");
+    assert!(
+        reach >= c["largest_aa_deviation"].as_f64().expect("deviation") && reach < 0.025,
+        "{c}"
+    );
     assert_eq!(c["known_found"], 1, "{c}");
     assert_eq!(c["known_in_proportion"], 1, "{c}");
     assert!(
@@ -161,6 +170,7 @@ async fn the_cost_calibration_counts_copies_alike_and_finds_added_work_in_propor
         md.contains("1 of 1 judged costlier, 1 of them within"),
         "{md}"
     );
+    assert!(md.contains("the threshold lies beyond every one"), "{md}");
     let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
     assert!(summary.contains("## Counted cost per request"), "{summary}");
 
