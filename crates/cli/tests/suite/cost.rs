@@ -541,9 +541,12 @@ fn on_its_own_cluster_cost_counts_the_database_s_instructions_and_restarts_it_pl
     assert_eq!(rows.len(), 3, "one a copy: {c}");
     assert_eq!(c["database_aa_not_compared"], 0, "{c}");
     assert_eq!(c["database_aa_judged_different"], 0, "{c}");
+    // Each compared, and within the threshold: on the tiny data set at two
+    // connections the copies' database counts were seen up to 1.3% apart
+    // (0.12% at most on the medium one at ten, docs/method.md).
     for row in rows {
         let ratio = row["ratio"].as_f64().expect("a ratio");
-        assert!((ratio - 1.0).abs() < 0.01, "{row}");
+        assert!((ratio - 1.0).abs() < 0.025, "{row}");
     }
     assert_eq!(c["aa_statements_or_rows_differing"], 0, "{c}");
     // The known work is the server's own: its copy is not counted in the
