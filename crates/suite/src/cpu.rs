@@ -38,16 +38,31 @@ pub fn processes_on(host: &crate::hosts::Host) -> Vec<Proc> {
         "-c".to_string(),
         "cat /proc/[0-9]*/stat 2>/dev/null".to_string(),
     ];
-    // `cat` fails on a process that exits while it reads: what it read holds.
-    host.run_output(&command, crate::hosts::CHECK_TIMEOUT)
-        .map(|ran| {
-            ran.stdout
-                .lines()
-                .filter_map(|l| parse_proc(l.split(' ').next()?.parse().ok()?, l))
-                .collect()
-        })
-        .unwrap_or_default()
+    // A host always has processes: none read means the read failed (an
+    // ssh connection dropped while others start, as sshd's MaxStartups
+    // does), and a failed read would count the window's CPU as none. It is
+    // tried again.
+    for _ in 0..REMOTE_READ_TRIES {
+        // `cat` fails on a process that exits while it reads: what it read
+        // holds.
+        let read: Vec<Proc> = host
+            .run_output(&command, crate::hosts::CHECK_TIMEOUT)
+            .map(|ran| {
+                ran.stdout
+                    .lines()
+                    .filter_map(|l| parse_proc(l.split(' ').next()?.parse().ok()?, l))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !read.is_empty() {
+            return read;
+        }
+    }
+    Vec::new()
 }
+
+/// Reads of a host's processes before its CPU is given up for the window.
+const REMOTE_READ_TRIES: usize = 3;
 
 fn parse_proc(pid: i32, text: &str) -> Option<Proc> {
     let open = text.find('(')?;
