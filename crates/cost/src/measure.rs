@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use bookbench_load::{IdSpace, LoadConfig, Report};
 use bookbench_results::cost::{
-    self, CostComparison, CostPoint, CostRun, CostStatus, CostWindow, DatabaseCountStatus,
-    DatabaseInstructions, ObjectShare, PerRequest,
+    self, CostComparison, CostPoint, CostRun, CostStatus, CostWindow, ObjectShare, PerRequest,
 };
 use bookbench_results::{Results, TargetOutcome, TargetStatus};
 use bookbench_suite::placeholders::Placeholders;
@@ -676,12 +675,9 @@ fn summarise(point: &mut CostPoint, objects: &[BTreeMap<String, u64>]) {
 /// `references` names another) at the same scenario and concurrency, when
 /// that settled too: windows still warming up say nothing of a difference.
 fn compare_with_references(config: &CostConfig, results: &mut Results) {
-    compare_points(
-        config,
-        results,
-        |p| (p.status == CostStatus::Settled).then(|| p.instructions_per_request()),
-        |p, c| p.comparison = Some(c),
-    );
+    compare_points(config, results, CostPoint::settled_instructions, |p, c| {
+        p.comparison = Some(c)
+    });
 }
 
 /// The database's instructions at each point against the reference's, as
@@ -690,12 +686,7 @@ pub(crate) fn compare_database_with_references(config: &CostConfig, results: &mu
     compare_points(
         config,
         results,
-        |p| {
-            p.database_instructions
-                .as_ref()
-                .filter(|d| d.status == DatabaseCountStatus::Settled)
-                .map(DatabaseInstructions::instructions_per_request)
-        },
+        CostPoint::settled_database_instructions,
         |p, c| {
             if let Some(d) = p.database_instructions.as_mut() {
                 d.comparison = Some(c);

@@ -412,6 +412,21 @@ impl CostPoint {
             .collect()
     }
 
+    /// Instructions per request of the settled windows, where the point
+    /// settled: what a comparison takes.
+    pub fn settled_instructions(&self) -> Option<Vec<f64>> {
+        (self.status == CostStatus::Settled).then(|| self.instructions_per_request())
+    }
+
+    /// The database's instructions per request of its settled windows,
+    /// where they settled.
+    pub fn settled_database_instructions(&self) -> Option<Vec<f64>> {
+        self.database_instructions
+            .as_ref()
+            .filter(|d| d.status == DatabaseCountStatus::Settled)
+            .map(DatabaseInstructions::instructions_per_request)
+    }
+
     /// Instructions per request of the settled windows (of their groups).
     pub fn instructions_per_request(&self) -> Vec<f64> {
         self.groups()

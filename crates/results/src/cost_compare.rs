@@ -11,7 +11,7 @@
 //! resting on counts can be carried from one run to another.
 
 use crate::Results;
-use crate::cost::{self, CostComparison, CostPoint, CostStatus, CostVerdict, DatabaseCountStatus};
+use crate::cost::{self, CostComparison, CostPoint, CostStatus, CostVerdict};
 
 /// One point counted in both runs.
 #[derive(Debug, Clone)]
@@ -35,18 +35,6 @@ pub struct Row {
 pub fn threshold(a: &Results, b: &Results) -> f64 {
     let of = |r: &Results| r.cost_run.as_ref().map_or(0.0, |c| c.threshold);
     of(a).max(of(b))
-}
-
-/// Settled windows' (or groups') instructions a request.
-fn instructions(p: &CostPoint) -> Option<Vec<f64>> {
-    (p.status == CostStatus::Settled).then(|| p.instructions_per_request())
-}
-
-fn database_instructions(p: &CostPoint) -> Option<Vec<f64>> {
-    p.database_instructions
-        .as_ref()
-        .filter(|d| d.status == DatabaseCountStatus::Settled)
-        .map(|d| d.instructions_per_request())
 }
 
 /// Why the requests of A's windows at `scenario` are not B's, if they are
@@ -87,10 +75,10 @@ pub fn compare(a: &Results, b: &Results) -> Vec<Row> {
                     && pb.concurrency == pa.concurrency
             })?;
             let figure = |p: &CostPoint| {
-                instructions(p)
-                    .is_some()
-                    .then(|| p.per_request.as_ref().map(|r| r.instructions))
-                    .flatten()
+                p.per_request
+                    .as_ref()
+                    .filter(|_| p.status == CostStatus::Settled)
+                    .map(|r| r.instructions)
             };
             let mut row = Row {
                 target: pa.target.clone(),
@@ -106,14 +94,17 @@ pub fn compare(a: &Results, b: &Results) -> Vec<Row> {
                 row.not_compared = Some(why);
                 return Some(row);
             }
-            row.instructions = match (instructions(pb), instructions(pa)) {
+            row.instructions = match (pb.settled_instructions(), pa.settled_instructions()) {
                 (Some(mine), Some(theirs)) => cost::compare(&mine, &theirs, "A", threshold),
                 _ => None,
             };
             if row.instructions.is_none() {
                 row.not_compared = Some("not settled in both runs".to_string());
             }
-            row.database = match (database_instructions(pb), database_instructions(pa)) {
+            row.database = match (
+                pb.settled_database_instructions(),
+                pa.settled_database_instructions(),
+            ) {
                 (Some(mine), Some(theirs)) => cost::compare(&mine, &theirs, "A", threshold),
                 _ => None,
             };
