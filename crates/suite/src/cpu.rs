@@ -33,32 +33,52 @@ fn read(pid: i32) -> Option<Proc> {
 /// Every process of a remote host, read through its prefix in one command
 /// (one `/proc/<pid>/stat` line each); none when it does not answer.
 pub fn processes_on(host: &crate::hosts::Host) -> Vec<Proc> {
-    let command = [
-        "sh".to_string(),
-        "-c".to_string(),
-        "cat /proc/[0-9]*/stat 2>/dev/null".to_string(),
-    ];
+    processes_on_after(host, std::time::Duration::ZERO)
+}
+
+/// As [`processes_on`], read `delay` after the command is sent: the host
+/// waits until that instant of its clock (a host's clock agrees with this
+/// one's, as the load agents' start instants already need), so that the
+/// time ssh takes to reach it (seconds, on a loaded machine) falls within
+/// the delay rather than after it. Reached later, it reads at once.
+fn processes_on_after(host: &crate::hosts::Host, delay: std::time::Duration) -> Vec<Proc> {
+    let at_ns = (std::time::SystemTime::now() + delay)
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let read = |delay: std::time::Duration| {
+        let line = if delay.is_zero() {
+            "cat /proc/[0-9]*/stat 2>/dev/null".to_string()
+        } else {
+            format!(
+                "t={at_ns}; now=$(date +%s%N); if [ \"$now\" -lt \"$t\" ]; then d=$((t - now)); sleep $((d / 1000000000)).$(printf %09d $((d % 1000000000))); fi; cat /proc/[0-9]*/stat 2>/dev/null"
+            )
+        };
+        // `cat` fails on a process that exits while it reads: what it read
+        // holds.
+        host.run_output(
+            &["sh".to_string(), "-c".to_string(), line],
+            crate::hosts::CHECK_TIMEOUT + delay,
+        )
+        .map(|ran| {
+            ran.stdout
+                .lines()
+                .filter_map(|l| parse_proc(l.split(' ').next()?.parse().ok()?, l))
+                .collect::<Vec<Proc>>()
+        })
+        .unwrap_or_default()
+    };
     // A host always has processes: none read means the read failed (an
     // ssh connection dropped while others start, as sshd's MaxStartups
     // does), and a failed read would count the window's CPU as none. It is
-    // tried again.
-    for _ in 0..REMOTE_READ_TRIES {
-        // `cat` fails on a process that exits while it reads: what it read
-        // holds.
-        let read: Vec<Proc> = host
-            .run_output(&command, crate::hosts::CHECK_TIMEOUT)
-            .map(|ran| {
-                ran.stdout
-                    .lines()
-                    .filter_map(|l| parse_proc(l.split(' ').next()?.parse().ok()?, l))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !read.is_empty() {
-            return read;
-        }
+    // tried again, at once: late is better than none.
+    let first = read(delay);
+    if !first.is_empty() {
+        return first;
     }
-    Vec::new()
+    (1..REMOTE_READ_TRIES)
+        .map(|_| read(std::time::Duration::ZERO))
+        .find(|procs| !procs.is_empty())
+        .unwrap_or_default()
 }
 
 /// Reads of a host's processes before its CPU is given up for the window.
@@ -142,21 +162,51 @@ pub fn sample_on(
     groups: &[Vec<i32>],
     relay: Option<i32>,
 ) -> Sample {
+    tally(remote.map(processes_on), groups, relay)
+}
+
+/// As [`sample_on`], taken `delay` from now: a remote host's read is sent
+/// at once and waits out the delay on the host, so that a window that
+/// starts then is read when it starts, however long ssh takes to connect.
+pub async fn sample_on_after(
+    remote: Option<&crate::hosts::Host>,
+    groups: &[Vec<i32>],
+    relay: Option<i32>,
+    delay: std::time::Duration,
+) -> Sample {
+    let remote_read = remote.map(|host| {
+        let host = host.clone();
+        std::thread::spawn(move || processes_on_after(&host, delay))
+    });
+    tokio::time::sleep(delay).await;
+    let remote_procs = match remote_read {
+        Some(reading) => Some(
+            tokio::task::spawn_blocking(move || reading.join().unwrap_or_default())
+                .await
+                .unwrap_or_default(),
+        ),
+        None => None,
+    };
+    tally(remote_procs, groups, relay)
+}
+
+/// A sample from the remote host's processes, when the targets run there,
+/// and this machine's.
+fn tally(remote: Option<Vec<Proc>>, groups: &[Vec<i32>], relay: Option<i32>) -> Sample {
     let me = i32::try_from(std::process::id()).unwrap_or(0);
     let mut s = Sample {
         groups: vec![0; groups.len()],
         ..Sample::default()
     };
-    if let Some(host) = remote {
-        for p in processes_on(host) {
-            if let Some(i) = groups.iter().position(|g| g.contains(&p.pgrp))
-                && let Some(t) = s.groups.get_mut(i)
-            {
-                *t += p.ticks;
-            }
+    let on_remote = remote.is_some();
+    for p in remote.into_iter().flatten() {
+        if let Some(i) = groups.iter().position(|g| g.contains(&p.pgrp))
+            && let Some(t) = s.groups.get_mut(i)
+        {
+            *t += p.ticks;
         }
     }
-    let local_groups: &[Vec<i32>] = if remote.is_some() { &[] } else { groups };
+    let local_groups: &[Vec<i32>] = if on_remote { &[] } else { groups };
     for p in processes() {
         if Some(p.pgrp) == relay {
             s.relay += p.ticks;

@@ -319,14 +319,17 @@ impl<'a> TargetRun<'a> {
         // Agents on other hosts start a lead after they are started.
         let lead = super::load::agents_lead(self.clients());
         let window = async {
-            tokio::time::sleep(lead + warmup).await;
-            let statements = counter.count(db).await;
-            (
-                statements,
-                cpu::sample_on(self.remote(), groups, self.session.relay_pgid),
-                cpu::cpu_times(),
-                Instant::now(),
+            // The remote read is on its way during the warm-up: its ssh
+            // connection is not the window's start.
+            let sample = cpu::sample_on_after(
+                self.remote(),
+                groups,
+                self.session.relay_pgid,
+                lead + warmup,
             )
+            .await;
+            let statements = counter.count(db).await;
+            (statements, sample, cpu::cpu_times(), Instant::now())
         };
         let (report, (statements_before, before, times_before, started)) =
             tokio::join!(super::load::run_load(load, self.clients()), window);
