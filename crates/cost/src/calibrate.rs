@@ -244,6 +244,8 @@ async fn probe(
         concurrency: vec![concurrency],
         baseline: Some(name.clone()),
         references: BTreeMap::new(),
+        // The loop's cost does not depend on the layout.
+        layouts: 1,
         ..config.clone()
     };
     measure(&probe, &mut probe_results, observer, &mut Discard).await?;

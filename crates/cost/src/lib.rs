@@ -21,6 +21,7 @@ mod backends;
 pub mod calibrate;
 pub mod callgrind;
 mod database;
+pub mod layout;
 mod measure;
 pub mod valgrind;
 

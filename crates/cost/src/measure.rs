@@ -23,6 +23,7 @@ use crate::Error;
 use crate::backends::{self, DatabaseCounting};
 use crate::callgrind::{self, Control, Dump};
 use crate::database::Statements;
+use crate::layout::Layout;
 use crate::valgrind::Valgrind;
 
 /// Everything a cost run needs.
@@ -53,6 +54,9 @@ pub struct CostConfig {
     pub references: BTreeMap<String, String>,
     /// A cost ratio is costlier or cheaper only beyond this fraction.
     pub threshold: f64,
+    /// Each target is started this many times, each time in another
+    /// memory layout (crate::layout), and compared across them; 1: once.
+    pub layouts: u32,
     /// Per request: a slower answer is a timeout error.
     pub timeout: Duration,
     /// The load generator's seed: every window sends the same requests.
@@ -141,6 +145,7 @@ pub async fn measure(
             Err(why) => format!("not counted: {why}"),
         },
         seed: Some(config.seed),
+        layouts: config.layouts.max(1),
     });
     let statements = statements.ok();
     if let Some(s) = &statements {
@@ -157,7 +162,7 @@ pub async fn measure(
             sink.save(results).map_err(Error::Sink)?;
             continue;
         }
-        let outcome = count_target(
+        let outcome = count_layouts(
             config,
             &valgrind,
             target,
@@ -245,9 +250,12 @@ fn record_outcome(
     }
 }
 
-/// One target: started under callgrind, its idle cost, every point, and
-/// stopped whatever happens.
-async fn count_target(
+/// One target in each of the run's layouts, one start each, its points'
+/// figures then taken across them. A target that fails in its first
+/// layout is not started in the others; one that fails in a later layout
+/// keeps what the earlier ones counted, and its points say which layout
+/// is missing.
+async fn count_layouts(
     config: &CostConfig,
     valgrind: &Valgrind,
     target: &Target,
@@ -256,7 +264,58 @@ async fn count_target(
     observer: &mut dyn Observer,
     sink: &mut dyn Sink,
 ) -> Result<(), Error> {
-    let dumps = dumps_dir(&config.out, &target.name);
+    let layouts = Layout::all(config.layouts);
+    let mut outcome = Ok(());
+    for layout in &layouts {
+        let counted = count_target(
+            config, valgrind, target, layout, statements, results, observer, sink,
+        )
+        .await;
+        match counted {
+            Ok(()) => {}
+            Err(e) if layout.index == 0 => return Err(e),
+            Err(Error::Interrupted) => {
+                outcome = Err(Error::Interrupted);
+                break;
+            }
+            Err(e) => {
+                let why = format!("{}: {}", layout.describe(), bookbench_errors::chain(&e));
+                observer.target(&target.name, &format!("failed in {why}"));
+                for p in results.cost.iter_mut().filter(|p| p.target == target.name) {
+                    p.reason = Some(match p.reason.take() {
+                        Some(r) => format!("{r}; failed in {why}"),
+                        None => format!("failed in {why}"),
+                    });
+                }
+            }
+        }
+    }
+    if layouts.len() > 1 {
+        for p in results.cost.iter_mut().filter(|p| p.target == target.name) {
+            p.summarise_layouts();
+        }
+    }
+    outcome
+}
+
+/// One target in one layout: started under callgrind, its idle cost,
+/// every point, and stopped whatever happens. The first layout's points go
+/// into `results`; a later layout's into the first's.
+#[allow(clippy::too_many_arguments)] // the run's parts, each needed
+async fn count_target(
+    config: &CostConfig,
+    valgrind: &Valgrind,
+    target: &Target,
+    layout: &Layout,
+    statements: Option<&Statements>,
+    results: &mut Results,
+    observer: &mut dyn Observer,
+    sink: &mut dyn Sink,
+) -> Result<(), Error> {
+    let name = &target.name;
+    let target = &layout.of(target);
+    let files = layout.files(name);
+    let dumps = dumps_dir(&config.out, &files);
     std::fs::create_dir_all(&dumps).map_err(|source| Error::Io {
         context: format!("cannot create {}", dumps.display()),
         source,
@@ -278,11 +337,15 @@ async fn count_target(
         return Err(bookbench_suite::Error::Unavailable(why).into());
     }
     let wrapped = valgrind.wrap(target, &dumps);
-    let log = config
-        .out
-        .join("logs")
-        .join(format!("{}.cost.log", target.name));
-    observer.target(&target.name, "starting under callgrind");
+    let log = config.out.join("logs").join(format!("{files}.cost.log"));
+    observer.target(
+        &target.name,
+        &if config.layouts > 1 {
+            format!("starting under callgrind, {}", layout.describe())
+        } else {
+            "starting under callgrind".to_string()
+        },
+    );
     let mut running = Running::start_target(&wrapped, &p, None, Output::Log(&log))?;
     let base = format!("http://{}:{}", p.address, p.port);
     let counted = async {
@@ -322,9 +385,18 @@ async fn count_target(
                     concurrency,
                     idle,
                 };
-                let point = counter.point(at, observer).await;
+                let mut point = counter.point(at, observer).await;
+                point.padding_bytes = layout.padding_bytes;
                 let failed = point.status == CostStatus::Failed;
-                results.cost.push(point);
+                let first = results.cost.iter_mut().find(|p| {
+                    p.target == point.target
+                        && p.scenario == point.scenario
+                        && p.concurrency == point.concurrency
+                });
+                match (layout.index, first) {
+                    (0, _) | (_, None) => results.cost.push(point),
+                    (_, Some(first)) => first.layouts.push(point),
+                }
                 sink.save(results).map_err(Error::Sink)?;
                 if failed && !process::group_alive(group.pgid) {
                     return Err(Error::Target(format!(
@@ -472,6 +544,8 @@ impl Counter<'_> {
             objects: Vec::new(),
             comparison: None,
             database_instructions: None,
+            padding_bytes: 0,
+            layouts: Vec::new(),
         };
         let mut objects: Vec<BTreeMap<String, u64>> = Vec::new();
         let counted = self.windows(&at, &mut point, &mut objects, observer).await;
@@ -674,19 +748,41 @@ fn summarise(point: &mut CostPoint, objects: &[BTreeMap<String, u64>]) {
 /// Each settled point against its reference's (the baseline's, unless
 /// `references` names another) at the same scenario and concurrency, when
 /// that settled too: windows still warming up say nothing of a difference.
+/// Counted in several layouts, a point is compared across them only: one
+/// start's windows would hide the layouts' bias that the lower threshold
+/// of such a run leaves to the interval.
 fn compare_with_references(config: &CostConfig, results: &mut Results) {
-    compare_points(config, results, CostPoint::settled_instructions, |p, c| {
-        p.comparison = Some(c)
-    });
+    let across_layouts = config.layouts > 1;
+    compare_points(
+        config,
+        results,
+        |mine, theirs| {
+            if across_layouts
+                && (mine.layout_medians().is_none() || theirs.layout_medians().is_none())
+            {
+                return None;
+            }
+            mine.compare_instructions(theirs, config.threshold)
+        },
+        |p, c| p.comparison = Some(c),
+    );
 }
 
 /// The database's instructions at each point against the reference's, as
-/// the targets' own are.
+/// the targets' own are: by windows, the cluster started alike for every
+/// target.
 pub(crate) fn compare_database_with_references(config: &CostConfig, results: &mut Results) {
     compare_points(
         config,
         results,
-        CostPoint::settled_database_instructions,
+        |mine, theirs| {
+            cost::compare(
+                &mine.settled_database_instructions()?,
+                &theirs.settled_database_instructions()?,
+                &theirs.target,
+                config.threshold,
+            )
+        },
         |p, c| {
             if let Some(d) = p.database_instructions.as_mut() {
                 d.comparison = Some(c);
@@ -695,39 +791,33 @@ pub(crate) fn compare_database_with_references(config: &CostConfig, results: &mu
     );
 }
 
-/// Every point whose `values` (settled windows' figures per request) and
-/// its reference's are known, compared, and the comparison `set`.
+/// Every point compared with its reference's at the same scenario and
+/// concurrency where `compare` can, and the comparison `set`.
 fn compare_points(
     config: &CostConfig,
     results: &mut Results,
-    values: impl Fn(&CostPoint) -> Option<Vec<f64>>,
+    compare: impl Fn(&CostPoint, &CostPoint) -> Option<CostComparison>,
     set: impl Fn(&mut CostPoint, CostComparison),
 ) {
     let baseline = config.baseline_name();
-    let known: Vec<(String, String, u32, Vec<f64>)> = results
+    let comparisons: Vec<Option<CostComparison>> = results
         .cost
         .iter()
-        .filter_map(|p| values(p).map(|v| (p.target.clone(), p.scenario.clone(), p.concurrency, v)))
+        .map(|p| {
+            let reference = config
+                .references
+                .get(&p.target)
+                .map(String::as_str)
+                .or(baseline)
+                .filter(|r| *r != p.target)?;
+            let theirs = results.cost.iter().find(|t| {
+                t.target == reference && t.scenario == p.scenario && t.concurrency == p.concurrency
+            })?;
+            compare(p, theirs)
+        })
         .collect();
-    for p in &mut results.cost {
-        let Some(mine) = values(p) else {
-            continue;
-        };
-        let Some(reference) = config
-            .references
-            .get(&p.target)
-            .map(String::as_str)
-            .or(baseline)
-            .filter(|r| *r != p.target)
-        else {
-            continue;
-        };
-        let theirs = known
-            .iter()
-            .find(|(t, s, c, _)| t == reference && *s == p.scenario && *c == p.concurrency);
-        if let Some(c) = theirs
-            .and_then(|(_, _, _, theirs)| cost::compare(&mine, theirs, reference, config.threshold))
-        {
+    for (p, c) in results.cost.iter_mut().zip(comparisons) {
+        if let Some(c) = c {
             set(p, c);
         }
     }

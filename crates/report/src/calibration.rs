@@ -112,9 +112,19 @@ pub fn cost_markdown(c: &CostCalibration) -> String {
         }
         (None, None) => {}
     }
+    let bounds = if c.layouts > 1 {
+        let _ = writeln!(
+            md,
+            "Each target was counted in {} layouts (a start each, its environment larger by another amount): its rows give the 95% interval across them; the database's rows, the range of windows.\n",
+            c.layouts
+        );
+        "interval or range"
+    } else {
+        "range of windows"
+    };
     let _ = writeln!(
         md,
-        "| comparison | scenario | c | ratio | range of windows | added | verdict |\n|---|---|---:|---:|---|---:|---|"
+        "| comparison | scenario | c | ratio | {bounds} | added | verdict |\n|---|---|---:|---:|---|---:|---|"
     );
     let figure = |x: Option<f64>| x.map_or("–".to_string(), |x| format!("{x:.4}"));
     let rows =

@@ -151,6 +151,18 @@ fn status(p: &CostPoint) -> String {
         }
         (None, s) => s.name().to_string(),
     };
+    let mine = if p.layouts.is_empty() {
+        mine
+    } else {
+        let settled = std::iter::once(p)
+            .chain(&p.layouts)
+            .filter(|l| l.status == CostStatus::Settled)
+            .count();
+        format!(
+            "{mine} (the first layout); {settled} of {} layouts settled",
+            p.layouts.len() + 1
+        )
+    };
     match p.database_instructions.as_ref().and_then(|d| {
         d.reason
             .as_ref()
@@ -182,7 +194,22 @@ fn database(p: &CostPoint) -> [String; 4] {
 /// What the numbers are, said once above the tables.
 fn preamble(r: &Results) -> Option<String> {
     let run = r.cost_run.as_ref()?;
-    Some(format!(
+    let mut text = windows_preamble(run);
+    if run.layouts > 1 {
+        let _ = write!(
+            text,
+            " In {} layouts: each target was started {} times, its environment larger by another amount each time, so that its process laid out its memory elsewhere (a CPython process's count moves by up to 2.5% with it); the instructions are the geometric mean of the layouts' medians, the spread their (largest − smallest) / mean, and × baseline is the ratio of the geometric means with its 95% interval across layouts (Welch), judged beyond ±{:.1}%. The other figures are the first layout's.",
+            run.layouts,
+            run.layouts,
+            run.threshold * 100.0
+        );
+    }
+    Some(text)
+}
+
+/// What a run of one start per target counts.
+fn windows_preamble(run: &bookbench_results::cost::CostRun) -> String {
+    format!(
         "Counted under valgrind's callgrind ({}), {}, windows until {} in a row agree within ±{:.2}% (windows, or groups of two or three where single ones alternate; at most {} windows); the figures are medians of those windows, the spread their (largest − smallest) / median. Instructions of every process of the target (workers and master, all threads), with its idle cost (timers, heartbeats: {:.0} s measured per target) taken out; counts, not time. × baseline: the ratio of the target's instructions per request with the range of any window's ratio to any other's, judged beyond ±{:.1}%; the database's instructions beside it, with their ratio to the baseline's where both settled, judged alike. Database: {}. The database's own instructions: {}.",
         run.valgrind,
         run.windows(),
@@ -197,7 +224,7 @@ fn preamble(r: &Results) -> Option<String> {
         } else {
             &run.database_instructions
         }
-    ))
+    )
 }
 
 /// The summary's section.
@@ -355,6 +382,8 @@ mod tests {
             }],
             comparison,
             database_instructions: None,
+            padding_bytes: 0,
+            layouts: Vec::new(),
         }
     }
 
@@ -374,6 +403,7 @@ mod tests {
             database_statistics: "pg_stat_statements, planning included".into(),
             database_instructions: String::new(),
             seed: None,
+            layouts: 1,
         });
         r.cost = vec![
             point(
@@ -385,6 +415,7 @@ mod tests {
                     low: 114.2,
                     high: 114.6,
                     verdict: CostVerdict::Costlier,
+                    basis: Default::default(),
                 }),
             ),
             point("rust", 87_000.0, None),
@@ -432,6 +463,7 @@ mod tests {
                 low: 6.0,
                 high: 6.04,
                 verdict: CostVerdict::Costlier,
+                basis: Default::default(),
             }),
         });
         let mut rust = point("rust", 87_000.0, None);

@@ -55,6 +55,12 @@ pub struct CostRun {
     /// requests every window sent (not recorded before 2026-12-06).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Each target was started this many times, in as many memory layouts
+    /// (its environment larger by another amount each time), and compared
+    /// across them (1: once, compared by windows; not recorded before
+    /// 2026-12-06).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub layouts: u32,
 }
 
 impl CostRun {
@@ -209,7 +215,8 @@ impl CostStatus {
 
 /// A target's cost against its reference's at one point: the ratio of
 /// instructions per request, and the range of the ratios of any settled
-/// window of one to any of the other.
+/// window of one to any of the other; across layouts, the ratio of the
+/// layouts' geometric means with its 95% interval.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CostComparison {
     pub reference: String,
@@ -217,6 +224,29 @@ pub struct CostComparison {
     pub low: f64,
     pub high: f64,
     pub verdict: CostVerdict,
+    #[serde(default, skip_serializing_if = "Basis::is_windows")]
+    pub basis: Basis,
+}
+
+/// What a cost ratio's bounds are drawn from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Basis {
+    /// The settled windows of one start each: the range of any window's
+    /// ratio to any other's. Blind to where each process laid out its
+    /// memory, which the threshold must cover.
+    #[default]
+    Windows,
+    /// Several starts each, in other memory layouts: a 95% Welch interval
+    /// on the ratio of the geometric means of the layouts' medians, which
+    /// holds the layouts' bias.
+    Layouts,
+}
+
+impl Basis {
+    pub fn is_windows(&self) -> bool {
+        *self == Self::Windows
+    }
 }
 
 /// A cost ratio judged against the run's threshold.
@@ -288,6 +318,17 @@ pub struct CostPoint {
     /// `database_instructions` says why).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_instructions: Option<DatabaseInstructions>,
+    /// How many bytes larger than as configured the target's environment
+    /// was in this start (0: as configured).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub padding_bytes: u32,
+    /// The same point counted in the target's other layouts, each in a
+    /// start of its own (`bookbench cost --layouts`). Where two or more
+    /// settled, this point's `per_request.instructions` is the geometric
+    /// mean of their medians (this start's included) and its `spread` their
+    /// (largest − smallest) / mean; its windows stay this start's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layouts: Vec<CostPoint>,
 }
 
 /// The database's own instructions at a point: those of the backends that
@@ -387,6 +428,10 @@ fn is_one(n: &u32) -> bool {
     *n == 1
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 impl CostPoint {
     /// The windows the figures come from: the settled ones (the last
     /// windows of a point that did not settle), in whole groups of
@@ -425,6 +470,56 @@ impl CostPoint {
             .as_ref()
             .filter(|d| d.status == DatabaseCountStatus::Settled)
             .map(DatabaseInstructions::instructions_per_request)
+    }
+
+    /// The median instructions per request of each layout that settled,
+    /// this start's first; `None` where the point was counted in one
+    /// layout only, or fewer than two settled.
+    pub fn layout_medians(&self) -> Option<Vec<f64>> {
+        if self.layouts.is_empty() {
+            return None;
+        }
+        let medians: Vec<f64> = std::iter::once(self)
+            .chain(&self.layouts)
+            .filter_map(CostPoint::settled_instructions)
+            .filter_map(|v| median_and_spread(&v).map(|(m, _)| m))
+            .collect();
+        (medians.len() >= 2).then_some(medians)
+    }
+
+    /// This point's instructions against `reference`'s at the same point:
+    /// across their layouts where both have two or more settled, else by
+    /// their settled windows; `None` where either has neither.
+    pub fn compare_instructions(
+        &self,
+        reference: &CostPoint,
+        threshold: f64,
+    ) -> Option<CostComparison> {
+        match (self.layout_medians(), reference.layout_medians()) {
+            (Some(mine), Some(theirs)) => {
+                compare_layouts(&mine, &theirs, &reference.target, threshold)
+            }
+            _ => compare(
+                &self.settled_instructions()?,
+                &reference.settled_instructions()?,
+                &reference.target,
+                threshold,
+            ),
+        }
+    }
+
+    /// With its layouts counted: its instructions a request and their
+    /// spread become those across the layouts (see `layouts`).
+    pub fn summarise_layouts(&mut self) {
+        let Some(medians) = self.layout_medians() else {
+            return;
+        };
+        let mean = geometric_mean(&medians);
+        let (lo, hi) = bounds(&medians);
+        if let Some(per) = self.per_request.as_mut() {
+            per.instructions = mean;
+        }
+        self.spread = (mean > 0.0).then(|| (hi - lo) / mean);
     }
 
     /// Instructions per request of the settled windows (of their groups).
@@ -526,7 +621,40 @@ pub fn compare(
         low,
         high,
         verdict: CostVerdict::judge(low, high, threshold),
+        basis: Basis::Windows,
     })
+}
+
+/// `mine` against `theirs`, each the median instructions per request of
+/// one layout: the ratio of their geometric means with a 95% Welch
+/// interval, which is judged.
+pub fn compare_layouts(
+    mine: &[f64],
+    theirs: &[f64],
+    reference: &str,
+    threshold: f64,
+) -> Option<CostComparison> {
+    let interval = crate::stats::unpaired_ratio(mine, theirs)?;
+    Some(CostComparison {
+        reference: reference.to_string(),
+        ratio: interval.estimate,
+        low: interval.low,
+        high: interval.high,
+        verdict: CostVerdict::judge(interval.low, interval.high, threshold),
+        basis: Basis::Layouts,
+    })
+}
+
+fn geometric_mean(values: &[f64]) -> f64 {
+    let logs: Vec<f64> = values
+        .iter()
+        .filter(|v| **v > 0.0)
+        .map(|v| v.ln())
+        .collect();
+    if logs.is_empty() {
+        return 0.0;
+    }
+    (logs.iter().sum::<f64>() / logs.len() as f64).exp()
 }
 
 /// The smallest and the largest of `values`.
@@ -603,6 +731,8 @@ mod tests {
             objects: Vec::new(),
             comparison: None,
             database_instructions: None,
+            padding_bytes: 0,
+            layouts: Vec::new(),
         };
         assert_eq!(p.instructions_per_request(), [1000.0, 1000.0]);
         let pairs = CostPoint {
@@ -620,6 +750,92 @@ mod tests {
         // The last window makes no whole pair: left out.
         assert_eq!(pairs.settled().len(), 4);
         assert_eq!(pairs.instructions_per_request(), [1010.0, 1010.0]);
+    }
+
+    /// A settled point of three windows around `per_request` instructions
+    /// (window noise of ±0.05%), in a start padded by `padding_bytes`.
+    fn started(target: &str, per_request: f64, padding_bytes: u32) -> CostPoint {
+        let w = |x: f64| window((x * 50.0).round() as u64);
+        CostPoint {
+            target: target.into(),
+            scenario: "s".into(),
+            concurrency: 1,
+            status: CostStatus::Settled,
+            reason: None,
+            warmup_windows: 0,
+            merged: 1,
+            idle_instructions_per_s: 0.0,
+            windows: vec![
+                w(per_request * 0.9995),
+                w(per_request),
+                w(per_request * 1.0005),
+            ],
+            per_request: Some(PerRequest {
+                instructions: per_request,
+                system_calls: 0.0,
+                bytes_received: 0.0,
+                db_statements: None,
+                db_rows: None,
+                db_shared_blocks_hit: None,
+                db_shared_blocks_read: None,
+            }),
+            spread: Some(0.001),
+            objects: Vec::new(),
+            comparison: None,
+            database_instructions: None,
+            padding_bytes,
+            layouts: Vec::new(),
+        }
+    }
+
+    /// `target` counted in layouts whose medians are `medians`.
+    fn in_layouts(target: &str, medians: &[f64]) -> CostPoint {
+        let mut first = started(target, medians[0], 0);
+        first.layouts = medians[1..]
+            .iter()
+            .zip([23, 97, 211])
+            .map(|(&m, pad)| started(target, m, pad))
+            .collect();
+        first.summarise_layouts();
+        first
+    }
+
+    #[test]
+    fn a_point_counted_in_layouts_is_compared_across_them_with_an_interval() {
+        // The same program in four layouts, each a bias of up to 2.5% that
+        // one start's windows cannot see (Flask's author detail, seen).
+        let a = in_layouts("a", &[15.58e6, 15.83e6, 15.97e6, 15.80e6]);
+        let twin = in_layouts("twin", &[15.81e6, 15.60e6, 15.75e6, 15.95e6]);
+        let medians = a.layout_medians().expect("four layouts settled");
+        assert_eq!(medians.len(), 4);
+        let mean = a.per_request.as_ref().expect("figures").instructions;
+        assert!((mean / 15.794e6 - 1.0).abs() < 0.001, "{mean}");
+        assert!((a.spread.expect("spread") - 0.39 / 15.794).abs() < 1e-3);
+        // By its first start alone, the twin's layout would read as 1.5%
+        // costlier; across layouts, no difference, the interval wider.
+        let windows = compare(
+            &twin.settled_instructions().expect("settled"),
+            &a.settled_instructions().expect("settled"),
+            "a",
+            0.01,
+        )
+        .expect("compared");
+        assert_eq!(windows.verdict, CostVerdict::Costlier);
+        let c = twin.compare_instructions(&a, 0.01).expect("compared");
+        assert_eq!(c.basis, Basis::Layouts);
+        assert_eq!(c.verdict, CostVerdict::NoSignificantDifference, "{c:?}");
+        assert!(c.low < 1.0 && c.high > 1.0, "{c:?}");
+        // Work added in every layout is found through the layouts' bias.
+        let costlier = in_layouts("b", &[16.36e6, 16.62e6, 16.77e6, 16.59e6]);
+        let c = costlier.compare_instructions(&a, 0.01).expect("compared");
+        assert_eq!(c.verdict, CostVerdict::Costlier, "{c:?}");
+        assert!((c.ratio - 1.05).abs() < 0.001, "{c:?}");
+        // One layout settled is no basis: the windows are compared.
+        let mut lone = in_layouts("lone", &[15.58e6, 15.83e6]);
+        lone.layouts[0].status = CostStatus::NotSettled;
+        assert!(lone.layout_medians().is_none());
+        let c = lone.compare_instructions(&a, 0.01).expect("compared");
+        assert_eq!(c.basis, Basis::Windows);
     }
 
     fn window(instructions: u64) -> CostWindow {

@@ -87,11 +87,20 @@ impl Row {
     }
 }
 
+fn one() -> u32 {
+    1
+}
+
 /// What the calibration found.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CostCalibration {
     pub threshold: f64,
     pub tolerance: f64,
+    /// The layouts each target was counted in: with more than one, the
+    /// targets' rows give the 95% interval across them, not the range of
+    /// windows (not recorded before 2026-12-06: one).
+    #[serde(default = "one")]
+    pub layouts: u32,
     pub aa: Vec<Row>,
     pub known: Vec<Row>,
     pub known_work: Option<KnownWork>,
@@ -196,10 +205,10 @@ pub fn summarise(
     known_work: Option<KnownWork>,
     known_missing: Option<String>,
 ) -> CostCalibration {
-    let (threshold, tolerance) = results
+    let (threshold, tolerance, layouts) = results
         .cost_run
         .as_ref()
-        .map_or((0.0, 0.0), |r| (r.threshold, r.tolerance));
+        .map_or((0.0, 0.0, 1), |r| (r.threshold, r.tolerance, r.layouts));
     // Each copy (`NAME~aa`, or a further one `NAME~aa2`) with its original.
     let copies: Vec<(&CostPoint, &str)> = results
         .cost
@@ -247,6 +256,7 @@ pub fn summarise(
     CostCalibration {
         threshold,
         tolerance,
+        layouts,
         aa_judged_different,
         aa_not_compared,
         largest_aa_deviation,

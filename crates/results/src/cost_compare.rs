@@ -1,7 +1,9 @@
 //! Counted cost of two runs, point by point (`bookbench compare A.json
 //! B.json`): B's instructions a request over A's, with the range of any of
-//! B's settled windows over any of A's, judged against the larger of the
-//! two runs' thresholds, as a run judges a target against its baseline.
+//! B's settled windows over any of A's (where both runs counted several
+//! layouts, the 95% interval across them), judged against the larger of
+//! the two runs' thresholds, as a run judges a target against its
+//! baseline.
 //!
 //! A count is of its window's requests: points are compared only where
 //! both runs sent the same ones (the same requests a window for the
@@ -11,7 +13,7 @@
 //! resting on counts can be carried from one run to another.
 
 use crate::Results;
-use crate::cost::{self, CostComparison, CostPoint, CostStatus, CostVerdict};
+use crate::cost::{self, Basis, CostComparison, CostPoint, CostStatus, CostVerdict};
 
 /// One point counted in both runs.
 #[derive(Debug, Clone)]
@@ -66,6 +68,10 @@ fn other_requests(a: &Results, b: &Results, scenario: &str) -> Option<String> {
 /// the same requests.
 pub fn compare(a: &Results, b: &Results) -> Vec<Row> {
     let threshold = threshold(a, b);
+    // Both counted in layouts: compared across them only, as within a run
+    // (their thresholds leave the layouts' bias to the interval).
+    let layouts = |r: &Results| r.cost_run.as_ref().map_or(1, |c| c.layouts);
+    let both_layouts = layouts(a) > 1 && layouts(b) > 1;
     a.cost
         .iter()
         .filter_map(|pa| {
@@ -94,12 +100,22 @@ pub fn compare(a: &Results, b: &Results) -> Vec<Row> {
                 row.not_compared = Some(why);
                 return Some(row);
             }
-            row.instructions = match (pb.settled_instructions(), pa.settled_instructions()) {
-                (Some(mine), Some(theirs)) => cost::compare(&mine, &theirs, "A", threshold),
-                _ => None,
-            };
+            row.instructions = pb
+                .compare_instructions(pa, threshold)
+                .filter(|c| !both_layouts || c.basis == Basis::Layouts)
+                .map(|c| CostComparison {
+                    reference: "A".to_string(),
+                    ..c
+                });
             if row.instructions.is_none() {
-                row.not_compared = Some("not settled in both runs".to_string());
+                row.not_compared = Some(
+                    if both_layouts {
+                        "not settled in two layouts in both runs"
+                    } else {
+                        "not settled in both runs"
+                    }
+                    .to_string(),
+                );
             }
             row.database = match (
                 pb.settled_database_instructions(),
@@ -155,6 +171,7 @@ mod tests {
             database_statistics: String::new(),
             database_instructions: String::new(),
             seed,
+            layouts: 1,
         });
         r.cost = points;
         r
@@ -190,6 +207,8 @@ mod tests {
             objects: Vec::new(),
             comparison: None,
             database_instructions: None,
+            padding_bytes: 0,
+            layouts: Vec::new(),
         };
         p.per_request = Some(cost::PerRequest {
             instructions: crate::stats::median(&p.instructions_per_request()),

@@ -39,7 +39,8 @@ fn per_request<'a>(r: &'a serde_json::Value, target: &str) -> &'a serde_json::Va
 /// The calibration: the Rust server against an identical copy (A/A), and
 /// against a copy whose every request runs a loop sized to add 5% of its
 /// instructions there, sized from two probes with loops some 20 and 40
-/// times as long.
+/// times as long. Each target in three layouts, compared across them (the
+/// calibration by windows alone is the own-cluster test's).
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cost_calibration_counts_copies_alike_and_finds_added_work_in_proportion() {
     let db = TestDb::new().await;
@@ -62,6 +63,8 @@ async fn the_cost_calibration_counts_copies_alike_and_finds_added_work_in_propor
             "100",
             "--idle",
             "1s",
+            "--layouts",
+            "3",
         ],
         &db,
         None,
@@ -69,6 +72,22 @@ async fn the_cost_calibration_counts_copies_alike_and_finds_added_work_in_propor
     );
     let r = results(&out);
     assert_valid_results(&r);
+    assert_eq!(r["cost_run"]["layouts"], 3, "{}", r["cost_run"]);
+    assert_eq!(r["cost_run"]["threshold"], 0.01, "{}", r["cost_run"]);
+    for p in r["cost"].as_array().expect("cost points") {
+        // Each point holds its other two layouts, each a start of its own
+        // with more environment, and is compared across the three.
+        let paddings: Vec<u64> = p["layouts"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no layouts: {p}"))
+            .iter()
+            .map(|l| l["padding_bytes"].as_u64().expect("padding"))
+            .collect();
+        assert_eq!(paddings, [23, 97], "{p}");
+        if p["target"] != "rust" {
+            assert_eq!(p["comparison"]["basis"], "layouts", "{p}");
+        }
+    }
     assert!(
         r["cost_run"]["valgrind"]
             .as_str()
@@ -207,10 +226,16 @@ fn compare_judges_counts_between_runs(results_json: &Path) {
         if p["target"] != "rust" {
             continue;
         }
-        for w in p["windows"].as_array_mut().expect("windows") {
-            let i = w["instructions"].as_f64().expect("instructions");
-            w["instructions"] = serde_json::json!((i * 1.05).round() as u64);
+        // In every layout: compared across them, one layout's 5% alone is
+        // a third of it, within the layouts' interval.
+        let mut layouts = p["layouts"].as_array().cloned().unwrap_or_default();
+        for l in std::iter::once(&mut *p).chain(layouts.iter_mut()) {
+            for w in l["windows"].as_array_mut().expect("windows") {
+                let i = w["instructions"].as_f64().expect("instructions");
+                w["instructions"] = serde_json::json!((i * 1.05).round() as u64);
+            }
         }
+        p["layouts"] = serde_json::Value::Array(layouts);
     }
     let costlier = temp_dir("compare-costlier").join("results.json");
     std::fs::write(&costlier, r.to_string()).expect("write the edited copy");
