@@ -8,7 +8,7 @@ use bookbench_suite::targets::Target;
 /// by `padding_bytes`, in one variable nothing reads. The layout moves
 /// with what a process allocates first (its environment and module paths
 /// come first), and a CPython process's counts move with it, by up to
-/// 2.5% either way (docs/method.md, "Where a program is placed"); several
+/// 6% between two starts (docs/method.md, "Where a program is placed"); several
 /// layouts turn that bias into a spread that a comparison can bound.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {

@@ -63,10 +63,16 @@ pub fn cost_markdown(c: &CostCalibration) -> String {
         c.threshold * 100.0,
         c.largest_aa_deviation * 100.0,
         c.largest_aa_reach * 100.0,
-        if c.largest_aa_reach <= c.threshold {
-            "the threshold lies beyond every one."
-        } else {
-            "the threshold lies within them, so identical targets could be judged different where their ranges fall further out; a threshold beyond that reach leaves a margin."
+        match (c.largest_aa_reach <= c.threshold, c.layouts > 1) {
+            (true, _) => "the threshold lies beyond every one.",
+            // An interval is judged wholly beyond the threshold or not at
+            // all: one reaching far is uncertain, not different.
+            (false, true) => {
+                "they are 95% intervals across layouts, and one that reaches past the threshold is judged different only if it lies wholly beyond it."
+            }
+            (false, false) => {
+                "the threshold lies within them, so identical targets could be judged different where their ranges fall further out; a threshold beyond that reach leaves a margin."
+            }
         }
     );
     let _ = writeln!(

@@ -194,37 +194,32 @@ fn database(p: &CostPoint) -> [String; 4] {
 /// What the numbers are, said once above the tables.
 fn preamble(r: &Results) -> Option<String> {
     let run = r.cost_run.as_ref()?;
-    let mut text = windows_preamble(run);
-    if run.layouts > 1 {
-        let _ = write!(
-            text,
-            " In {} layouts: each target was started {} times, its environment larger by another amount each time, so that its process laid out its memory elsewhere (a CPython process's count moves by up to 2.5% with it); the instructions are the geometric mean of the layouts' medians, the spread their (largest − smallest) / mean, and × baseline is the ratio of the geometric means with its 95% interval across layouts (Welch), judged beyond ±{:.1}%. The other figures are the first layout's.",
-            run.layouts,
-            run.layouts,
-            run.threshold * 100.0
-        );
-    }
-    Some(text)
-}
-
-/// What a run of one start per target counts.
-fn windows_preamble(run: &bookbench_results::cost::CostRun) -> String {
-    format!(
-        "Counted under valgrind's callgrind ({}), {}, windows until {} in a row agree within ±{:.2}% (windows, or groups of two or three where single ones alternate; at most {} windows); the figures are medians of those windows, the spread their (largest − smallest) / median. Instructions of every process of the target (workers and master, all threads), with its idle cost (timers, heartbeats: {:.0} s measured per target) taken out; counts, not time. × baseline: the ratio of the target's instructions per request with the range of any window's ratio to any other's, judged beyond ±{:.1}%; the database's instructions beside it, with their ratio to the baseline's where both settled, judged alike. Database: {}. The database's own instructions: {}.",
+    let threshold = run.threshold * 100.0;
+    let comparison = if run.layouts > 1 {
+        format!(
+            "In {} layouts: each target was started {} times, its environment larger by another amount each time, so that its process laid out its memory elsewhere (a CPython process's count moves by up to 6% with it); the instructions are the geometric mean of the layouts' medians, the spread their (largest − smallest) / mean, the other figures the first layout's. × baseline: the ratio of the geometric means with its 95% interval across layouts (Welch), judged beyond ±{threshold:.1}%; the database's instructions beside it, with their ratio to the baseline's and the range of any window's ratio to any other's where both settled, judged alike.",
+            run.layouts, run.layouts
+        )
+    } else {
+        format!(
+            "× baseline: the ratio of the target's instructions per request with the range of any window's ratio to any other's, judged beyond ±{threshold:.1}% (one start per target: where a process lays out its memory moves a CPython count by up to 6%, which `--layouts` bounds); the database's instructions beside it, with their ratio to the baseline's where both settled, judged alike."
+        )
+    };
+    Some(format!(
+        "Counted under valgrind's callgrind ({}), {}, windows until {} in a row agree within ±{:.2}% (windows, or groups of two or three where single ones alternate; at most {} windows); the figures are medians of those windows, the spread their (largest − smallest) / median. Instructions of every process of the target (workers and master, all threads), with its idle cost (timers, heartbeats: {:.0} s measured per target) taken out; counts, not time. {comparison} Database: {}. The database's own instructions: {}.",
         run.valgrind,
         run.windows(),
         run.settled_windows,
         run.tolerance * 100.0,
         run.max_windows,
         run.idle_window_s,
-        run.threshold * 100.0,
         run.database_statistics,
         if run.database_instructions.is_empty() {
             "not counted"
         } else {
             &run.database_instructions
         }
-    )
+    ))
 }
 
 /// The summary's section.

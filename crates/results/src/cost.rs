@@ -802,7 +802,7 @@ mod tests {
 
     #[test]
     fn a_point_counted_in_layouts_is_compared_across_them_with_an_interval() {
-        // The same program in four layouts, each a bias of up to 2.5% that
+        // The same program in four layouts, each a bias of a few percent that
         // one start's windows cannot see (Flask's author detail, seen).
         let a = in_layouts("a", &[15.58e6, 15.83e6, 15.97e6, 15.80e6]);
         let twin = in_layouts("twin", &[15.81e6, 15.60e6, 15.75e6, 15.95e6]);
