@@ -380,6 +380,11 @@ pub enum Flag {
     /// The window served far below the target's median with the target
     /// far below its median CPU: it waited on something no party shows.
     Stalled,
+    /// The target's host could not be read for its processes' CPU time
+    /// (it runs on another host, read over ssh): the window's CPU figures
+    /// of the target are not measured, not zero, and the point's CPU
+    /// leaves the window out. Its throughput stands.
+    CpuUnread,
 }
 
 impl Flag {
@@ -394,6 +399,7 @@ impl Flag {
             Self::NeighbourBusy => "neighbour-busy",
             Self::ConnectErrors => "connect-errors",
             Self::Stalled => "stalled",
+            Self::CpuUnread => "cpu-unread",
         }
     }
 

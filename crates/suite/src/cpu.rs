@@ -138,6 +138,9 @@ pub struct Sample {
     pub database: u64,
     pub relay: u64,
     pub client: u64,
+    /// The targets run on a remote host that could not be read: `groups`
+    /// are unknown, not zero.
+    pub remote_unread: bool,
 }
 
 impl Sample {
@@ -199,6 +202,8 @@ fn tally(remote: Option<Vec<Proc>>, groups: &[Vec<i32>], relay: Option<i32>) -> 
         ..Sample::default()
     };
     let on_remote = remote.is_some();
+    // A host always has processes: none read is a read that failed.
+    s.remote_unread = remote.as_ref().is_some_and(Vec::is_empty);
     for p in remote.into_iter().flatten() {
         if let Some(i) = groups.iter().position(|g| g.contains(&p.pgrp))
             && let Some(t) = s.groups.get_mut(i)

@@ -291,13 +291,27 @@ fn flag_stalls(windows: &mut [Window]) {
         return;
     }
     let rps = stats::median(&windows.iter().map(|w| w.rps).collect::<Vec<_>>());
-    let cpu = stats::median(&windows.iter().map(|w| w.cpu.server).collect::<Vec<_>>());
+    let cpu = stats::median(
+        &cpu_read(windows.iter())
+            .map(|w| w.cpu.server)
+            .collect::<Vec<_>>(),
+    );
     for w in windows.iter_mut() {
-        let stalled = w.rps < STALLED_RPS * rps && w.cpu.server < STALLED_CPU * cpu;
+        let stalled = w.rps < STALLED_RPS * rps
+            && !w.flags.contains(&Flag::CpuUnread)
+            && w.cpu.server < STALLED_CPU * cpu;
         if stalled && !w.flags.contains(&Flag::Stalled) {
             w.flags.push(Flag::Stalled);
         }
     }
+}
+
+/// The windows whose target's CPU was read: a window on a host that could
+/// not be read has none, not zero.
+fn cpu_read<'a>(windows: impl IntoIterator<Item = &'a Window>) -> impl Iterator<Item = &'a Window> {
+    windows
+        .into_iter()
+        .filter(|w| !w.flags.contains(&Flag::CpuUnread))
 }
 
 /// A target's point from its windows.
@@ -364,7 +378,11 @@ fn summarise(target: &str, at: At<'_>, windows: &[Window], reports: &[Report]) -
         errors,
         status,
         cpu: Usage {
-            server: stats::median(&counted.iter().map(|w| w.cpu.server).collect::<Vec<_>>()),
+            server: stats::median(
+                &cpu_read(counted.iter().copied())
+                    .map(|w| w.cpu.server)
+                    .collect::<Vec<_>>(),
+            ),
             database: stats::median(&counted.iter().map(|w| w.cpu.database).collect::<Vec<_>>()),
             client: stats::median(&counted.iter().map(|w| w.cpu.client).collect::<Vec<_>>()),
             relay: stats::median(&counted.iter().map(|w| w.cpu.relay).collect::<Vec<_>>()),
@@ -456,6 +474,32 @@ mod tests {
             .collect();
         assert_eq!(stalled, [2]);
         assert_eq!(p.rps, 2000.0, "the stalled window is not counted");
+    }
+
+    #[test]
+    fn a_window_whose_host_could_not_be_read_has_no_cpu_but_keeps_its_throughput() {
+        let mut windows: Vec<Window> = [2000.0, 2100.0, 1900.0, 2050.0]
+            .iter()
+            .zip(0u32..)
+            .map(|(&rps, r)| window(r, rps, &[]))
+            .collect();
+        for (w, cpu) in windows.iter_mut().zip([97.0, 0.0, 95.0, 0.0]) {
+            w.cpu.server = cpu;
+            if cpu == 0.0 {
+                w.flags.push(Flag::CpuUnread);
+            }
+        }
+        flag_stalls(&mut windows);
+        let p = summarise("t", HELLO, &windows, &[]);
+        assert_eq!(
+            p.cpu.server, 96.0,
+            "the unread windows' 0 is not a median's"
+        );
+        assert_eq!(p.rps, 2025.0, "every window's throughput counts");
+        assert!(
+            p.windows.iter().all(|w| !w.flags.contains(&Flag::Stalled)),
+            "an unread CPU is no stall"
+        );
     }
 
     #[test]

@@ -371,6 +371,9 @@ impl<'a> TargetRun<'a> {
         if report.errors.connect > 0 {
             flags.push(Flag::ConnectErrors);
         }
+        if before.remote_unread || after.remote_unread {
+            flags.push(Flag::CpuUnread);
+        }
         let window = Window {
             round,
             position,
