@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use bookbench_load::{IdSpace, LoadConfig, Report};
 use bookbench_results::cost::{
-    self, CostComparison, CostPoint, CostRun, CostStatus, CostWindow, ObjectShare, PerRequest,
+    self, Basis, CostComparison, CostPoint, CostRun, CostStatus, CostWindow, ObjectShare,
+    PerRequest,
 };
 use bookbench_results::{Results, TargetOutcome, TargetStatus};
 use bookbench_suite::placeholders::Placeholders;
@@ -322,7 +323,8 @@ async fn count_target(
     })?;
     let mut p = config.placeholders.clone();
     p.port = bookbench_suite::run::free_port()?;
-    if let (Some(venv), None) = (&target.venv, target.unavailable(&p)) {
+    // Set up once, before the first layout: the others start the same one.
+    if let (0, Some(venv), None) = (layout.index, &target.venv, target.unavailable(&p)) {
         observer.target(&target.name, &format!("setting up its environment {venv}"));
         // As a run does: a target whose environment cannot be built cannot
         // run here, and is skipped with the reason.
@@ -757,12 +759,8 @@ fn compare_with_references(config: &CostConfig, results: &mut Results) {
         config,
         results,
         |mine, theirs| {
-            if across_layouts
-                && (mine.layout_medians().is_none() || theirs.layout_medians().is_none())
-            {
-                return None;
-            }
             mine.compare_instructions(theirs, config.threshold)
+                .filter(|c| !across_layouts || c.basis == Basis::Layouts)
         },
         |p, c| p.comparison = Some(c),
     );
