@@ -6,12 +6,15 @@
 //! its `summary:` line, counted since the last zero, and the cost of each
 //! function under the object (`ob=`) it ran in. The split by object is read
 //! from the cost lines; a line after `calls=` is the inclusive cost of a
-//! call, already counted in its callee, and is skipped.
+//! call, already counted in its callee, and is skipped, except to count
+//! CPython's type-cache misses (see `TYPE_CACHE_MISS`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use bookbench_results::cost::TypeCacheMisses;
 
 use crate::Error;
 
@@ -185,6 +188,20 @@ pub fn read_complete(path: &Path) -> Result<Option<Dump>, Error> {
     })
 }
 
+/// CPython looks an attribute up on a type through a cache of 4096 slots
+/// indexed by the type's version and the *address* of the attribute's
+/// name; a miss searches the class hierarchy (`find_name_in_mro`, its only
+/// caller `_PyType_Lookup`). Which (type, name) pairs share a slot follows
+/// from where the process laid out its strings, so the misses are the part
+/// of a CPython count that moves with the layout (docs/method.md, "Where a
+/// program is placed").
+const TYPE_CACHE_MISS: &str = "find_name_in_mro";
+/// The lookup itself, run by every CPython process that looks an attribute
+/// up: where it runs and the search never shows, either nothing missed or
+/// the interpreter was built with the search inlined, and a dump alone
+/// cannot tell which (`Dump::type_lookups`).
+const TYPE_LOOKUP: &str = "_PyType_Lookup";
+
 /// A dump's counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Dump {
@@ -195,6 +212,13 @@ pub struct Dump {
     /// Instructions by the object they ran in, from the cost lines; the
     /// name is the object's file name, `???` for code outside any file.
     pub objects: BTreeMap<String, u64>,
+    /// CPython's type-cache misses: none for another program.
+    pub type_cache: TypeCacheMisses,
+    /// CPython's type lookup ran.
+    pub type_lookups: bool,
+    /// Its search after a miss ran, or was named: the interpreter has it as
+    /// a function of its own, so its misses are told apart.
+    pub type_searches: bool,
 }
 
 impl Dump {
@@ -202,6 +226,10 @@ impl Dump {
     pub fn add(&mut self, other: &Self) {
         self.instructions += other.instructions;
         self.system_calls += other.system_calls;
+        self.type_cache.misses += other.type_cache.misses;
+        self.type_cache.instructions += other.type_cache.instructions;
+        self.type_lookups |= other.type_lookups;
+        self.type_searches |= other.type_searches;
         for (name, n) in &other.objects {
             *self.objects.entry(name.clone()).or_default() += n;
         }
@@ -227,10 +255,17 @@ pub fn parse(text: &str) -> Result<Dump, String> {
     let mut names: BTreeMap<&str, &str> = BTreeMap::new();
     let mut object = "???";
     let mut objects: BTreeMap<String, u64> = BTreeMap::new();
+    let mut functions: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut callee = "";
     let mut after_calls = false;
+    let mut misses = TypeCacheMisses::default();
+    let (mut searched, mut looked_up) = (false, false);
     for line in text.lines() {
         if after_calls {
             after_calls = false;
+            if callee == TYPE_CACHE_MISS {
+                misses.instructions += first_cost(line)?;
+            }
             continue;
         }
         if let Some(rest) = line.strip_prefix("events:") {
@@ -242,19 +277,24 @@ pub fn parse(text: &str) -> Result<Dump, String> {
         } else if let Some(rest) = line.strip_prefix("cob=") {
             // Names the object of a call; the current object stays.
             named(rest, &mut names);
-        } else if line.starts_with("calls=") {
+        } else if let Some(rest) = line.strip_prefix("fn=") {
+            let name = named(rest, &mut functions);
+            searched |= name == TYPE_CACHE_MISS;
+            looked_up |= name == TYPE_LOOKUP;
+        } else if let Some(rest) = line.strip_prefix("cfn=") {
+            callee = named(rest, &mut functions);
+            searched |= callee == TYPE_CACHE_MISS;
+        } else if let Some(rest) = line.strip_prefix("calls=") {
             after_calls = true;
+            if callee == TYPE_CACHE_MISS {
+                misses.misses += rest
+                    .split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .ok_or_else(|| format!("a calls line without a count: {line:?}"))?;
+            }
         } else if starts_cost_line(line) {
-            let mut fields = line.split_whitespace();
-            fields.next();
-            let ir: u64 = match fields.next() {
-                Some(n) => n
-                    .parse()
-                    .map_err(|_| format!("a cost line that is not numbers: {line:?}"))?,
-                // A position without costs: nothing was counted.
-                None => 0,
-            };
-            *objects.entry(file_name(object)).or_default() += ir;
+            *objects.entry(file_name(object)).or_default() += first_cost(line)?;
         }
     }
     let summary = summary.ok_or("no `summary:` line (not a callgrind dump?)")?;
@@ -268,7 +308,21 @@ pub fn parse(text: &str) -> Result<Dump, String> {
         instructions: at("Ir").ok_or("no Ir event in the summary")?,
         system_calls: at("sysCount").unwrap_or(0),
         objects,
+        type_cache: misses,
+        type_lookups: looked_up,
+        type_searches: searched,
     })
+}
+
+/// The first event's count (Ir) on a cost line, after its position; 0
+/// for a position without costs.
+fn first_cost(line: &str) -> Result<u64, String> {
+    match line.split_whitespace().nth(1) {
+        Some(n) => n
+            .parse()
+            .map_err(|_| format!("a cost line that is not numbers: {line:?}")),
+        None => Ok(0),
+    }
 }
 
 fn numbers(text: &str) -> Result<Vec<u64>, String> {
@@ -374,6 +428,60 @@ totals: 1865 3 10 10
         assert_eq!(d.objects.get("???"), Some(&40));
         assert_eq!(d.objects.get("libpython3.11.so.1.0"), Some(&1525));
         assert_eq!(d.objects.get("libc.so.6"), Some(&300));
+    }
+
+    /// CPython's attribute lookup on a type, with its cache missed twice.
+    const LOOKUPS: &str = "events: Ir sysCount
+summary: 5000 3
+
+ob=(1) /lib/libpython3.11.so.1.0
+fl=(2) Objects/typeobject.c
+fn=(10) _PyType_Lookup
+100 400
+cfn=(11) find_name_in_mro
+calls=2 200
++1 900 1
+fn=(11)
+200 900 1
+fn=(12) PyObject_GetAttr
+300 50
+cfn=(10)
+calls=7 100
++1 1300 1
+
+totals: 1350 1
+";
+
+    #[test]
+    fn cpython_type_cache_misses_are_the_inclusive_calls_of_its_search() {
+        let d = parse(LOOKUPS).expect("parses");
+        assert_eq!(
+            d.type_cache,
+            TypeCacheMisses {
+                misses: 2,
+                instructions: 900
+            }
+        );
+        assert!(d.type_lookups && d.type_searches);
+        // Inclusive costs are still not an object's own.
+        assert_eq!(d.objects.get("libpython3.11.so.1.0"), Some(&1350));
+        // No search: nothing missed, or the search was inlined.
+        let unsearched = LOOKUPS.replace(
+            "cfn=(11) find_name_in_mro\ncalls=2 200\n+1 900 1\nfn=(11)\n200 900 1\n",
+            "",
+        );
+        assert_ne!(unsearched, LOOKUPS);
+        let u = parse(&unsearched).expect("parses");
+        assert_eq!(u.type_cache, TypeCacheMisses::default());
+        assert!(u.type_lookups && !u.type_searches);
+        // Not CPython: neither.
+        let other = parse(DUMP).expect("parses");
+        assert!(!other.type_lookups && !other.type_searches);
+        // A master that missed nothing beside a worker that did.
+        let mut both = u.clone();
+        both.add(&d);
+        assert_eq!(both.type_cache.misses, 2);
+        assert!(both.type_searches);
     }
 
     #[test]

@@ -6,12 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bookbench_load::{IdSpace, LoadConfig, Report};
 use bookbench_results::cost::{
     self, Basis, CostComparison, CostPoint, CostRun, CostStatus, CostWindow, ObjectShare,
-    PerRequest,
+    PerRequest, TypeCacheMisses,
 };
 use bookbench_results::{Results, TargetOutcome, TargetStatus};
 use bookbench_suite::placeholders::Placeholders;
@@ -361,6 +362,7 @@ async fn count_target(
             pgid: running.pgid(),
             dumps: dumps.clone(),
             switched_on: Mutex::new(BTreeSet::new()),
+            type_searches: AtomicBool::new(false),
         };
         if group.pids().is_empty() {
             return Err(Error::Target(format!(
@@ -448,6 +450,9 @@ struct Group {
     /// Processes whose instrumentation is on: each starts with it off
     /// (crate::valgrind), a worker forked or executed later too.
     switched_on: Mutex<BTreeSet<i32>>,
+    /// A dump of this start has shown CPython's search after a type-cache
+    /// miss: its interpreter has the search as a function of its own.
+    type_searches: AtomicBool,
 }
 
 impl Group {
@@ -496,6 +501,33 @@ impl Group {
             total.add(&callgrind::read(&path)?);
         }
         Ok(total)
+    }
+
+    /// A window's CPython type-cache misses, where they can be told apart:
+    /// always in a program that looks nothing up on CPython's types; in one
+    /// that does, once any dump of this start has shown the search (a new
+    /// (type, name) pair always misses, so a start's first requests show it
+    /// unless the interpreter inlined it). A window whose lookups all hit
+    /// then has none.
+    fn type_cache(&self, dump: &Dump) -> Option<TypeCacheMisses> {
+        if dump.type_searches {
+            self.type_searches.store(true, Ordering::Relaxed);
+        }
+        (!dump.type_lookups || self.type_searches.load(Ordering::Relaxed))
+            .then_some(dump.type_cache)
+    }
+
+    /// Until a dump of this start has shown CPython's search, dumps what
+    /// was counted since the last zero (a point's warm-up: its first
+    /// requests look up pairs new to the cache, which miss), so that a
+    /// window whose lookups all hit is known to have none.
+    fn look_for_type_searches(&self) -> Result<(), Error> {
+        if self.type_searches.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let pids = self.instrumented()?;
+        self.type_cache(&self.dump(&pids)?);
+        Ok(())
     }
 
     /// Instructions per second with no request: timers, heartbeats.
@@ -573,6 +605,7 @@ impl Counter<'_> {
         let (warmup, window) = config.requests_at(at.scenario);
         load.max_requests = Some(warmup);
         run_load(load.clone()).await?;
+        group.look_for_type_searches()?;
         // The first run checked that the target answers: no request of a
         // window is the load generator's own.
         load.preflight = false;
@@ -606,6 +639,7 @@ impl Counter<'_> {
                 processes: u32::try_from(pids.len()).unwrap_or(u32::MAX),
                 bytes_received: report.bytes_read,
                 database,
+                type_cache: group.type_cache(&dump),
             };
             observer.window(at.target, &label, w, window.instructions_per_request());
             point.windows.push(window);
@@ -722,6 +756,8 @@ fn summarise(point: &mut CostPoint, objects: &[BTreeMap<String, u64>]) {
         db_rows: per(&|w| w.database.map(|d| d.rows as f64)),
         db_shared_blocks_hit: per(&|w| w.database.map(|d| d.shared_blocks_hit as f64)),
         db_shared_blocks_read: per(&|w| w.database.map(|d| d.shared_blocks_read as f64)),
+        type_cache_misses: all_or_none(&groups, |t| t.misses),
+        type_cache_instructions: all_or_none(&groups, |t| t.instructions),
     });
     let mut by_object: BTreeMap<&str, u64> = BTreeMap::new();
     for window in objects.get(point.settled_range()).unwrap_or_default() {
@@ -747,6 +783,23 @@ fn summarise(point: &mut CostPoint, objects: &[BTreeMap<String, u64>]) {
     point.objects = shares;
 }
 
+/// The median per request of a type-cache figure of `groups`, where every
+/// group told its misses apart.
+fn all_or_none(groups: &[CostWindow], f: impl Fn(&TypeCacheMisses) -> u64) -> Option<f64> {
+    let values: Option<Vec<f64>> = groups
+        .iter()
+        .filter(|w| w.requests > 0)
+        .map(|w| {
+            w.type_cache
+                .as_ref()
+                .map(|t| f(t) as f64 / w.requests as f64)
+        })
+        .collect();
+    values
+        .filter(|v| !v.is_empty())
+        .map(|v| bookbench_results::stats::median(&v))
+}
+
 /// Each settled point against its reference's (the baseline's, unless
 /// `references` names another) at the same scenario and concurrency, when
 /// that settled too: windows still warming up say nothing of a difference.
@@ -767,8 +820,8 @@ fn compare_with_references(config: &CostConfig, results: &mut Results) {
 }
 
 /// The database's instructions at each point against the reference's, as
-/// the targets' own are: by windows, the cluster started alike for every
-/// target.
+/// the targets' whole counts are: by windows, the cluster started alike for
+/// every target, judged beyond one start's threshold for whole counts.
 pub(crate) fn compare_database_with_references(config: &CostConfig, results: &mut Results) {
     compare_points(
         config,
@@ -778,7 +831,7 @@ pub(crate) fn compare_database_with_references(config: &CostConfig, results: &mu
                 &mine.settled_database_instructions()?,
                 &theirs.settled_database_instructions()?,
                 &theirs.target,
-                config.threshold,
+                config.threshold.max(cost::ONE_START_WHOLE_COUNT_THRESHOLD),
             )
         },
         |p, c| {

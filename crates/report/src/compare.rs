@@ -92,7 +92,7 @@ pub fn cost_table(rows: &[CostRow], threshold: f64) -> String {
     }
     let _ = writeln!(
         out,
-        "Counted, not timed: instructions a request. B/A: B's over A's; costlier/cheaper: the range of any of B's settled windows over any of A's (where both runs counted several layouts, the 95% interval across them) lies wholly beyond ±{:.1}% (the larger of the two runs' thresholds). Counts are of a window's requests: points whose windows sent other requests are not compared.",
+        "Counted, not timed: instructions a request. B/A: B's over A's, less CPython's type-cache misses where both runs counted them apart (where both runs counted several layouts, whole counts); costlier/cheaper: the range of any of B's settled windows over any of A's (across layouts, the 95% interval) lies wholly beyond ±{:.1}% (the larger of the two runs' thresholds; whole counts of one start, and the database's instructions, beyond 5% at least). Counts are of a window's requests: points whose windows sent other requests are not compared.",
         threshold * 100.0
     );
     out

@@ -122,6 +122,24 @@ pub struct CostWindow {
     pub bytes_received: u64,
     /// `None` where the database's statistics could not be read.
     pub database: Option<DatabaseWork>,
+    /// CPython's type-cache misses, included in `instructions`; zero for
+    /// another runtime, `None` where they could not be told apart (an
+    /// interpreter with its search inlined, or results older than them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_cache: Option<TypeCacheMisses>,
+}
+
+/// CPython looks attributes up on types through a cache indexed by the
+/// address of the attribute's name; on a miss it searches the class
+/// hierarchy. Which lookups miss follows from where the process laid out
+/// its memory, so this is the part of a CPython count that moves from one
+/// start to the next (docs/method.md, "Where a program is placed").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TypeCacheMisses {
+    /// Searches after a miss.
+    pub misses: u64,
+    /// The instructions of those searches.
+    pub instructions: u64,
 }
 
 impl CostWindow {
@@ -130,6 +148,19 @@ impl CostWindow {
     pub fn instructions_per_request(&self) -> Option<f64> {
         (self.requests > 0).then(|| {
             self.instructions.saturating_sub(self.idle_instructions) as f64 / self.requests as f64
+        })
+    }
+
+    /// Instructions per request with the idle cost and CPython's type-cache
+    /// misses taken out: what does not move with the process's layout.
+    /// `None` without a request or where the misses were not told apart.
+    pub fn instructions_less_misses_per_request(&self) -> Option<f64> {
+        let misses = self.type_cache?.instructions;
+        (self.requests > 0).then(|| {
+            self.instructions
+                .saturating_sub(self.idle_instructions)
+                .saturating_sub(misses) as f64
+                / self.requests as f64
         })
     }
 
@@ -161,6 +192,13 @@ impl CostWindow {
                 shared_blocks_hit: a.shared_blocks_hit.saturating_add(b.shared_blocks_hit),
                 shared_blocks_read: a.shared_blocks_read.saturating_add(b.shared_blocks_read),
             });
+            all.type_cache = all
+                .type_cache
+                .zip(w.type_cache)
+                .map(|(a, b)| TypeCacheMisses {
+                    misses: a.misses.saturating_add(b.misses),
+                    instructions: a.instructions.saturating_add(b.instructions),
+                });
             all
         }))
     }
@@ -176,6 +214,13 @@ pub struct PerRequest {
     pub db_rows: Option<f64>,
     pub db_shared_blocks_hit: Option<f64>,
     pub db_shared_blocks_read: Option<f64>,
+    /// CPython's type-cache misses (`TypeCacheMisses`) per request, where
+    /// told apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_cache_misses: Option<f64>,
+    /// Their instructions per request, included in `instructions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_cache_instructions: Option<f64>,
 }
 
 /// A share of the target's instructions that ran in one object (the
@@ -241,6 +286,10 @@ pub enum Basis {
     /// on the ratio of the geometric means of the layouts' medians, which
     /// holds the layouts' bias.
     Layouts,
+    /// The settled windows of one start each, as `Windows`, of the
+    /// instructions less CPython's type-cache misses: the part of the count
+    /// that does not move with the layout. The misses are set beside it.
+    WindowsLessMisses,
 }
 
 impl Basis {
@@ -279,6 +328,13 @@ impl CostVerdict {
         }
     }
 }
+
+/// The least threshold at which whole counts of one start are judged: the
+/// same CPython app moves by up to 6% between starts, mostly in its
+/// type-cache misses (docs/method.md), and a count whose misses could not be
+/// told apart keeps that movement; no A/A has set a smaller one for the
+/// database's instructions.
+pub const ONE_START_WHOLE_COUNT_THRESHOLD: f64 = 0.05;
 
 /// A target's counted cost at one scenario and concurrency.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -463,6 +519,19 @@ impl CostPoint {
         (self.status == CostStatus::Settled).then(|| self.instructions_per_request())
     }
 
+    /// Instructions per request less CPython's type-cache misses, of the
+    /// settled windows (their groups), where the point settled and every
+    /// window told its misses apart.
+    pub fn settled_instructions_less_misses(&self) -> Option<Vec<f64>> {
+        if self.status != CostStatus::Settled {
+            return None;
+        }
+        self.groups()
+            .iter()
+            .map(CostWindow::instructions_less_misses_per_request)
+            .collect()
+    }
+
     /// The database's instructions per request of its settled windows,
     /// where they settled.
     pub fn settled_database_instructions(&self) -> Option<Vec<f64>> {
@@ -488,24 +557,35 @@ impl CostPoint {
     }
 
     /// This point's instructions against `reference`'s at the same point:
-    /// across their layouts where both have two or more settled, else by
-    /// their settled windows; `None` where either has neither.
+    /// across their layouts where both have two or more settled; else by
+    /// their settled windows less CPython's type-cache misses, where both
+    /// told them apart; else by their settled windows' whole counts, judged
+    /// beyond `ONE_START_WHOLE_COUNT_THRESHOLD` at least. `None` where
+    /// either has none of these.
     pub fn compare_instructions(
         &self,
         reference: &CostPoint,
         threshold: f64,
     ) -> Option<CostComparison> {
-        match (self.layout_medians(), reference.layout_medians()) {
-            (Some(mine), Some(theirs)) => {
-                compare_layouts(&mine, &theirs, &reference.target, threshold)
-            }
-            _ => compare(
-                &self.settled_instructions()?,
-                &reference.settled_instructions()?,
-                &reference.target,
-                threshold,
-            ),
+        let name = &reference.target;
+        if let (Some(mine), Some(theirs)) = (self.layout_medians(), reference.layout_medians()) {
+            return compare_layouts(&mine, &theirs, name, threshold);
         }
+        if let (Some(mine), Some(theirs)) = (
+            self.settled_instructions_less_misses(),
+            reference.settled_instructions_less_misses(),
+        ) {
+            return compare(&mine, &theirs, name, threshold).map(|c| CostComparison {
+                basis: Basis::WindowsLessMisses,
+                ..c
+            });
+        }
+        compare(
+            &self.settled_instructions()?,
+            &reference.settled_instructions()?,
+            name,
+            threshold.max(ONE_START_WHOLE_COUNT_THRESHOLD),
+        )
     }
 
     /// With its layouts counted: its instructions a request and their
@@ -715,6 +795,7 @@ mod tests {
             processes: 1,
             bytes_received: 0,
             database: None,
+            type_cache: None,
         };
         let p = CostPoint {
             target: "t".into(),
@@ -778,6 +859,8 @@ mod tests {
                 db_rows: None,
                 db_shared_blocks_hit: None,
                 db_shared_blocks_read: None,
+                type_cache_misses: None,
+                type_cache_instructions: None,
             }),
             spread: Some(0.001),
             objects: Vec::new(),
@@ -838,6 +921,51 @@ mod tests {
         assert_eq!(c.basis, Basis::Windows);
     }
 
+    /// One start of `target`: `rest` instructions a request that do not
+    /// move with the layout, and `misses` type-cache misses of 950 each.
+    fn with_misses(target: &str, rest: f64, misses: u64) -> CostPoint {
+        let mut p = started(target, rest + misses as f64 * 950.0, 0);
+        for w in &mut p.windows {
+            w.type_cache = Some(TypeCacheMisses {
+                misses: misses * w.requests,
+                instructions: misses * 950 * w.requests,
+            });
+        }
+        p
+    }
+
+    #[test]
+    fn one_start_each_is_compared_less_its_type_cache_misses() {
+        // Flask's author detail in two layouts (seen): 1,122 and 940 misses a
+        // request, 1.5% apart in all, the rest the same within 0.05%.
+        let a = with_misses("a", 10.96e6, 1122);
+        let twin = with_misses("twin", 10.965e6, 940);
+        let whole = compare(
+            &twin.settled_instructions().expect("settled"),
+            &a.settled_instructions().expect("settled"),
+            "a",
+            0.01,
+        )
+        .expect("compared");
+        assert_eq!(whole.verdict, CostVerdict::Cheaper, "{whole:?}");
+        let c = twin.compare_instructions(&a, 0.01).expect("compared");
+        assert_eq!(c.basis, Basis::WindowsLessMisses);
+        assert_eq!(c.verdict, CostVerdict::NoSignificantDifference, "{c:?}");
+        // 2% more work outside the misses is found, whatever the misses.
+        let costlier = with_misses("b", 10.96e6 * 1.02, 900);
+        let c = costlier.compare_instructions(&a, 0.01).expect("compared");
+        assert_eq!(c.verdict, CostVerdict::Costlier, "{c:?}");
+        assert!((c.ratio - 1.02).abs() < 0.001, "{c:?}");
+        // A count whose misses were not told apart is judged whole, beyond
+        // one start's threshold for whole counts.
+        let mut unknown = twin.clone();
+        unknown.windows[1].type_cache = None;
+        assert!(unknown.settled_instructions_less_misses().is_none());
+        let c = unknown.compare_instructions(&a, 0.01).expect("compared");
+        assert_eq!(c.basis, Basis::Windows);
+        assert_eq!(c.verdict, CostVerdict::NoSignificantDifference, "{c:?}");
+    }
+
     fn window(instructions: u64) -> CostWindow {
         CostWindow {
             requests: 50,
@@ -854,6 +982,7 @@ mod tests {
                 shared_blocks_hit: 150,
                 shared_blocks_read: 0,
             }),
+            type_cache: None,
         }
     }
 

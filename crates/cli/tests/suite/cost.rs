@@ -455,6 +455,13 @@ fn on_its_own_cluster_cost_counts_the_database_s_instructions_and_restarts_it_pl
         &["--scenarios", "author-detail,author-list,hello-get"],
     );
     assert_valid_results(&r);
+    // No type cache of CPython's in the Rust server: none missed, and
+    // every window says so.
+    for p in r["cost"].as_array().expect("cost points") {
+        for w in p["windows"].as_array().expect("windows") {
+            assert_eq!(w["type_cache"]["misses"], 0, "{w}");
+        }
+    }
     assert!(
         r["cost_run"]["database_instructions"]
             .as_str()
