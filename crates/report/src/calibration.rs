@@ -126,6 +126,15 @@ pub fn cost_markdown(c: &CostCalibration) -> String {
         );
         "interval or range"
     } else {
+        let _ = writeln!(
+            md,
+            "Each target was counted in one start: its rows compare instructions less CPython's type-cache misses (which move with where a process laid out its memory) by the range of windows{}.\n",
+            if c.database_aa.is_empty() {
+                ""
+            } else {
+                "; the database's rows, whole counts"
+            }
+        );
         "range of windows"
     };
     let _ = writeln!(
