@@ -746,6 +746,7 @@ fn summarise(point: &mut CostPoint, objects: &[BTreeMap<String, u64>]) {
                 (!values.is_empty()).then_some(0.0)
             })
     };
+    let told_misses = groups.iter().all(|w| w.type_cache.is_some());
     let instructions = point.instructions_per_request();
     point.spread = cost::median_and_spread(&instructions).map(|(_, s)| s);
     point.per_request = Some(PerRequest {
@@ -756,8 +757,17 @@ fn summarise(point: &mut CostPoint, objects: &[BTreeMap<String, u64>]) {
         db_rows: per(&|w| w.database.map(|d| d.rows as f64)),
         db_shared_blocks_hit: per(&|w| w.database.map(|d| d.shared_blocks_hit as f64)),
         db_shared_blocks_read: per(&|w| w.database.map(|d| d.shared_blocks_read as f64)),
-        type_cache_misses: all_or_none(&groups, |t| t.misses),
-        type_cache_instructions: all_or_none(&groups, |t| t.instructions),
+        // Only where every group told its misses apart.
+        type_cache_misses: per(&|w| {
+            w.type_cache
+                .filter(|_| told_misses)
+                .map(|t| t.misses as f64)
+        }),
+        type_cache_instructions: per(&|w| {
+            w.type_cache
+                .filter(|_| told_misses)
+                .map(|t| t.instructions as f64)
+        }),
     });
     let mut by_object: BTreeMap<&str, u64> = BTreeMap::new();
     for window in objects.get(point.settled_range()).unwrap_or_default() {
@@ -781,23 +791,6 @@ fn summarise(point: &mut CostPoint, objects: &[BTreeMap<String, u64>]) {
     shares.sort_by(|a, b| b.share.total_cmp(&a.share));
     shares.truncate(OBJECTS_LISTED);
     point.objects = shares;
-}
-
-/// The median per request of a type-cache figure of `groups`, where every
-/// group told its misses apart.
-fn all_or_none(groups: &[CostWindow], f: impl Fn(&TypeCacheMisses) -> u64) -> Option<f64> {
-    let values: Option<Vec<f64>> = groups
-        .iter()
-        .filter(|w| w.requests > 0)
-        .map(|w| {
-            w.type_cache
-                .as_ref()
-                .map(|t| f(t) as f64 / w.requests as f64)
-        })
-        .collect();
-    values
-        .filter(|v| !v.is_empty())
-        .map(|v| bookbench_results::stats::median(&v))
 }
 
 /// Each settled point against its reference's (the baseline's, unless
@@ -831,7 +824,7 @@ pub(crate) fn compare_database_with_references(config: &CostConfig, results: &mu
                 &mine.settled_database_instructions()?,
                 &theirs.settled_database_instructions()?,
                 &theirs.target,
-                config.threshold.max(cost::ONE_START_WHOLE_COUNT_THRESHOLD),
+                cost::whole_count_threshold(config.threshold),
             )
         },
         |p, c| {

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use bookbench_results::Results;
 use bookbench_results::cost::{
     Basis, CostComparison, CostPoint, CostStatus, CostVerdict, DatabaseCountStatus,
-    ONE_START_WHOLE_COUNT_THRESHOLD,
+    whole_count_threshold,
 };
 
 use crate::escape;
@@ -225,12 +225,12 @@ fn preamble(r: &Results) -> Option<String> {
             "In {} layouts: each target was started {} times, its environment larger by another amount each time, so that its process laid out its memory elsewhere (a CPython process's count moves by up to 6% with it); the instructions are the geometric mean of the layouts' medians, the spread their (largest − smallest) / mean, the other figures the first layout's. × baseline: the ratio of the geometric means with its 95% interval across layouts (Welch), judged beyond ±{threshold:.1}%; the database's instructions beside it, with their ratio to the baseline's and the range of any window's ratio to any other's where both settled, judged beyond ±{whole:.1}%. Type-cache misses: CPython's, the first layout's, a request and as a share of its instructions.",
             run.layouts,
             run.layouts,
-            whole = ONE_START_WHOLE_COUNT_THRESHOLD.max(run.threshold) * 100.0
+            whole = whole_count_threshold(run.threshold) * 100.0
         )
     } else {
         format!(
             "× baseline: the ratio of the target's instructions per request less CPython's type-cache misses, with the range of any window's ratio to any other's, judged beyond ±{threshold:.1}%. One start per target: a CPython process's type-cache misses follow from where it laid out its memory and move its count by up to 6% from one start to the next, so they are left out of the ratio and shown beside it (misses a request, and their share of the instructions); a count whose misses could not be told apart is compared whole, judged beyond ±{whole:.1}% (`--layouts` bounds the whole count instead). The database's instructions beside it, with their ratio to the baseline's where both settled, judged beyond ±{whole:.1}%.",
-            whole = ONE_START_WHOLE_COUNT_THRESHOLD.max(run.threshold) * 100.0
+            whole = whole_count_threshold(run.threshold) * 100.0
         )
     };
     Some(format!(

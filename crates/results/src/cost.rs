@@ -155,13 +155,9 @@ impl CostWindow {
     /// misses taken out: what does not move with the process's layout.
     /// `None` without a request or where the misses were not told apart.
     pub fn instructions_less_misses_per_request(&self) -> Option<f64> {
-        let misses = self.type_cache?.instructions;
-        (self.requests > 0).then(|| {
-            self.instructions
-                .saturating_sub(self.idle_instructions)
-                .saturating_sub(misses) as f64
-                / self.requests as f64
-        })
+        let misses = self.type_cache?.instructions as f64 / self.requests.max(1) as f64;
+        self.instructions_per_request()
+            .map(|all| (all - misses).max(0.0))
     }
 
     /// The database's shared buffers (hit and read) per request; 0 where
@@ -335,6 +331,12 @@ impl CostVerdict {
 /// told apart keeps that movement; no A/A has set a smaller one for the
 /// database's instructions.
 pub const ONE_START_WHOLE_COUNT_THRESHOLD: f64 = 0.05;
+
+/// The threshold whole counts of one start are judged beyond, in a run
+/// whose threshold is `threshold`.
+pub fn whole_count_threshold(threshold: f64) -> f64 {
+    threshold.max(ONE_START_WHOLE_COUNT_THRESHOLD)
+}
 
 /// A target's counted cost at one scenario and concurrency.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -584,7 +586,7 @@ impl CostPoint {
             &self.settled_instructions()?,
             &reference.settled_instructions()?,
             name,
-            threshold.max(ONE_START_WHOLE_COUNT_THRESHOLD),
+            whole_count_threshold(threshold),
         )
     }
 

@@ -122,12 +122,9 @@ pub fn compare(a: &Results, b: &Results) -> Vec<Row> {
                 pb.settled_database_instructions(),
                 pa.settled_database_instructions(),
             ) {
-                (Some(mine), Some(theirs)) => cost::compare(
-                    &mine,
-                    &theirs,
-                    "A",
-                    threshold.max(cost::ONE_START_WHOLE_COUNT_THRESHOLD),
-                ),
+                (Some(mine), Some(theirs)) => {
+                    cost::compare(&mine, &theirs, "A", cost::whole_count_threshold(threshold))
+                }
                 _ => None,
             };
             Some(row)
