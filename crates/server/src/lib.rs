@@ -28,7 +28,7 @@ pub use error::AppError;
 pub use mimalloc::MiMalloc;
 
 use crate::refdata::RefData;
-use crate::telemetry::Telemetry;
+use crate::telemetry::{Metrics, Telemetry};
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -69,6 +69,8 @@ pub enum BuildError {
     DatabaseUrl(String),
     #[error("cannot create the connection pool: {0}")]
     Pool(String),
+    #[error("cannot set up the metrics: {0}")]
+    Metrics(String),
     #[error("cannot read the reference data from the database: {0}")]
     Database(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -88,7 +90,7 @@ pub struct AppState {
 struct Shared {
     pool: Pool,
     refdata: RefData,
-    metrics: metrics_exporter_prometheus::PrometheusHandle,
+    metrics: Metrics,
 }
 
 impl AppState {
@@ -100,7 +102,7 @@ impl AppState {
         &self.inner.refdata
     }
 
-    fn metrics(&self) -> &metrics_exporter_prometheus::PrometheusHandle {
+    fn metrics(&self) -> &Metrics {
         &self.inner.metrics
     }
 }
@@ -125,17 +127,16 @@ impl Application {
             .await
             .map_err(|e| BuildError::Database(bookbench_errors::chain(&e)))?;
         drop(client);
-        let metrics = telemetry::prometheus();
-        spawn_upkeep(metrics.clone());
+        let metrics = Metrics::new().map_err(|e| BuildError::Metrics(e.to_string()))?;
         let state = AppState {
             inner: Arc::new(Shared {
                 pool,
                 refdata,
-                metrics,
+                metrics: metrics.clone(),
             }),
         };
         let telemetry = Arc::new(
-            Telemetry::new(config.request_timeout, config.access_log)
+            Telemetry::new(metrics, config.request_timeout, config.access_log)
                 .with_extra_work(config.extra_work),
         );
         let router = router(state, telemetry);
@@ -193,18 +194,6 @@ fn pool(config: &Config) -> Result<Pool, BuildError> {
         .recycle_timeout(Some(Duration::from_secs(3)))
         .build()
         .map_err(|e| BuildError::Pool(e.to_string()))
-}
-
-/// Histogram samples are kept until drained: drain them now and then, so
-/// that memory stays flat between scrapes.
-fn spawn_upkeep(handle: metrics_exporter_prometheus::PrometheusHandle) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            tick.tick().await;
-            handle.run_upkeep();
-        }
-    });
 }
 
 /// The whole API, with its OpenAPI description and the middleware.

@@ -4,21 +4,25 @@
 //!
 //! The metric handles of each (route, method, status) are looked up once
 //! and kept: the hot path is a short map lookup, an atomic add and a
-//! histogram record.
+//! histogram observation. A histogram counts its sample into its bucket at
+//! once, so no timer drains samples later: a request's whole cost is paid
+//! while it is served, which `bookbench cost` counts.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::Write as _;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
-use metrics::{Counter, Histogram};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use prometheus::{
+    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Opts, Registry, TextEncoder,
+};
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument as _;
@@ -30,27 +34,93 @@ const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// The process's Prometheus recorder: installed once, shared by every
-/// application in the process (tests build many).
-pub fn prometheus() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let builder = PrometheusBuilder::new();
-            let builder = match builder.set_buckets(BUCKETS) {
-                Ok(b) => b,
-                Err(_) => PrometheusBuilder::new(),
-            };
-            let recorder = builder.build_recorder();
-            let handle = recorder.handle();
-            // Fails only when another recorder is installed; then this
-            // handle renders no request metrics, which /metrics shows.
-            if metrics::set_global_recorder(recorder).is_err() {
-                tracing::warn!("a metrics recorder was already installed");
-            }
-            handle
+/// The labels of every request metric, in this order.
+const LABELS: [&str; 3] = ["method", "route", "status"];
+
+/// One application's metrics: its own registry, so that applications in
+/// one process (tests build many) count apart.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pool: PoolGauges,
+}
+
+/// The database pool's use, set when the metrics are read.
+#[derive(Debug, Clone)]
+struct PoolGauges {
+    max: IntGauge,
+    connections: IntGauge,
+    idle: IntGauge,
+    in_use: IntGauge,
+    waiting: IntGauge,
+}
+
+impl Metrics {
+    /// Fails only when a metric's name, labels or buckets are invalid.
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "Requests answered"),
+            &LABELS,
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time from a request's arrival to its answer",
+            )
+            .buckets(BUCKETS.to_vec()),
+            &LABELS,
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        let gauge = |name: &str, help: &str| -> Result<IntGauge, prometheus::Error> {
+            let g = IntGauge::new(name, help)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let pool = PoolGauges {
+            max: gauge(
+                "db_pool_max_connections",
+                "The most connections the pool holds",
+            )?,
+            connections: gauge("db_pool_connections", "Connections open")?,
+            idle: gauge("db_pool_idle_connections", "Connections open and free")?,
+            in_use: gauge(
+                "db_pool_in_use_connections",
+                "Connections serving a request",
+            )?,
+            waiting: gauge(
+                "db_pool_waiting_requests",
+                "Requests waiting for a connection",
+            )?,
+        };
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            pool,
         })
-        .clone()
+    }
+
+    /// Prometheus text (format 0.0.4), with the pool's use as of now.
+    pub fn render(&self, pool: &deadpool_postgres::Status) -> Result<String, AppError> {
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.pool.max.set(count(pool.max_size));
+        self.pool.connections.set(count(pool.size));
+        self.pool.idle.set(count(pool.available));
+        self.pool
+            .in_use
+            .set(count(pool.size.saturating_sub(pool.available)));
+        self.pool.waiting.set(count(pool.waiting));
+        let mut text = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut text)
+            .map_err(|e| AppError::Internal(format!("cannot render the metrics: {e}")))?;
+        String::from_utf8(text)
+            .map_err(|e| AppError::Internal(format!("the metrics are not UTF-8: {e}")))
+    }
 }
 
 #[derive(Debug)]
@@ -62,6 +132,7 @@ pub struct Telemetry {
     /// the one layer every request passes, so that adding it adds no step
     /// of its own.
     extra_work: u64,
+    metrics: Metrics,
     handles: Mutex<HandleMap>,
 }
 
@@ -70,16 +141,17 @@ type HandleMap = HashMap<Box<str>, HashMap<(&'static str, u16), Handles>>;
 
 #[derive(Debug, Clone)]
 struct Handles {
-    count: Counter,
+    count: IntCounter,
     latency: Histogram,
 }
 
 impl Telemetry {
-    pub fn new(timeout: Duration, access_log: bool) -> Self {
+    pub fn new(metrics: Metrics, timeout: Duration, access_log: bool) -> Self {
         Self {
             timeout,
             access_log,
             extra_work: 0,
+            metrics,
             handles: Mutex::new(HashMap::new()),
         }
     }
@@ -102,20 +174,17 @@ impl Telemetry {
             per_route
                 .entry((method, status))
                 .or_insert_with(|| {
-                    let labels = [
-                        ("method", method.to_string()),
-                        ("route", route.to_string()),
-                        ("status", status.to_string()),
-                    ];
+                    let status = status.to_string();
+                    let labels = [method, route, status.as_str()];
                     Handles {
-                        count: metrics::counter!("http_requests_total", &labels),
-                        latency: metrics::histogram!("http_request_duration_seconds", &labels),
+                        count: self.metrics.requests.with_label_values(&labels),
+                        latency: self.metrics.latency.with_label_values(&labels),
                     }
                 })
                 .clone()
         };
-        handles.count.increment(1);
-        handles.latency.record(seconds);
+        handles.count.inc();
+        handles.latency.observe(seconds);
     }
 }
 

@@ -49,17 +49,11 @@ pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, AppE
     tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
 )]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let pool = state.pool().status();
-    metrics::gauge!("db_pool_max_connections").set(pool.max_size as f64);
-    metrics::gauge!("db_pool_connections").set(pool.size as f64);
-    metrics::gauge!("db_pool_idle_connections").set(pool.available as f64);
-    metrics::gauge!("db_pool_in_use_connections")
-        .set(pool.size.saturating_sub(pool.available) as f64);
-    metrics::gauge!("db_pool_waiting_requests").set(pool.waiting as f64);
-    (
+pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
+    let text = state.metrics().render(&state.pool().status())?;
+    Ok((
         StatusCode::OK,
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics().render(),
-    )
+        [(CONTENT_TYPE, prometheus::TEXT_FORMAT)],
+        text,
+    ))
 }

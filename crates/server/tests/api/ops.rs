@@ -13,6 +13,7 @@ async fn healthz_returns_200_when_the_database_answers() {
 async fn metrics_reports_requests_by_route_and_status_and_pool_use() {
     let app = TestApp::spawn().await;
     app.get("/genre").await;
+    app.get("/genre").await;
     app.get("/author?limit=0").await;
     app.post_json("/author", &author_body("M")).await;
     let r = app.get("/metrics").await;
@@ -20,7 +21,8 @@ async fn metrics_reports_requests_by_route_and_status_and_pool_use() {
     assert!(r.content_type.starts_with("text/plain"));
     let text = r.text;
     for needle in [
-        "http_requests_total{method=\"GET\",route=\"/genre\",status=\"200\"}",
+        // Each application counts its own requests.
+        "http_requests_total{method=\"GET\",route=\"/genre\",status=\"200\"} 2\n",
         "http_requests_total{method=\"GET\",route=\"/author\",status=\"422\"}",
         "http_requests_total{method=\"POST\",route=\"/author\",status=\"201\"}",
         "http_request_duration_seconds_bucket{method=\"GET\",route=\"/genre\",status=\"200\",le=\"0.001\"}",
