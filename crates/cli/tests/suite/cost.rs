@@ -337,6 +337,115 @@ ready = "/"
     assert_eq!(r["partial"], false);
 }
 
+/// Debian's own CPython is stripped: `_PyType_Lookup` keeps its name, the
+/// search of the class hierarchy it calls on a miss does not, so the
+/// misses cannot be told apart. Its windows record none, and targets on it
+/// are compared by whole counts, at their threshold: a copy alike is no
+/// different, one with a loop added to every request is costlier.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interpreter_whose_type_cache_search_has_no_name_is_compared_by_whole_counts() {
+    const PYTHON: &str = "/usr/bin/python3";
+    assert!(
+        Path::new(PYTHON).exists(),
+        "no {PYTHON}: install Debian's python3 (scripts/setup --tests)"
+    );
+    let db = TestDb::new().await;
+    let out = temp_dir("cost-stripped");
+    let files = out.join("files");
+    std::fs::create_dir_all(&files).expect("files");
+    std::fs::write(files.join("a.txt"), "a file to list\n").expect("a file");
+    let server = out.join("serve.py");
+    std::fs::write(&server, STDLIB_FILE_SERVER).expect("server");
+    let target = |name: &str, loops: u32| {
+        format!(
+            "[[target]]\nname = \"{name}\"\ndescription = \"the standard library's file server\"\n\
+             command = [\"{PYTHON}\", \"{}\", \"{{port}}\", \"{{address}}\", \"{}\", \"{loops}\"]\n\
+             workers = 1\ncpus = [0]\nready = \"/\"\n",
+            server.display(),
+            files.display()
+        )
+    };
+    let targets = out.join("targets.toml");
+    std::fs::write(
+        &targets,
+        [
+            target("stripped", 0),
+            target("stripped-copy", 0),
+            target("stripped-looping", 200),
+        ]
+        .join("\n"),
+    )
+    .expect("targets file");
+    let scenario = out.join("listing.toml");
+    std::fs::write(&scenario, "[[request]]\npath = \"/\"\n").expect("scenario file");
+    let scenario = scenario.to_string_lossy().into_owned();
+    cost(
+        &[
+            "--targets",
+            "stripped,stripped-copy,stripped-looping",
+            "--scenario-file",
+            &scenario,
+            "--concurrency",
+            "1",
+            "--requests",
+            "10",
+            "--warmup-requests",
+            "10",
+            "--idle",
+            "1s",
+        ],
+        &db,
+        Some(&targets),
+        &out,
+    );
+    let r = results(&out);
+    assert_valid_results(&r);
+    for name in ["stripped", "stripped-copy", "stripped-looping"] {
+        let p = per_request(&r, name);
+        assert_eq!(p["status"], "settled", "{p}");
+        for w in p["windows"].as_array().expect("windows") {
+            assert!(w["type_cache"].is_null(), "no misses told apart: {w}");
+        }
+        assert!(p["per_request"]["type_cache_misses"].is_null(), "{p}");
+    }
+    let compared = |name: &str| per_request(&r, name)["comparison"].clone();
+    let copy = compared("stripped-copy");
+    assert!(copy["basis"].is_null(), "whole counts, by windows: {copy}");
+    assert_eq!(copy["verdict"], "no-significant-difference", "{copy}");
+    let looping = compared("stripped-looping");
+    assert!(looping["basis"].is_null(), "{looping}");
+    assert_eq!(looping["verdict"], "costlier", "{looping}");
+    // 200 iterations of a Python loop: some tens of thousands of
+    // instructions on a request of some hundreds of thousands.
+    let ratio = looping["ratio"].as_f64().expect("ratio");
+    assert!(ratio > 1.05 && ratio < 2.0, "{looping}");
+}
+
+/// A file server on the standard library alone; every GET first runs a
+/// loop of as many iterations as its fourth argument says.
+const STDLIB_FILE_SERVER: &str = r#"import functools
+import http.server
+import sys
+
+port, bind, directory, loops = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        total = 0
+        for i in range(loops):
+            total += i
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+http.server.ThreadingHTTPServer(
+    (bind, port), functools.partial(Handler, directory=directory)
+).serve_forever()
+"#;
+
 /// `run --cost`: throughput first, then counted cost of the same targets,
 /// in one results file, one summary and one report; a target with a long
 /// JIT warm-up is timed, and listed as not counted, with the reason.
