@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bookbench_load::{IdSpace, LoadConfig, Report};
+use bookbench_load::{IdSpace, LoadConfig, Report, Session, Window};
 use bookbench_results::cost::{
     self, Basis, CostComparison, CostPoint, CostRun, CostStatus, CostWindow, ObjectShare,
     PerRequest, TypeCacheMisses,
@@ -601,15 +601,16 @@ impl Counter<'_> {
         observer: &mut dyn Observer,
     ) -> Result<(), Error> {
         let (config, group, statements) = (self.config, self.group, self.statements);
-        let mut load = prepared_load(config, self.base, at.scenario, at.concurrency).await?;
+        let load = prepared_load(config, self.base, at.scenario, at.concurrency).await?;
         let (warmup, window) = config.requests_at(at.scenario);
-        load.max_requests = Some(warmup);
-        run_load(load.clone()).await?;
-        group.look_for_type_searches()?;
-        // The first run checked that the target answers: no request of a
+        // One session for the warm-up and every window: the connections
+        // stay open between windows, as in a timed run, so that a window
+        // counts requests and not the setting up of its connections. Its
+        // preflight checked that the target answers: no request of a
         // window is the load generator's own.
-        load.preflight = false;
-        load.max_requests = Some(window);
+        let mut session = start_session(load).await?;
+        session = session_window(session, warmup).await?.0;
+        group.look_for_type_searches()?;
         let label = format!("{} c={}", at.scenario, at.concurrency);
         for w in 0..config.max_windows {
             if process::interrupted() {
@@ -622,7 +623,8 @@ impl Counter<'_> {
                 None => None,
             };
             let start = Instant::now();
-            let report = run_load(load.clone()).await?;
+            let (kept, report) = session_window(session, window).await?;
+            session = kept;
             let elapsed = start.elapsed().as_secs_f64();
             let dump = group.dump(&pids)?;
             let database = match (statements, before) {
@@ -640,6 +642,7 @@ impl Counter<'_> {
                 bytes_received: report.bytes_read,
                 database,
                 type_cache: group.type_cache(&dump),
+                connects: Some(report.connects),
             };
             observer.window(at.target, &label, w, window.instructions_per_request());
             point.windows.push(window);
@@ -722,6 +725,25 @@ pub(crate) fn not_settled(
 /// The load engine blocks: on a thread of its own.
 pub(crate) async fn run_load(load: LoadConfig) -> Result<Report, Error> {
     tokio::task::spawn_blocking(move || bookbench_load::run(&load))
+        .await
+        .map_err(|e| Error::Target(format!("the load generator's thread failed: {e}")))?
+        .map_err(Error::from)
+}
+
+/// A session of `load`, its connections kept from window to window.
+pub(crate) async fn start_session(load: LoadConfig) -> Result<Session, Error> {
+    tokio::task::spawn_blocking(move || Session::start(&load))
+        .await
+        .map_err(|e| Error::Target(format!("the load generator's thread failed: {e}")))?
+        .map_err(Error::from)
+}
+
+/// One window of `requests` requests of `session`, which it gives back.
+pub(crate) async fn session_window(
+    mut session: Session,
+    requests: u64,
+) -> Result<(Session, Window), Error> {
+    tokio::task::spawn_blocking(move || session.window(requests).map(|w| (session, w)))
         .await
         .map_err(|e| Error::Target(format!("the load generator's thread failed: {e}")))?
         .map_err(Error::from)

@@ -43,85 +43,10 @@ pub fn run_with(config: &LoadConfig, mut on_tick: impl FnMut(&Tick)) -> Result<R
         prepared = c;
         &prepared
     };
-    config.validate()?;
-    let target = target(&config.url)?;
-    let kinds = config
-        .requests
-        .iter()
-        .map(|r| kind::Kind::compile(r, &target, &config.values))
-        .collect::<Result<Vec<_>, _>>()?;
-    if kinds.iter().any(kind::Kind::needs_ids) {
-        match config.ids {
-            None => return Err(LoadError::NeedIds),
-            Some(ids) if ids.authors == 0 || ids.books == 0 => {
-                return Err(LoadError::Config(
-                    "the data set has no authors or no books to draw ids from".into(),
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    let needed = u64::from(config.connections) + SPARE_FDS;
-    let limit = cpu::ensure_fd_limit(needed);
-    if limit < needed {
-        return Err(LoadError::FileLimit {
-            connections: config.connections,
-            needed,
-            limit,
-        });
-    }
-    if config.preflight {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(LoadError::Runtime)?;
-        let local = tokio::task::LocalSet::new();
-        rt.block_on(local.run_until(engine::preflight(&target, config.timeout)))?;
-    }
-    let threads = config.threads.min(config.connections);
-    let plan = Arc::new(engine::Plan {
-        target,
-        kinds,
-        connections: config.connections,
-        threads,
-        warmup: config.warmup,
-        duration: config.duration,
-        interval_s: config.rate.map(|r| 1.0 / r),
-        timeout: config.timeout,
-        cap: config.max_requests,
-        claimed: AtomicU64::new(0),
-        ids: config.ids,
-        rng_seed: config.rng_seed.unwrap_or_else(|| fastrand::u64(..)),
-        record_samples: config.record_samples,
-        live: (0..threads).map(|_| engine::Live::default()).collect(),
-    });
-
-    let barrier = Arc::new(Barrier::new(threads as usize + 1));
+    let plan = plan(config, None)?;
+    let threads = plan.threads;
     let (done_tx, done_rx) = mpsc::channel();
-    let mut handles = Vec::new();
-    for w in 0..threads {
-        let plan = Arc::clone(&plan);
-        let gate = Arc::clone(&barrier);
-        let done = done_tx.clone();
-        let h = std::thread::Builder::new()
-            .name(format!("load-{w}"))
-            .spawn(move || {
-                let r = engine::worker(&plan, w, &gate);
-                let _ = done.send(());
-                r
-            });
-        match h {
-            Ok(h) => handles.push(h),
-            Err(e) => {
-                // The started workers wait at the barrier; let them go (they
-                // finish after the duration) and report the failure.
-                for _ in handles.len()..threads as usize {
-                    barrier.wait();
-                }
-                return Err(LoadError::Runtime(e));
-            }
-        }
-    }
+    let (handles, barrier) = spawn_workers(&plan, &done_tx)?;
     drop(done_tx);
     barrier.wait();
     let start = Instant::now();
@@ -195,4 +120,104 @@ pub fn run_with(config: &LoadConfig, mut on_tick: impl FnMut(&Tick)) -> Result<R
         wall,
         (user1.saturating_sub(user0), sys1.saturating_sub(sys0)),
     )
+}
+
+/// Checks `config`, sends the preflight, and plans the workers' load.
+pub(crate) fn plan(
+    config: &LoadConfig,
+    gate: Option<engine::Gate>,
+) -> Result<Arc<engine::Plan>, LoadError> {
+    config.validate()?;
+    let target = target(&config.url)?;
+    let kinds = config
+        .requests
+        .iter()
+        .map(|r| kind::Kind::compile(r, &target, &config.values))
+        .collect::<Result<Vec<_>, _>>()?;
+    if kinds.iter().any(kind::Kind::needs_ids) {
+        match config.ids {
+            None => return Err(LoadError::NeedIds),
+            Some(ids) if ids.authors == 0 || ids.books == 0 => {
+                return Err(LoadError::Config(
+                    "the data set has no authors or no books to draw ids from".into(),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let needed = u64::from(config.connections) + SPARE_FDS;
+    let limit = cpu::ensure_fd_limit(needed);
+    if limit < needed {
+        return Err(LoadError::FileLimit {
+            connections: config.connections,
+            needed,
+            limit,
+        });
+    }
+    if config.preflight {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(LoadError::Runtime)?;
+        let local = tokio::task::LocalSet::new();
+        rt.block_on(local.run_until(engine::preflight(&target, config.timeout)))?;
+    }
+    let threads = config.threads.min(config.connections);
+    Ok(Arc::new(engine::Plan {
+        target,
+        kinds,
+        connections: config.connections,
+        threads,
+        warmup: config.warmup,
+        duration: config.duration,
+        interval_s: config.rate.map(|r| 1.0 / r),
+        timeout: config.timeout,
+        cap: config.max_requests,
+        claimed: AtomicU64::new(0),
+        ids: config.ids,
+        rng_seed: config.rng_seed.unwrap_or_else(|| fastrand::u64(..)),
+        record_samples: config.record_samples,
+        live: (0..threads).map(|_| engine::Live::default()).collect(),
+        gate,
+    }))
+}
+
+/// The worker threads, each waiting at the returned barrier until the
+/// caller joins it; each says on `done` when it ends.
+pub(crate) type Workers = (
+    Vec<std::thread::JoinHandle<Result<engine::WorkerResult, LoadError>>>,
+    Arc<Barrier>,
+);
+
+pub(crate) fn spawn_workers(
+    plan: &Arc<engine::Plan>,
+    done_tx: &mpsc::Sender<()>,
+) -> Result<Workers, LoadError> {
+    let threads = plan.threads;
+    let barrier = Arc::new(Barrier::new(threads as usize + 1));
+    let mut handles = Vec::new();
+    for w in 0..threads {
+        let plan = Arc::clone(plan);
+        let gate = Arc::clone(&barrier);
+        let done = done_tx.clone();
+        let h = std::thread::Builder::new()
+            .name(format!("load-{w}"))
+            .spawn(move || {
+                let r = engine::worker(&plan, w, &gate);
+                let _ = done.send(());
+                r
+            });
+        match h {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                // The started workers wait at the barrier; let them go (they
+                // finish after the duration) and report the failure.
+                for _ in handles.len()..threads as usize {
+                    barrier.wait();
+                }
+                return Err(LoadError::Runtime(e));
+            }
+        }
+    }
+    Ok((handles, barrier))
 }

@@ -55,6 +55,64 @@ pub(crate) struct Plan {
     pub rng_seed: u64,
     pub record_samples: bool,
     pub live: Vec<Live>,
+    /// Windows on kept connections ([`crate::Session`]); `None` for a run.
+    pub gate: Option<Gate>,
+}
+
+/// The windows of a [`crate::Session`]: the coordinator opens each by
+/// setting its size and then `claims` to its number with no request claimed,
+/// and announces it on `window`. One atomic holds both the window and its
+/// claims, so that a user can never claim a request of one window believing
+/// it of another.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    pub window: tokio::sync::watch::Receiver<u64>,
+    pub size: AtomicU64,
+    /// The window's number above `CLAIM_BITS`, its requests claimed below.
+    pub claims: AtomicU64,
+    pub answered: AtomicU64,
+    /// Told when the window's last request is answered.
+    pub done: std::sync::mpsc::Sender<()>,
+}
+
+/// Bits of [`Gate::claims`] that count a window's claimed requests.
+pub(crate) const CLAIM_BITS: u32 = 40;
+
+/// The window number that ends a session.
+pub(crate) const STOP: u64 = (1 << (64 - CLAIM_BITS)) - 1;
+
+impl Gate {
+    /// A request of the current window, as (window, its index); `Err` with
+    /// the window when all of its requests are claimed.
+    fn claim(&self) -> Result<(u64, u64), u64> {
+        let v = self.claims.fetch_add(1, Ordering::AcqRel);
+        let (window, n) = (v >> CLAIM_BITS, v & ((1 << CLAIM_BITS) - 1));
+        if n < self.size.load(Ordering::Acquire) {
+            Ok((window, n))
+        } else {
+            Err(window)
+        }
+    }
+
+    /// Counts one answer (or failure) of the current window.
+    fn answer(&self) {
+        let n = self.answered.fetch_add(1, Ordering::AcqRel) + 1;
+        if n == self.size.load(Ordering::Acquire) {
+            let _ = self.done.send(());
+        }
+    }
+}
+
+impl Plan {
+    /// Worker `w`'s expander, as it starts: its own stream of values.
+    fn expander(&self, w: u32) -> Expander {
+        Expander::new(
+            self.ids,
+            self.rng_seed ^ u64::from(w).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            u64::from(w),
+            u64::from(self.threads),
+        )
+    }
 }
 
 /// Counters the main thread reads every second while workers run.
@@ -63,6 +121,10 @@ pub(crate) struct Plan {
 pub(crate) struct Live {
     pub ok: AtomicU64,
     pub errors: AtomicU64,
+    /// Body bytes received and connections opened (for a session's
+    /// windows).
+    pub bytes: AtomicU64,
+    pub connects: AtomicU64,
 }
 
 /// One worker's counts and its own CPU time.
@@ -89,12 +151,10 @@ pub(crate) fn worker(
         plan.interval_s.is_some(),
         plan.record_samples,
     )));
-    let ex = Rc::new(RefCell::new(Expander::new(
-        plan.ids,
-        plan.rng_seed ^ u64::from(w).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-        u64::from(w),
-        u64::from(plan.threads),
-    )));
+    let ex = Rc::new(RefCell::new(plan.expander(w)));
+    // The window the worker's expander was last set for: every window of a
+    // session draws the same requests.
+    let ex_window = Rc::new(Cell::new(0_u64));
     barrier.wait();
     let start = Instant::now();
     let record_from = start + plan.warmup;
@@ -119,6 +179,8 @@ pub(crate) fn worker(
                 plan: Arc::clone(plan),
                 stats: Rc::clone(&stats),
                 ex: Rc::clone(&ex),
+                ex_window: Rc::clone(&ex_window),
+                worker: w,
                 watch,
                 live: w as usize,
                 index: u64::from(k),
@@ -299,6 +361,10 @@ struct Conn {
     /// Received bytes not yet taken by the parser are `buf[..filled]`.
     buf: Vec<u8>,
     filled: usize,
+    /// Responses it carried.
+    answered: u64,
+    /// Whether any byte of the current request's response came.
+    heard: bool,
 }
 
 /// How a connection that carried requests looks before the next one.
@@ -317,7 +383,16 @@ impl Conn {
             stream,
             buf,
             filled: 0,
+            answered: 0,
+            heard: false,
         }
+    }
+
+    /// Whether its last request failed on a connection that had answered
+    /// before, with not a byte of response: the server closed it while it
+    /// was idle, and the request did not reach it.
+    fn stale(&self) -> bool {
+        self.answered > 0 && !self.heard
     }
 
     /// Whether the server did anything while no request was outstanding.
@@ -338,6 +413,7 @@ impl Conn {
     /// Writes `request` and reads its whole response into `response`.
     async fn exchange(&mut self, request: &[u8], kind: &Kind, response: &mut Response) -> Outcome {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        self.heard = false;
         if self.stream.write_all(request).await.is_err() {
             return Outcome::Failed(ErrorKind::Read);
         }
@@ -361,13 +437,17 @@ impl Conn {
             };
             if n == 0 {
                 return match response.closed() {
-                    Ok(()) => Outcome::Response {
-                        verdict: kind.verdict(response),
-                        keep_alive: false,
-                    },
+                    Ok(()) => {
+                        self.answered += 1;
+                        Outcome::Response {
+                            verdict: kind.verdict(response),
+                            keep_alive: false,
+                        }
+                    }
                     Err(_) => Outcome::Failed(ErrorKind::Read),
                 };
             }
+            self.heard = true;
             self.filled += n;
             let pending = self.buf.get(..self.filled).unwrap_or_default();
             let (taken, done) = match response.advance(pending, kind.check.as_ref()) {
@@ -386,6 +466,7 @@ impl Conn {
                 if self.filled > 0 {
                     return Outcome::Failed(ErrorKind::Read);
                 }
+                self.answered += 1;
                 return Outcome::Response {
                     verdict: kind.verdict(response),
                     keep_alive: response.keep_alive,
@@ -405,6 +486,11 @@ struct User {
     plan: Arc<Plan>,
     stats: Rc<RefCell<Stats>>,
     ex: Rc<RefCell<Expander>>,
+    /// The session's window `ex` was last set for (shared by the worker's
+    /// users).
+    ex_window: Rc<Cell<u64>>,
+    /// The user's worker thread.
+    worker: u32,
     watch: Rc<Watch>,
     live: usize,
     /// The user's number in the run (0-based), which places its requests
@@ -442,7 +528,18 @@ impl User {
         // the next: one clock read per request in a closed loop.
         let mut now = Instant::now();
         let mut n: u64 = 0;
+        let mut window = plan.gate.as_ref().map(|g| g.window.clone());
+        // A session's request claimed and not yet answered: kept while the
+        // user connects.
+        let mut holding = false;
         loop {
+            if let (Some(gate), Some(window), false) = (&plan.gate, window.as_mut(), holding) {
+                if !self.claim_in_session(gate, window).await {
+                    return;
+                }
+                holding = true;
+                now = Instant::now();
+            }
             let due = match plan.interval_s {
                 Some(interval) => {
                     let slot = self.index + n * u64::from(plan.connections);
@@ -483,13 +580,19 @@ impl User {
                     Ok(stream) => {
                         now = Instant::now();
                         if now >= self.record_from {
-                            self.stats.borrow_mut().connects += 1;
+                            count_connect(&self.stats, &plan.live[self.live]);
                         }
                         conn = Some(Conn::new(stream, std::mem::take(&mut spare)));
                         free_since = now;
                     }
                     Err(_) => {
                         self.count_error(ErrorKind::Connect);
+                        // A session's window must end: the claimed request
+                        // failed.
+                        if let Some(gate) = &plan.gate {
+                            gate.answer();
+                            holding = false;
+                        }
                         tokio::time::sleep(RECONNECT_PAUSE).await;
                         now = Instant::now();
                         continue;
@@ -515,11 +618,35 @@ impl User {
                 self.stats.borrow_mut().sent += 1;
             }
             let exchange = c.exchange(request, kind, &mut self.response);
-            let outcome = self
+            let mut outcome = self
                 .watch
                 .run(sent + plan.timeout, exchange)
                 .await
                 .unwrap_or(Outcome::Failed(ErrorKind::Timeout));
+            // A session's connection waits between windows, and a server
+            // may close it then (a keep-alive timeout) as the next request
+            // goes out. That request never reached it: it goes again, once,
+            // on a new connection, so that a window's requests all count.
+            if plan.gate.is_some()
+                && matches!(outcome, Outcome::Failed(ErrorKind::Read))
+                && conn.as_ref().is_some_and(Conn::stale)
+            {
+                if let Some(c) = conn.take() {
+                    spare = c.into_buffer();
+                }
+                if let Ok(stream) = connect(plan.target.addr, plan.timeout).await {
+                    if Instant::now() >= self.record_from {
+                        count_connect(&self.stats, &plan.live[self.live]);
+                    }
+                    let c = conn.insert(Conn::new(stream, std::mem::take(&mut spare)));
+                    let exchange = c.exchange(request, kind, &mut self.response);
+                    outcome = self
+                        .watch
+                        .run(Instant::now() + plan.timeout, exchange)
+                        .await
+                        .unwrap_or(Outcome::Failed(ErrorKind::Timeout));
+                }
+            }
             let done = Instant::now();
             now = done;
             n += 1;
@@ -563,6 +690,7 @@ impl User {
                     let live = &plan.live[self.live];
                     live.ok.store(s.ok, Ordering::Relaxed);
                     live.errors.store(s.error_count(), Ordering::Relaxed);
+                    live.bytes.store(s.bytes, Ordering::Relaxed);
                 }
                 Outcome::Failed(kind) => {
                     {
@@ -576,6 +704,39 @@ impl User {
                 }
             }
             free_since = done;
+            // Last, once the counts the session reads are stored.
+            if let Some(gate) = &plan.gate {
+                gate.answer();
+                holding = false;
+            }
+        }
+    }
+
+    /// Claims a request of the session's current window, waiting for the
+    /// next window while this one's are all claimed: `false` once the
+    /// session ends. The first claim of a window on this worker starts its
+    /// expander again, so that every window sends the same requests.
+    async fn claim_in_session(
+        &self,
+        gate: &Gate,
+        window: &mut tokio::sync::watch::Receiver<u64>,
+    ) -> bool {
+        loop {
+            match gate.claim() {
+                Ok((current, _)) => {
+                    if self.ex_window.get() != current {
+                        *self.ex.borrow_mut() = self.plan.expander(self.worker);
+                        self.ex_window.set(current);
+                    }
+                    return true;
+                }
+                Err(current) => {
+                    let next = window.wait_for(|&w| w > current).await.map(|w| *w);
+                    if !matches!(next, Ok(w) if w < STOP) {
+                        return false;
+                    }
+                }
+            }
         }
     }
 
@@ -589,6 +750,13 @@ impl User {
             .errors
             .store(s.error_count(), Ordering::Relaxed);
     }
+}
+
+/// Counts a connection opened (after the warm-up).
+fn count_connect(stats: &RefCell<Stats>, live: &Live) {
+    let mut s = stats.borrow_mut();
+    s.connects += 1;
+    live.connects.store(s.connects, Ordering::Relaxed);
 }
 
 /// Chooses a request kind at random by weight.

@@ -24,6 +24,7 @@ mod error;
 mod kind;
 mod report;
 mod scenario;
+mod session;
 mod setup;
 mod stats;
 mod summary;
@@ -42,6 +43,7 @@ pub use report::{
     CLIENT_BOUND_BUSY, ClientCpu, Errors, Flag, Mode, REPORT_VERSION, Report, Schedule,
 };
 pub use scenario::{BodyCheck, RequestSpec, scenario};
+pub use session::{Session, Window};
 pub use setup::prepare;
 pub use stats::{
     ENCODING, EncodedHistogram, ErrorKind, Percentiles, merge_histograms, new_histogram,

@@ -391,6 +391,7 @@ mod tests {
                     shared_blocks_read: 0,
                 }),
                 type_cache: None,
+                connects: None,
             }],
             per_request: Some(PerRequest {
                 instructions,

@@ -127,6 +127,14 @@ pub struct CostWindow {
     /// interpreter with its search inlined, or results older than them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub type_cache: Option<TypeCacheMisses>,
+    /// Connections the load generator opened during the window: none where
+    /// the target keeps them open between windows, one a request where it
+    /// closes each, more where it closed kept ones between windows; their
+    /// setting up is in `instructions`. `None` in results from before
+    /// windows kept their connections (each window then opened one a
+    /// connection of the point's concurrency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connects: Option<u64>,
 }
 
 /// CPython looks attributes up on types through a cache indexed by the
@@ -798,6 +806,7 @@ mod tests {
             bytes_received: 0,
             database: None,
             type_cache: None,
+            connects: None,
         };
         let p = CostPoint {
             target: "t".into(),
@@ -985,6 +994,7 @@ mod tests {
                 shared_blocks_read: 0,
             }),
             type_cache: None,
+            connects: None,
         }
     }
 

@@ -194,6 +194,7 @@ mod tests {
                 bytes_received: 10_000,
                 database: None,
                 type_cache: Some(cost::TypeCacheMisses::default()),
+                connects: None,
             })
             .collect();
         let mut p = CostPoint {

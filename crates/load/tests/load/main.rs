@@ -5,6 +5,7 @@
 mod errors;
 mod reports;
 mod runs;
+mod session;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -40,6 +41,17 @@ where
     F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Resp> + Send + 'static,
 {
+    serve_counting_connections(handler).0
+}
+
+/// As [`serve`], with the count of connections accepted.
+fn serve_counting_connections<F, Fut>(handler: F) -> (SocketAddr, Arc<AtomicU64>)
+where
+    F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Resp> + Send + 'static,
+{
+    let connections = Arc::new(AtomicU64::new(0));
+    let accepted = Arc::clone(&connections);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
     let addr = listener.local_addr().expect("addr");
@@ -55,6 +67,7 @@ where
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                accepted.fetch_add(1, Ordering::SeqCst);
                 let _ = stream.set_nodelay(true);
                 let handler = Arc::clone(&handler);
                 tokio::spawn(async move {
@@ -69,7 +82,7 @@ where
             }
         });
     });
-    addr
+    (addr, connections)
 }
 
 fn text(status: u16, body: &'static str) -> Resp {
