@@ -52,7 +52,7 @@ pub struct Args {
     /// 1.5% with one layout, 1% with several]. With one start, targets
     /// are compared less CPython's type-cache misses, which move a count
     /// by up to 6% with where its process lays out memory (docs/method.md),
-    /// and the identical copies of the calibration came within 0.76%; whole
+    /// and the identical copies of the calibration came within 1.3%; whole
     /// counts and the database's instructions are judged beyond 5% at
     /// least. With several layouts, the whole counts are compared across
     /// them and that movement is in the interval.
@@ -121,10 +121,10 @@ const SETTLED_WINDOWS: u32 = 3;
 
 /// The threshold of one start's windows, compared less CPython's
 /// type-cache misses: the calibration's identical copies came within
-/// 0.76% of their originals (the Rust server's hello world, whose windows
-/// move with its event loop's system calls; Flask's within 0.29%), and
-/// sixteen starts of each within 0.38% (docs/method.md, "Where a program
-/// is placed").
+/// 1.28% of their originals (the Rust server's hello world, 12 k
+/// instructions a request, some 150 of which move with its allocator's
+/// state from start to start; Flask's within 0.31%), and sixteen starts of
+/// each within as much (docs/method.md, "Where a program is placed").
 const THRESHOLD_ONE_LAYOUT: f64 = 0.015;
 
 /// The threshold across layouts, whose interval holds the placement bias:
