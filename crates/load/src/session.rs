@@ -46,8 +46,8 @@ pub struct Session {
 impl Session {
     /// Checks `config` (its setup requests already sent: [`crate::prepare`]),
     /// sends the preflight unless it is off, and starts the workers, which
-    /// wait for the first window. Its duration, warm-up and rate are not
-    /// used.
+    /// wait for the first window. It has no warm-up, no rate and no cap; it
+    /// lasts until dropped, a day at most.
     pub fn start(config: &LoadConfig) -> Result<Self, LoadError> {
         if !config.setup.is_empty() {
             return Err(LoadError::Config(
@@ -71,6 +71,7 @@ impl Session {
         let mut config = config.clone();
         config.warmup = std::time::Duration::ZERO;
         config.max_requests = None;
+        config.duration = crate::MAX_DURATION;
         let plan = plan(&config, Some(gate))?;
         let (ended_tx, ended) = mpsc::channel();
         let (workers, barrier) = spawn_workers(&plan, &ended_tx)?;
