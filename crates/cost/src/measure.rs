@@ -722,20 +722,14 @@ pub(crate) fn not_settled(
     (warmup, reason)
 }
 
-/// The load engine blocks: on a thread of its own.
+/// A run of `load` to its end.
 pub(crate) async fn run_load(load: LoadConfig) -> Result<Report, Error> {
-    tokio::task::spawn_blocking(move || bookbench_load::run(&load))
-        .await
-        .map_err(|e| Error::Target(format!("the load generator's thread failed: {e}")))?
-        .map_err(Error::from)
+    on_load_thread(move || bookbench_load::run(&load)).await
 }
 
 /// A session of `load`, its connections kept from window to window.
 pub(crate) async fn start_session(load: LoadConfig) -> Result<Session, Error> {
-    tokio::task::spawn_blocking(move || Session::start(&load))
-        .await
-        .map_err(|e| Error::Target(format!("the load generator's thread failed: {e}")))?
-        .map_err(Error::from)
+    on_load_thread(move || Session::start(&load)).await
 }
 
 /// One window of `requests` requests of `session`, which it gives back.
@@ -743,7 +737,14 @@ pub(crate) async fn session_window(
     mut session: Session,
     requests: u64,
 ) -> Result<(Session, Window), Error> {
-    tokio::task::spawn_blocking(move || session.window(requests).map(|w| (session, w)))
+    on_load_thread(move || session.window(requests).map(|w| (session, w))).await
+}
+
+/// The load generator's blocking call `f`, on a thread of its own.
+async fn on_load_thread<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, bookbench_load::LoadError> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::Target(format!("the load generator's thread failed: {e}")))?
         .map_err(Error::from)

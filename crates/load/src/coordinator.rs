@@ -182,13 +182,14 @@ pub(crate) fn plan(
     }))
 }
 
-/// The worker threads, each waiting at the returned barrier until the
-/// caller joins it; each says on `done` when it ends.
+/// The worker threads, and the barrier they wait at.
 pub(crate) type Workers = (
     Vec<std::thread::JoinHandle<Result<engine::WorkerResult, LoadError>>>,
     Arc<Barrier>,
 );
 
+/// Starts the worker threads, each waiting at the returned barrier until
+/// the caller joins it; each says on `done_tx` when it ends.
 pub(crate) fn spawn_workers(
     plan: &Arc<engine::Plan>,
     done_tx: &mpsc::Sender<()>,

@@ -82,13 +82,13 @@ pub(crate) const CLAIM_BITS: u32 = 40;
 pub(crate) const STOP: u64 = (1 << (64 - CLAIM_BITS)) - 1;
 
 impl Gate {
-    /// A request of the current window, as (window, its index); `Err` with
-    /// the window when all of its requests are claimed.
-    fn claim(&self) -> Result<(u64, u64), u64> {
+    /// Claims a request of the current window: `Ok` with the window, or
+    /// `Err` with it when all of its requests are claimed.
+    fn claim(&self) -> Result<u64, u64> {
         let v = self.claims.fetch_add(1, Ordering::AcqRel);
         let (window, n) = (v >> CLAIM_BITS, v & ((1 << CLAIM_BITS) - 1));
         if n < self.size.load(Ordering::Acquire) {
-            Ok((window, n))
+            Ok(window)
         } else {
             Err(window)
         }
@@ -226,6 +226,17 @@ struct Watch {
 }
 
 impl Watch {
+    /// An exchange that ends by `deadline`, or fails as timed out.
+    async fn exchange_by(
+        &self,
+        deadline: Instant,
+        exchange: impl Future<Output = Outcome>,
+    ) -> Outcome {
+        self.run(deadline, exchange)
+            .await
+            .unwrap_or(Outcome::Failed(ErrorKind::Timeout))
+    }
+
     /// Runs `fut` until it finishes (`Some`) or its deadline passes
     /// (`None`).
     async fn run<F: Future>(&self, deadline: Instant, fut: F) -> Option<F::Output> {
@@ -361,8 +372,8 @@ struct Conn {
     /// Received bytes not yet taken by the parser are `buf[..filled]`.
     buf: Vec<u8>,
     filled: usize,
-    /// Responses it carried.
-    answered: u64,
+    /// Whether it carried a response before.
+    reused: bool,
     /// Whether any byte of the current request's response came.
     heard: bool,
 }
@@ -383,7 +394,7 @@ impl Conn {
             stream,
             buf,
             filled: 0,
-            answered: 0,
+            reused: false,
             heard: false,
         }
     }
@@ -392,7 +403,7 @@ impl Conn {
     /// before, with not a byte of response: the server closed it while it
     /// was idle, and the request did not reach it.
     fn stale(&self) -> bool {
-        self.answered > 0 && !self.heard
+        self.reused && !self.heard
     }
 
     /// Whether the server did anything while no request was outstanding.
@@ -438,7 +449,7 @@ impl Conn {
             if n == 0 {
                 return match response.closed() {
                     Ok(()) => {
-                        self.answered += 1;
+                        self.reused = true;
                         Outcome::Response {
                             verdict: kind.verdict(response),
                             keep_alive: false,
@@ -466,7 +477,7 @@ impl Conn {
                 if self.filled > 0 {
                     return Outcome::Failed(ErrorKind::Read);
                 }
-                self.answered += 1;
+                self.reused = true;
                 return Outcome::Response {
                     verdict: kind.verdict(response),
                     keep_alive: response.keep_alive,
@@ -618,11 +629,7 @@ impl User {
                 self.stats.borrow_mut().sent += 1;
             }
             let exchange = c.exchange(request, kind, &mut self.response);
-            let mut outcome = self
-                .watch
-                .run(sent + plan.timeout, exchange)
-                .await
-                .unwrap_or(Outcome::Failed(ErrorKind::Timeout));
+            let mut outcome = self.watch.exchange_by(sent + plan.timeout, exchange).await;
             // A session's connection waits between windows, and a server
             // may close it then (a keep-alive timeout) as the next request
             // goes out. That request never reached it: it goes again, once,
@@ -642,9 +649,8 @@ impl User {
                     let exchange = c.exchange(request, kind, &mut self.response);
                     outcome = self
                         .watch
-                        .run(Instant::now() + plan.timeout, exchange)
-                        .await
-                        .unwrap_or(Outcome::Failed(ErrorKind::Timeout));
+                        .exchange_by(Instant::now() + plan.timeout, exchange)
+                        .await;
                 }
             }
             let done = Instant::now();
@@ -723,7 +729,7 @@ impl User {
     ) -> bool {
         loop {
             match gate.claim() {
-                Ok((current, _)) => {
+                Ok(current) => {
                     if self.ex_window.get() != current {
                         *self.ex.borrow_mut() = self.plan.expander(self.worker);
                         self.ex_window.set(current);
