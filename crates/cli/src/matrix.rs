@@ -259,6 +259,7 @@ mod tests {
         std::fs::write(dir.join("requirements.txt"), "").expect("requirements");
         let app =
             App::new(&dir, Interface::Wsgi, "app:app", None, None, Some("mine")).expect("an app");
+        let _ = std::fs::remove_dir_all(&dir);
         let own = |names: &[&str]| names.iter().map(|n| (*n).to_string()).collect::<Vec<_>>();
         let pairs = counterparts(
             &own(&[

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use bookbench_testdb::TestDb;
 
-use crate::{assert_valid_results, bookbench, ok, results, temp_dir};
+use crate::{Scratch, assert_valid_results, bookbench, ok, results, temp_dir};
 
 /// `bookbench cost ARGS` on a tiny data set in `db`, with the targets of
 /// `targets` added, into `out`; it must succeed.
@@ -18,10 +18,11 @@ fn cost(args: &[&str], db: &TestDb, targets: Option<&Path>, out: &Path) {
     if let Some(targets) = targets {
         run.arg("--targets-file").arg(targets);
     }
+    let home = temp_dir("home");
     let run = run
         .arg("--out")
         .arg(out)
-        .env("BOOKBENCH_HOME", temp_dir("home"))
+        .env("BOOKBENCH_HOME", home.path())
         .output()
         .expect("cost");
     ok(&run);
@@ -251,11 +252,11 @@ fn compare_judges_counts_between_runs(results_json: &Path) {
 
 #[test]
 fn cost_without_valgrind_says_what_to_install_in_one_line() {
-    let empty = temp_dir("no-valgrind");
+    let (empty, home) = (temp_dir("no-valgrind"), temp_dir("home"));
     let out = bookbench()
         .args(["cost", "--targets", "rust"])
-        .env("PATH", &empty)
-        .env("BOOKBENCH_HOME", temp_dir("home"))
+        .env("PATH", empty.path())
+        .env("BOOKBENCH_HOME", home.path())
         .output()
         .expect("cost");
     assert_eq!(out.status.code(), Some(1));
@@ -522,17 +523,16 @@ min_warmup_s = 0.2
     );
 }
 
-/// bookbench's own cluster in a home of the test's, stopped and removed
-/// when the test ends, passed or not.
-struct OwnCluster(std::path::PathBuf);
+/// bookbench's own cluster in a home of the test's, stopped when the test
+/// ends, passed or not (the home itself is a `Scratch`).
+struct OwnCluster(Scratch);
 
 impl Drop for OwnCluster {
     fn drop(&mut self) {
         let _ = bookbench()
             .args(["db", "stop"])
-            .env("BOOKBENCH_HOME", &self.0)
+            .env("BOOKBENCH_HOME", self.0.path())
             .output();
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -552,7 +552,7 @@ fn on_its_own_cluster_cost_counts_the_database_s_instructions_and_restarts_it_pl
             .args(extra)
             .arg("--out")
             .arg(out)
-            .env("BOOKBENCH_HOME", &home.0)
+            .env("BOOKBENCH_HOME", home.0.path())
             .output()
             .expect("cost");
         ok(&run);
@@ -613,7 +613,7 @@ fn on_its_own_cluster_cost_counts_the_database_s_instructions_and_restarts_it_pl
     // valgrind's tool.
     let status = bookbench()
         .args(["db", "status"])
-        .env("BOOKBENCH_HOME", &home.0)
+        .env("BOOKBENCH_HOME", home.0.path())
         .output()
         .expect("db status");
     ok(&status);

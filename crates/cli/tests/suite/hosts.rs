@@ -95,7 +95,7 @@ async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_acro
     let bookbench_at_home = |args: &[&str]| {
         bookbench()
             .args(args)
-            .env("BOOKBENCH_HOME", &home)
+            .env("BOOKBENCH_HOME", home.path())
             .output()
             .expect("bookbench")
     };
@@ -122,8 +122,8 @@ async fn a_run_in_the_lab_starts_the_target_on_the_app_host_and_measures_it_acro
         .args(TINY)
         .args(["--min-rounds", "1", "--max-rounds", "1"])
         .arg("--out")
-        .arg(&out)
-        .env("BOOKBENCH_HOME", &home)
+        .arg(out.path())
+        .env("BOOKBENCH_HOME", home.path())
         .env_remove("DATABASE_URL")
         .output()
         .expect("run");

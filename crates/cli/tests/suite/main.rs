@@ -18,14 +18,52 @@ fn bookbench() -> Command {
     cmd
 }
 
-fn temp_dir(name: &str) -> PathBuf {
+/// A directory of one test's own under the temp dir, named after `name`.
+fn temp_dir(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!(
         "bookbench-{name}-{}-{:08x}",
         std::process::id(),
         fastrand::u32(..)
     ));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    Scratch(dir)
+}
+
+/// Removed when the test passes, kept when it fails, so that what a failed
+/// run wrote (results, logs, callgrind's dumps) can still be read; a machine
+/// that runs the suite again and again does not fill up with passed runs'.
+/// Not `AsRef<OsStr>`: a directory handed to a command has to be bound to a
+/// name that outlives the command, not dropped at the end of its statement.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept for reading: {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// The lab is one per machine: its tests take turns.

@@ -46,8 +46,8 @@ async fn the_example_app_is_measured_under_each_asgi_server_and_what_cannot_inst
         ])
         .args(["--database-url", db.url()])
         .arg("--out")
-        .arg(&out)
-        .env("BOOKBENCH_HOME", &home)
+        .arg(out.path())
+        .env("BOOKBENCH_HOME", home.path())
         .output()
         .expect("matrix");
     ok(&run);

@@ -11,7 +11,7 @@ use crate::{bookbench, free_port, ok, processes_tagged, results, temp_dir, text}
 #[tokio::test(flavor = "multi_thread")]
 async fn failing_targets_are_recorded_with_their_reason_and_leave_no_process_behind() {
     let db = TestDb::new().await;
-    let out = temp_dir("failing");
+    let (out, home) = (temp_dir("failing"), temp_dir("home"));
     let tag = format!("BOOKBENCH_TEST_TAG={:016x}", fastrand::u64(..));
     let (tag_name, tag_value) = tag.split_once('=').expect("tag");
     let targets = out.join("targets.toml");
@@ -75,8 +75,8 @@ ready = "/"
         .arg("--targets-file")
         .arg(&targets)
         .arg("--out")
-        .arg(&out)
-        .env("BOOKBENCH_HOME", temp_dir("home"))
+        .arg(out.path())
+        .env("BOOKBENCH_HOME", home.path())
         .output()
         .expect("run");
     ok(&run);
@@ -150,7 +150,7 @@ fn unknown_names_are_refused_with_the_valid_ones() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_stops_the_targets_and_leaves_partial_results() {
     let db = TestDb::new().await;
-    let out = temp_dir("interrupted");
+    let (out, home) = (temp_dir("interrupted"), temp_dir("home"));
     let tag = format!("BOOKBENCH_TEST_TAG={:016x}", fastrand::u64(..));
     let (tag_name, tag_value) = tag.split_once('=').expect("tag");
     let mut child = bookbench()
@@ -176,8 +176,8 @@ async fn ctrl_c_stops_the_targets_and_leaves_partial_results() {
         ])
         .args(["--scale", "tiny", "--database-url", db.url()])
         .arg("--out")
-        .arg(&out)
-        .env("BOOKBENCH_HOME", temp_dir("home"))
+        .arg(out.path())
+        .env("BOOKBENCH_HOME", home.path())
         // Inherited by the target, so that its processes can be found.
         .env(tag_name, tag_value)
         .stdout(std::process::Stdio::null())

@@ -11,7 +11,7 @@ use crate::{TINY, assert_valid_results, bookbench, ok, results, temp_dir, text};
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders() {
     let db = TestDb::new().await;
-    let out = temp_dir("run");
+    let (out, home) = (temp_dir("run"), temp_dir("home"));
     // A second copy of the Rust server, added to the built-in targets: two
     // targets measured in interleaved rounds, one compared with the other.
     let targets = out.join("targets.toml");
@@ -37,8 +37,8 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
         .arg("--targets-file")
         .arg(&targets)
         .arg("--out")
-        .arg(&out)
-        .env("BOOKBENCH_HOME", temp_dir("home"))
+        .arg(out.path())
+        .env("BOOKBENCH_HOME", home.path())
         .output()
         .expect("run");
     ok(&run);
@@ -211,7 +211,7 @@ async fn a_tiny_run_writes_results_a_summary_and_a_report_that_a_browser_renders
         .arg("report")
         .arg(out.join("results.json"))
         .arg("--charts")
-        .arg(&charts)
+        .arg(charts.path())
         .output()
         .expect("report --charts"));
     for scenario in ["hello-get", "author-detail"] {
