@@ -133,6 +133,8 @@ pub(crate) struct WorkerResult {
     pub stats: Stats,
     pub wall: Duration,
     pub cpu: Duration,
+    /// How long the oldest request still in flight at the end had waited.
+    pub oldest_unfinished: Option<Duration>,
 }
 
 /// Runs worker `w`'s users until the deadline (or until the request cap is
@@ -161,7 +163,7 @@ pub(crate) fn worker(
     let deadline = record_from + plan.duration;
     // The worker's CPU time from the end of the warm-up.
     let cpu_start = Rc::new(Cell::new(cpu::thread_cpu()));
-    rt.block_on(local.run_until(async {
+    let watches = rt.block_on(local.run_until(async {
         if !plan.warmup.is_zero() {
             let cpu_start = Rc::clone(&cpu_start);
             tokio::task::spawn_local(async move {
@@ -192,15 +194,18 @@ pub(crate) fn worker(
             users.push(tokio::task::spawn_local(user.run()));
             k += plan.threads;
         }
-        tokio::task::spawn_local(sweep(watches, plan.timeout));
+        tokio::task::spawn_local(sweep(watches.clone(), plan.timeout));
         let _ = tokio::time::timeout_at(deadline.into(), async {
             for u in users {
                 let _ = u.await;
             }
         })
         .await;
+        watches
     }));
     let wall = start.elapsed().saturating_sub(plan.warmup);
+    let oldest_unfinished = oldest_in_flight(&watches, plan.timeout);
+    drop(watches);
     let cpu = cpu::thread_cpu().saturating_sub(cpu_start.get());
     // Cancels the users and their connections: requests in flight are
     // dropped, and counted as sent but not finished.
@@ -213,7 +218,19 @@ pub(crate) fn worker(
         stats,
         wall: wall.min(plan.duration),
         cpu,
+        oldest_unfinished,
     })
+}
+
+/// How long the oldest of the requests in flight has waited: a request's
+/// deadline is its sending plus the timeout.
+fn oldest_in_flight(watches: &[Rc<Watch>], timeout: Duration) -> Option<Duration> {
+    let now = Instant::now();
+    watches
+        .iter()
+        .filter_map(|w| w.deadline.get())
+        .map(|deadline| (now + timeout).saturating_duration_since(deadline))
+        .max()
 }
 
 /// A user's request deadline. One sweeper per worker watches them all, so

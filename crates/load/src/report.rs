@@ -83,6 +83,9 @@ pub struct Report {
     pub sent: u64,
     /// In flight when the run ended: neither answered nor failed.
     pub unfinished: u64,
+    /// How long the oldest of those had waited, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfinished_oldest_s: Option<f64>,
     /// Connections made (a run with keep-alive makes one per user).
     pub connects: u64,
     pub bytes_read: u64,
@@ -136,6 +139,12 @@ pub enum Flag {
     ScheduleSlipped,
     /// Some request failed.
     Errors,
+    /// A request still unanswered at the end had waited over a second and
+    /// over ten times the slowest answered one: the server left that
+    /// connection waiting while it answered the others (a limit on the
+    /// connections it serves at once, such as Granian's `--backpressure`),
+    /// so the run measured fewer connections than it opened.
+    Unserved,
 }
 
 impl Flag {
@@ -144,12 +153,21 @@ impl Flag {
             Self::ClientBound => "client-bound",
             Self::ScheduleSlipped => "schedule-slipped",
             Self::Errors => "errors",
+            Self::Unserved => "unserved",
         }
     }
 }
 
 /// A worker busier than this makes the run client-bound.
 pub const CLIENT_BOUND_BUSY: f64 = 0.9;
+
+/// A request unanswered at the end for longer than this, and than
+/// `UNSERVED_FACTOR` times the slowest answered one, makes the run
+/// `unserved`. A server that queues its connections fairly answers none
+/// much later than the slowest it answered, however loaded; one that
+/// leaves connections unserved leaves them for the whole run.
+pub const UNSERVED_AFTER: Duration = Duration::from_secs(1);
+pub const UNSERVED_FACTOR: f64 = 10.0;
 
 /// Merges the workers' results into the report; `(user, sys)` is the
 /// process's CPU time over the measured window only, so that the warm-up's
@@ -170,9 +188,11 @@ pub(crate) fn report(
     let mut worker_busy = vec![round3(worker_busy_of(&first))];
     let mut window = first.wall;
     let mut stats = first.stats;
+    let mut oldest_unfinished = first.oldest_unfinished;
     for r in results {
         worker_busy.push(round3(worker_busy_of(&r)));
         window = window.max(r.wall);
+        oldest_unfinished = oldest_unfinished.max(r.oldest_unfinished);
         stats.merge(r.stats)?;
     }
     let duration_s = window.max(wall.min(window)).as_secs_f64().max(1e-9);
@@ -212,6 +232,14 @@ pub(crate) fn report(
     if errors.total > 0 {
         flags.push(Flag::Errors);
     }
+    let latency_us = Percentiles::of(&stats.latency);
+    // Only beside answered requests: a server that answers nothing fails
+    // the run otherwise (timeouts, errors).
+    if !stats.latency.is_empty()
+        && oldest_unfinished.is_some_and(|age| unserved(age, latency_us.max))
+    {
+        flags.push(Flag::Unserved);
+    }
     let cpu_s = (user + sys).as_secs_f64();
     Ok(Report {
         version: REPORT_VERSION,
@@ -231,11 +259,12 @@ pub(crate) fn report(
         ok: stats.ok,
         sent: stats.sent,
         unfinished: stats.sent.saturating_sub(stats.finished),
+        unfinished_oldest_s: oldest_unfinished.map(|age| round3(age.as_secs_f64())),
         connects: stats.connects,
         bytes_read: stats.bytes,
         errors,
         status: stats::status_map(&stats.status),
-        latency_us: Percentiles::of(&stats.latency),
+        latency_us,
         latency_us_uncorrected: stats.uncorrected.as_ref().map(Percentiles::of),
         schedule,
         client_cpu: ClientCpu {
@@ -255,6 +284,12 @@ pub(crate) fn report(
             .transpose()?,
         samples: stats.samples,
     })
+}
+
+/// Whether a request unanswered for `age` was left unserved, where the
+/// slowest answered one took `slowest_us`.
+fn unserved(age: Duration, slowest_us: u64) -> bool {
+    age > UNSERVED_AFTER && age.as_secs_f64() * 1e6 > UNSERVED_FACTOR * slowest_us as f64
 }
 
 fn round3(x: f64) -> f64 {
@@ -338,6 +373,10 @@ impl Report {
             ok: sum(|r| r.ok),
             sent: sum(|r| r.sent),
             unfinished: sum(|r| r.unfinished),
+            unfinished_oldest_s: agents
+                .iter()
+                .filter_map(|r| r.unfinished_oldest_s)
+                .reduce(f64::max),
             connects: sum(|r| r.connects),
             bytes_read: sum(|r| r.bytes_read),
             errors,

@@ -106,6 +106,14 @@ impl Report {
                 "  (client-bound: the load generator was over 90% busy, so these figures may measure it rather than the server; add --threads)"
             );
         }
+        if self.has_flag(Flag::Unserved) {
+            let _ = writeln!(
+                out,
+                "  (unserved: a request was still unanswered after {:.1} s while the others were answered within {:.3} s; the server left some connections waiting, so fewer were served than opened)",
+                self.unfinished_oldest_s.unwrap_or(0.0),
+                self.latency_us.max as f64 / 1e6
+            );
+        }
         if self.has_flag(Flag::ScheduleSlipped) {
             let _ = writeln!(
                 out,

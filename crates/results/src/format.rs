@@ -385,6 +385,11 @@ pub enum Flag {
     /// of the target are not measured, not zero, and the point's CPU
     /// leaves the window out. Its throughput stands.
     CpuUnread,
+    /// A request was still unanswered at the window's end after over a
+    /// second and over ten times the slowest answered one: the target left
+    /// some connections waiting while it served the others, so the window
+    /// measured fewer connections than the point's concurrency.
+    Unserved,
 }
 
 impl Flag {
@@ -400,6 +405,7 @@ impl Flag {
             Self::ConnectErrors => "connect-errors",
             Self::Stalled => "stalled",
             Self::CpuUnread => "cpu-unread",
+            Self::Unserved => "unserved",
         }
     }
 

@@ -241,3 +241,76 @@ fn a_silent_server_times_out_and_the_run_still_ends_on_time() {
     assert!(r.errors.timeout >= 4, "{:?}", r.errors);
     assert_eq!(r.ok, 0);
 }
+
+/// A hello-world server that serves at most `at_once` connections and
+/// accepts another only when one of them closes, as Granian does with
+/// `--backpressure`: the connections beyond wait in the listen backlog.
+fn serve_at_most(at_once: usize) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let permits = Arc::new(tokio::sync::Semaphore::new(at_once));
+            loop {
+                let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                    return;
+                };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(|_req| async {
+                        Ok::<_, std::convert::Infallible>(text(200, "hello"))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                    drop(permit);
+                });
+            }
+        });
+    });
+    addr
+}
+
+#[test]
+fn connections_a_server_leaves_waiting_while_it_serves_others_flag_the_run_unserved() {
+    let _timing = timing();
+    let addr = serve_at_most(2);
+    let mut c = config(addr, "/");
+    c.connections = 4;
+    c.duration = Duration::from_millis(2500);
+    let r = run(&c).expect("run");
+    assert!(r.ok > 100, "two connections were served: {}", r.ok);
+    // The two left waiting, and perhaps the last of the two served.
+    assert!((2..=4).contains(&r.unfinished), "{}", r.unfinished);
+    let oldest = r.unfinished_oldest_s.expect("an oldest unanswered request");
+    assert!(oldest > 2.0, "waited the whole run: {oldest} s");
+    assert!(
+        r.flags.contains(&bookbench_load::Flag::Unserved),
+        "{:?}",
+        r.flags
+    );
+    assert!(r.summary().contains("unserved:"), "{}", r.summary());
+
+    // The same server with room for every connection: none waits.
+    let mut c = config(serve_at_most(4), "/");
+    c.duration = Duration::from_millis(1500);
+    let r = run(&c).expect("run");
+    assert!(
+        r.unfinished_oldest_s.is_none_or(|s| s < 1.0),
+        "{:?}",
+        r.unfinished_oldest_s
+    );
+    assert!(
+        !r.flags.contains(&bookbench_load::Flag::Unserved),
+        "{:?}",
+        r.flags
+    );
+}

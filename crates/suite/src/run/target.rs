@@ -509,5 +509,6 @@ fn flag_of_load(flag: bookbench_load::Flag) -> Flag {
         bookbench_load::Flag::ClientBound => Flag::ClientBound,
         bookbench_load::Flag::Errors => Flag::Errors,
         bookbench_load::Flag::ScheduleSlipped => Flag::ScheduleSlipped,
+        bookbench_load::Flag::Unserved => Flag::Unserved,
     }
 }
