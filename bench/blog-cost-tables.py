@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The counted tables of docs/blog.md, from results.json of `bookbench cost`.
 
-    python3 bench/blog-cost-tables.py COST.json [MORE.json ...] [--timed RUN.json ...]
+    python3 bench/blog-cost-tables.py [--less-misses] COST.json [MORE.json ...] [--timed RUN.json ...]
 
 Prints Markdown: for each of the blog post's claims and of the questions of
 the targets it did not have (the pairs of bench/blog-tables.py), at every
@@ -17,6 +17,13 @@ Verdicts as `bookbench cost` gives them: `costlier` or `cheaper` only when
 the whole range lies beyond the run's threshold (2.5%); a point that did not
 settle is not compared. Counts are never time: a ratio of instructions says
 which does less work, not which serves more.
+
+With `--less-misses`, the app's instructions are counted less CPython's
+type-cache misses (the instructions of the searches that follow them, which
+move with where a process lays out memory; docs/method.md), as `bookbench
+cost` compares targets from one start, and judged at the run's threshold
+(1.5%); without it, whole counts, which from one start tell only
+differences beyond 5%.
 
 With several cost files (a study counted in parts), each pair at each
 scenario is taken from the first file that counted both targets there;
@@ -86,14 +93,17 @@ def compare(mine, theirs, threshold):
     return ratio, low, high, verdict
 
 
-def app_values(point):
+def app_values(point, less_misses):
     if point["status"] != "settled":
         return None
-    return settled_values(
-        point["windows"],
-        point["warmup_windows"],
-        lambda w: w["instructions"] / w["requests"] if w["requests"] else None,
-    )
+
+    def per(w):
+        if not w["requests"]:
+            return None
+        misses = (w.get("type_cache") or {}).get("instructions", 0) if less_misses else 0
+        return (w["instructions"] - misses) / w["requests"]
+
+    return settled_values(point["windows"], point["warmup_windows"], per)
 
 
 def database_values(point):
@@ -131,7 +141,8 @@ def fmt_count(x):
 
 
 class Counted:
-    def __init__(self, results):
+    def __init__(self, results, less_misses=False):
+        self.less_misses = less_misses
         self.threshold = (results.get("cost_run") or {}).get("threshold", 0.025)
         self.points = {(p["target"], p["scenario"]): p for p in results.get("cost", [])}
 
@@ -140,7 +151,7 @@ def row(run, a, b, scenario, timed):
     pa, pb = run.points.get((a, scenario)), run.points.get((b, scenario))
     if pa is None or pb is None:
         return None
-    ma, mb = app_values(pa), app_values(pb)
+    ma, mb = app_values(pa, run.less_misses), app_values(pb, run.less_misses)
     c = compare(ma, mb, run.threshold) if ma is not None and mb is not None else None
     if c is None:
         app = f"not compared ({pa['status']} / {pb['status']})"
@@ -185,13 +196,15 @@ def main(args):
     if "--timed" in args:
         i = args.index("--timed")
         args, timed_paths = args[:i], args[i + 1:]
+    less_misses = "--less-misses" in args
+    args = [a for a in args if a != "--less-misses"]
     counted = {}
     for path in args:
         with open(path) as f:
             results = json.load(f)
         if results.get("version", 0) < 4:
             sys.exit(f"{path}: results version {results.get('version')}: this script reads version 4")
-        run = Counted(results)
+        run = Counted(results, less_misses)
         for scenario in {s for (_, s) in run.points}:
             counted.setdefault(scenario, []).append(run)
     timed = None
@@ -202,7 +215,8 @@ def main(args):
                 run = blog_tables.Run(json.load(f))
             for scenario in {s for (_, s, _) in run.points}:
                 timed.setdefault(scenario, []).append(run)
-    head = "| claim | scenario | a / b | instructions a / b (range) | verdict | statements / buffers hit, a | statements / buffers hit, b | database instructions a / b |"
+    what = "instructions less type-cache misses" if less_misses else "instructions"
+    head = f"| claim | scenario | a / b | {what} a / b (range) | verdict | statements / buffers hit, a | statements / buffers hit, b | database instructions a / b |"
     rule = "|---|---|---|---|---|---:|---:|---|"
     if timed is not None:
         head += " requests/s a / b [95%], timed |"
