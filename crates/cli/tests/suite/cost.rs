@@ -239,7 +239,8 @@ fn compare_judges_counts_between_runs(results_json: &Path) {
         }
         p["layouts"] = serde_json::Value::Array(layouts);
     }
-    let costlier = temp_dir("compare-costlier").join("results.json");
+    let edited = temp_dir("compare-costlier");
+    let costlier = edited.join("results.json");
     std::fs::write(&costlier, r.to_string()).expect("write the edited copy");
     let gated = compare(&costlier, true);
     assert!(!gated.status.success(), "{gated:?}");
