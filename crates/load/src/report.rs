@@ -166,8 +166,8 @@ pub const CLIENT_BOUND_BUSY: f64 = 0.9;
 /// `unserved`. A server that queues its connections fairly answers none
 /// much later than the slowest it answered, however loaded; one that
 /// leaves connections unserved leaves them for the whole run.
-pub const UNSERVED_AFTER: Duration = Duration::from_secs(1);
-pub const UNSERVED_FACTOR: f64 = 10.0;
+const UNSERVED_AFTER: Duration = Duration::from_secs(1);
+const UNSERVED_FACTOR: f64 = 10.0;
 
 /// Merges the workers' results into the report; `(user, sys)` is the
 /// process's CPU time over the measured window only, so that the warm-up's

@@ -50,6 +50,17 @@ where
     F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Resp> + Send + 'static,
 {
+    serve_at_most(tokio::sync::Semaphore::MAX_PERMITS, handler)
+}
+
+/// As [`serve_counting_connections`], serving at most `at_once` connections
+/// and accepting another only when one of them closes, as Granian does with
+/// `--backpressure`: the connections beyond wait in the listen backlog.
+fn serve_at_most<F, Fut>(at_once: usize, handler: F) -> (SocketAddr, Arc<AtomicU64>)
+where
+    F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Resp> + Send + 'static,
+{
     let connections = Arc::new(AtomicU64::new(0));
     let accepted = Arc::clone(&connections);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -63,7 +74,11 @@ where
             .expect("runtime");
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let permits = Arc::new(tokio::sync::Semaphore::new(at_once));
             loop {
+                let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                    return;
+                };
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
@@ -78,6 +93,7 @@ where
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                         .await;
+                    drop(permit);
                 });
             }
         });

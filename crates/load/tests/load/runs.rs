@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use bookbench_load::{BodyCheck, LoadConfig, LoadError, RequestSpec, run};
 
 use crate::{
-    answering_server, config, counting_server, raw_server, read_request, serve, text, timing, url,
+    answering_server, config, counting_server, raw_server, read_request, serve, serve_at_most,
+    text, timing, url,
 };
 
 #[test]
@@ -242,47 +243,10 @@ fn a_silent_server_times_out_and_the_run_still_ends_on_time() {
     assert_eq!(r.ok, 0);
 }
 
-/// A hello-world server that serves at most `at_once` connections and
-/// accepts another only when one of them closes, as Granian does with
-/// `--backpressure`: the connections beyond wait in the listen backlog.
-fn serve_at_most(at_once: usize) -> std::net::SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            let permits = Arc::new(tokio::sync::Semaphore::new(at_once));
-            loop {
-                let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-                    return;
-                };
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(|_req| async {
-                        Ok::<_, std::convert::Infallible>(text(200, "hello"))
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                    drop(permit);
-                });
-            }
-        });
-    });
-    addr
-}
-
 #[test]
 fn connections_a_server_leaves_waiting_while_it_serves_others_flag_the_run_unserved() {
     let _timing = timing();
-    let addr = serve_at_most(2);
+    let addr = serve_at_most(2, |_| async { text(200, "hello") }).0;
     let mut c = config(addr, "/");
     c.connections = 4;
     c.duration = Duration::from_millis(2500);
@@ -300,7 +264,7 @@ fn connections_a_server_leaves_waiting_while_it_serves_others_flag_the_run_unser
     assert!(r.summary().contains("unserved:"), "{}", r.summary());
 
     // The same server with room for every connection: none waits.
-    let mut c = config(serve_at_most(4), "/");
+    let mut c = config(serve_at_most(4, |_| async { text(200, "hello") }).0, "/");
     c.duration = Duration::from_millis(1500);
     let r = run(&c).expect("run");
     assert!(
