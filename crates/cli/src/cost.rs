@@ -52,7 +52,7 @@ pub struct Args {
     /// 1.5% with one layout, 1% with several]. With one start, targets
     /// are compared less CPython's type-cache misses, which move a count
     /// by up to 6% with where its process lays out memory (docs/method.md),
-    /// and the identical copies of the calibration came within 1.3%; whole
+    /// and less them pairs of starts moved by up to 0.6%; whole
     /// counts and the database's instructions are judged beyond 5% at
     /// least. With several layouts, the whole counts are compared across
     /// them and that movement is in the interval.
@@ -121,10 +121,10 @@ const SETTLED_WINDOWS: u32 = 3;
 
 /// The threshold of one start's windows, compared less CPython's
 /// type-cache misses: the calibration's identical copies came within
-/// 1.28% of their originals (the Rust server's hello world, 12 k
-/// instructions a request, some 150 of which move with its allocator's
-/// state from start to start; Flask's within 0.31%), and sixteen starts of
-/// each within as much (docs/method.md, "Where a program is placed").
+/// 0.25% of their originals, but other CPython targets' ratios less the
+/// misses moved by up to 0.6% from one pair of starts to another, and a
+/// start of some moves with what it counted before (docs/method.md,
+/// "Where a program is placed").
 const THRESHOLD_ONE_LAYOUT: f64 = 0.015;
 
 /// The threshold across layouts, whose interval holds the placement bias:

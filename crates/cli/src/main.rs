@@ -31,7 +31,7 @@ use clap::{Parser, Subcommand};
 /// The allocator of the whole binary: measurably faster than the system's
 /// for the server's many small, short-lived allocations (docs/server.md).
 #[global_allocator]
-static GLOBAL: bookbench_server::MiMalloc = bookbench_server::MiMalloc;
+static GLOBAL: bookbench_server::allocator::MiMalloc = bookbench_server::allocator::MiMalloc;
 
 #[derive(Debug, Parser)]
 #[command(name = "bookbench", version, about, propagate_version = true)]

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use bookbench_server::{Application, Config};
+use bookbench_server::{Application, Config, allocator};
 
 use crate::db::{self, DatabaseArgs};
 
@@ -51,13 +51,16 @@ pub fn run(args: Args) -> Result<()> {
     config.request_timeout = Duration::from_secs(args.request_timeout.max(1));
     config.access_log = args.access_log;
     config.extra_work = args.extra_work;
+    // The runtime's threads are the ones that serve; on one worker, this one.
     let runtime = if args.workers == 1 {
+        allocator::warm_thread();
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(usize::from(args.workers))
+            .on_thread_start(allocator::warm_thread)
             .enable_all()
             .build()
     }

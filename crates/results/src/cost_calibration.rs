@@ -29,7 +29,9 @@ pub struct KnownWork {
     /// probes with many iterations, one with twice the other's.
     pub instructions_per_iteration: f64,
     /// Instructions the added step costs a request whatever its iterations
-    /// (the middleware that runs the loop), from the same probes.
+    /// (the call around the loop): taken as none since 2026-12-07, when the
+    /// probes' intercept was found to hold the runtime's batching instead;
+    /// older results keep what their probes gave.
     pub fixed_instructions: f64,
     /// Iterations added per request at each point.
     pub iterations: Vec<Iterations>,

@@ -6,6 +6,7 @@
 //! drains the requests in flight. Each resource is a module with its own
 //! `router()`, its SQL and the code that maps its rows.
 
+pub mod allocator;
 pub mod error;
 pub mod extract;
 pub mod refdata;
@@ -24,8 +25,6 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use error::AppError;
-/// The allocator that the server binary uses.
-pub use mimalloc::MiMalloc;
 
 use crate::refdata::RefData;
 use crate::telemetry::{Metrics, Telemetry};
