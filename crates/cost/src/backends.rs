@@ -29,7 +29,7 @@ use tokio_postgres::Client;
 
 use crate::measure::{
     CostConfig, Observer, UNBOUNDED, compare_database_with_references, not_settled, prepared_load,
-    run_load, wait_ready,
+    run_load, session_window, start_session, wait_ready,
 };
 use crate::valgrind::Valgrind;
 use crate::{Error, callgrind};
@@ -332,9 +332,12 @@ impl DbPoint<'_> {
                 ),
             ));
         }
-        load.max_requests = Some(warmup);
-        run_load(load.clone()).await?;
-        load.max_requests = Some(per_window);
+        // One session for the warm-up and every window, as in the targets'
+        // pass: the connections stay open between windows (the probes
+        // above are runs of their own: they time, and are not counted).
+        load.max_requests = None;
+        let mut session = start_session(load).await?;
+        session = session_window(session, warmup).await?.0;
         // Every backend there now dumps what it inherited and did so far.
         backends.round().await?;
         let mut d = DatabaseInstructions {
@@ -359,7 +362,8 @@ impl DbPoint<'_> {
                 break;
             }
             let start = Instant::now();
-            let report = run_load(load.clone()).await?;
+            let (kept, report) = session_window(session, per_window).await?;
+            session = kept;
             let elapsed = start.elapsed().as_secs_f64();
             let window = backends.round().await?;
             let triggers = backends.round().await?;
