@@ -335,7 +335,6 @@ impl DbPoint<'_> {
         // One session for the warm-up and every window, as in the targets'
         // pass: the connections stay open between windows (the probes
         // above are runs of their own: they time, and are not counted).
-        load.max_requests = None;
         let mut session = start_session(load).await?;
         session = session_window(session, warmup).await?.0;
         // Every backend there now dumps what it inherited and did so far.
